@@ -1,0 +1,28 @@
+//! Prints how rseq is registered and, for a few threads, their cpu_id, mm_cid and node_id.
+//!
+//! Run: `cargo run --example whereami` (and with `GLIBC_TUNABLES=glibc.pthread.rseq=0` to see
+//! this crate register its own area).
+
+fn report(label: &str) {
+    let cpu = rseq_dsl::current_cpu();
+    let mm_cid = rseq_dsl::mm_cid().map_or("n/a".to_string(), |c| c.to_string());
+    let node = rseq_dsl::node_id().map_or("n/a".to_string(), |n| n.to_string());
+    match rseq_dsl::registration() {
+        Ok(r) => println!(
+            "{label:>9}: cpu_id {cpu:>3}  mm_cid {mm_cid:>3}  node_id {node:>2}  area {:?} by {:?}, feature size {}, glibc offset {:?}",
+            r.area, r.owner, r.feature_size, r.thread_pointer_offset
+        ),
+        Err(e) => println!("{label:>9}: cpu {cpu:>3} (sched_getcpu fallback): {e}"),
+    }
+}
+
+fn main() {
+    println!("possible CPUs: {}", rseq_dsl::possible_cpus());
+    report("main");
+    let threads: Vec<_> = (0..4)
+        .map(|i| std::thread::spawn(move || report(&format!("thread {i}"))))
+        .collect();
+    for t in threads {
+        t.join().expect("reporting thread panicked");
+    }
+}

@@ -1,0 +1,112 @@
+//! Typed errors: why rseq cannot be used on this thread, and why a fence failed.
+
+use core::fmt;
+
+/// Why rseq is unavailable on the calling thread.
+///
+/// ```
+/// use rseq_dsl_runtime::{Reason, Unavailable};
+/// let e = Unavailable::new(Reason::NotImplemented);
+/// assert_eq!(e.reason(), Reason::NotImplemented);
+/// assert!(e.to_string().contains("ENOSYS"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// The kernel or an emulator (qemu-user, valgrind, a seccomp sandbox) answered ENOSYS.
+    NotImplemented,
+    /// The `rseq` system call was refused with EPERM.
+    NotPermitted,
+    /// Another area is already registered for this thread by code that does not publish
+    /// it (EINVAL or EBUSY from the kernel, with glibc not owning the area).
+    RegisteredElsewhere,
+    /// Another errno from the `rseq` system call.
+    Errno(i32),
+    /// The kernel does not maintain `mm_cid` (feature size below 28, kernels before 6.3).
+    MmCidUnsupported,
+    /// The thread is exiting and its own area has already been unregistered.
+    ThreadExiting,
+}
+
+/// rseq cannot be used on this thread; the reason says why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Unavailable {
+    reason: Reason,
+}
+
+impl Unavailable {
+    /// An error carrying `reason`.
+    pub const fn new(reason: Reason) -> Self {
+        Unavailable { reason }
+    }
+
+    /// Why rseq is unavailable.
+    pub const fn reason(&self) -> Reason {
+        self.reason
+    }
+
+    pub(crate) fn from_errno(errno: i32) -> Self {
+        let reason = match errno {
+            libc::ENOSYS => Reason::NotImplemented,
+            libc::EPERM => Reason::NotPermitted,
+            libc::EINVAL | libc::EBUSY => Reason::RegisteredElsewhere,
+            other => Reason::Errno(other),
+        };
+        Unavailable { reason }
+    }
+}
+
+impl fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.reason {
+            Reason::NotImplemented => {
+                f.write_str("rseq unavailable: the rseq system call returned ENOSYS (kernel, emulator or sandbox lacks it)")
+            }
+            Reason::NotPermitted => f.write_str("rseq unavailable: the rseq system call returned EPERM"),
+            Reason::RegisteredElsewhere => f.write_str(
+                "rseq unavailable: another rseq area is registered for this thread by code that does not publish it",
+            ),
+            Reason::Errno(e) => write!(f, "rseq unavailable: the rseq system call failed with errno {e}"),
+            Reason::MmCidUnsupported => {
+                f.write_str("rseq mm_cid unavailable: the kernel does not maintain mm_cid (needs Linux 6.3+)")
+            }
+            Reason::ThreadExiting => f.write_str("rseq unavailable: the thread is exiting"),
+        }
+    }
+}
+
+impl std::error::Error for Unavailable {}
+
+/// Why a membarrier fence failed.
+///
+/// ```
+/// use rseq_dsl_runtime::FenceError;
+/// assert!(FenceError::Unsupported.to_string().contains("membarrier"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FenceError {
+    /// The kernel lacks `MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ` (ENOSYS or EINVAL).
+    Unsupported,
+    /// The CPU number is out of range for this system.
+    InvalidCpu(usize),
+    /// Another errno from `membarrier`.
+    Errno(i32),
+}
+
+impl fmt::Display for FenceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FenceError::Unsupported => {
+                f.write_str("membarrier's rseq commands are not supported by this kernel")
+            }
+            FenceError::InvalidCpu(cpu) => write!(f, "membarrier fence: cpu {cpu} does not exist"),
+            FenceError::Errno(e) => write!(f, "membarrier fence failed with errno {e}"),
+        }
+    }
+}
+
+impl std::error::Error for FenceError {}
+
+/// The calling thread's errno after a failed libc call.
+pub(crate) fn last_errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}

@@ -1,0 +1,68 @@
+//! Fences through `membarrier`'s rseq commands: restart every critical section of this
+//! process that is in flight (on every CPU, or on one), so that another thread can safely
+//! touch a CPU's data afterwards.
+
+use std::sync::OnceLock;
+
+use crate::error::{last_errno, FenceError};
+
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ: libc::c_int = 1 << 7;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ: libc::c_int = 1 << 8;
+const MEMBARRIER_CMD_FLAG_CPU: libc::c_uint = 1;
+
+fn membarrier(cmd: libc::c_int, flags: libc::c_uint, cpu: libc::c_int) -> Result<(), i32> {
+    // SAFETY: membarrier takes plain integers and touches no user memory.
+    let rc = unsafe { libc::syscall(libc::SYS_membarrier, cmd, flags, cpu) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(last_errno())
+    }
+}
+
+fn to_fence_error(errno: i32) -> FenceError {
+    match errno {
+        libc::ENOSYS | libc::EINVAL => FenceError::Unsupported,
+        other => FenceError::Errno(other),
+    }
+}
+
+// The kernel requires the process to declare its intent once before the first fence.
+fn register_intent() -> Result<(), FenceError> {
+    static INTENT: OnceLock<Result<(), FenceError>> = OnceLock::new();
+    *INTENT.get_or_init(|| {
+        membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0).map_err(to_fence_error)
+    })
+}
+
+/// Restarts every in-flight critical section of this process, on every CPU.
+///
+/// ```
+/// match rseq_dsl_runtime::fence_all() {
+///     Ok(()) => {}
+///     Err(e) => eprintln!("no fence here: {e}"),
+/// }
+/// ```
+pub fn fence_all() -> Result<(), FenceError> {
+    register_intent()?;
+    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0).map_err(to_fence_error)
+}
+
+/// Restarts the in-flight critical section of this process on `cpu`, if any.
+///
+/// ```
+/// let cpu = rseq_dsl_runtime::current_cpu();
+/// if let Err(e) = rseq_dsl_runtime::fence_cpu(cpu) {
+///     eprintln!("no fence here: {e}");
+/// }
+/// ```
+pub fn fence_cpu(cpu: usize) -> Result<(), FenceError> {
+    let cpu_arg = libc::c_int::try_from(cpu).map_err(|_| FenceError::InvalidCpu(cpu))?;
+    register_intent()?;
+    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU, cpu_arg).map_err(
+        |errno| match errno {
+            libc::EINVAL if cpu >= crate::possible_cpus() => FenceError::InvalidCpu(cpu),
+            other => to_fence_error(other),
+        },
+    )
+}

@@ -1,0 +1,9 @@
+//! # rseq-dsl
+//!
+//! Linux restartable sequences (rseq) written in Rust syntax: the `rseq!` macro checks a
+//! restricted critical section at compile time and compiles it to inline asm with its
+//! descriptor, cpu check, abort handler and retry loop. The runtime underneath registers
+//! threads lazily (glibc's area when glibc owns one, an own area otherwise).
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub use rseq_dsl_runtime::*;
