@@ -7,3 +7,5 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub use rseq_dsl_runtime::*;
+
+pub use rseq_dsl_macros::rseq;

@@ -12,7 +12,6 @@
 /// assert_eq!(o.cpu(), Some(1));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[must_use = "an Outcome says whether the section committed"]
 pub enum Outcome<T, E> {
     /// The committing store happened.
     Committed {

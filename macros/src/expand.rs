@@ -1,0 +1,182 @@
+//! Stage 4: the whole expansion: evaluate inputs in Rust, run the `asm!` section, retry on
+//! abort, and build the `Result<Outcome<T, E>, Unavailable>`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+
+use crate::arch::{self, Backend, MAX_EXITS, STATUS_COMMITTED, STATUS_EXITED};
+use crate::check::{self, Checked, IndexMode};
+use crate::lower::{self, Lowered, Source, CPU_ID_OFFSET, MM_CID_OFFSET, RSEQ_CS_OFFSET};
+use crate::parse;
+use crate::ty::Ty;
+
+/// `rseq!` from tokens to tokens; errors become `compile_error!`s beside a fallback.
+pub fn rseq(input: TokenStream) -> TokenStream {
+    match compile(input) {
+        Ok(tokens) => tokens,
+        Err(error) => fallback(error),
+    }
+}
+
+/// Parse, check and lower a section for `backend`, without building the expansion.
+pub fn compile_section(
+    input: TokenStream,
+    backend: &dyn Backend,
+) -> syn::Result<(Checked, Lowered)> {
+    let section = parse::parse_section(input)?;
+    let checked = check::check(section)?;
+    if checked
+        .ops
+        .iter()
+        .filter(|op| matches!(op, check::Op::ExitIf { .. }))
+        .count()
+        > MAX_EXITS
+    {
+        return Err(syn::Error::new(
+            checked.body_span,
+            format!("a section may have at most {MAX_EXITS} exits"),
+        ));
+    }
+    let lowered = lower::lower(&checked, backend, checked.body_span)?;
+    Ok((checked, lowered))
+}
+
+fn compile(input: TokenStream) -> syn::Result<TokenStream> {
+    let backend =
+        arch::for_target().map_err(|message| syn::Error::new(Span::call_site(), message))?;
+    let (checked, lowered) = compile_section(input, backend)?;
+    let template = backend.emit(&lowered);
+    Ok(expansion(&checked, &lowered, &template))
+}
+
+/// After an error: the errors, and an expression of the right shape so that the caller's
+/// code still type-checks and no follow-up error comes from generated code.
+fn fallback(error: syn::Error) -> TokenStream {
+    let errors = error.to_compile_error();
+    quote! {{
+        #errors
+        ::core::result::Result::<::rseq_dsl::Outcome<_, _>, ::rseq_dsl::Unavailable>::Err(::core::unreachable!())
+    }}
+}
+
+fn expansion(checked: &Checked, lowered: &Lowered, template: &[String]) -> TokenStream {
+    let site = Span::mixed_site();
+    let area = quote_spanned!(site=> __rseq_area);
+    let status = quote_spanned!(site=> __rseq_status);
+    let result = quote_spanned!(site=> __rseq_result);
+    let index = &checked.index;
+
+    let (area_fn, index_offset) = match checked.mode {
+        IndexMode::CpuId => (quote!(area_for_cpu_id), CPU_ID_OFFSET as usize),
+        IndexMode::MmCid => (quote!(area_for_mm_cid), MM_CID_OFFSET as usize),
+    };
+    let index_offset_name = match checked.mode {
+        IndexMode::CpuId => quote!(CPU_ID_OFFSET),
+        IndexMode::MmCid => quote!(MM_CID_OFFSET),
+    };
+    let rseq_cs_offset = RSEQ_CS_OFFSET as usize;
+
+    let inputs = checked.inputs.iter().map(|input| {
+        let name = &checked.vars[input.var].name;
+        let ty = &input.ty;
+        let expr = &input.expr;
+        quote!(let #name: #ty = #expr;)
+    });
+
+    let mut operands = Vec::new();
+    for slot in 0..lowered.alloc.slot_count {
+        let name = format_ident!("s{}", slot);
+        let initial = lowered
+            .sources
+            .iter()
+            .find(|(vreg, _)| lowered.alloc.slot_of[*vreg] == slot)
+            .map(|(_, source)| match source {
+                Source::Area => quote!(#area.as_ptr()),
+                Source::Index => quote!(#index),
+                Source::Var(var) => {
+                    register_image(&checked.vars[*var].name, &checked.vars[*var].ty)
+                }
+            });
+        let written = lowered.alloc.written[slot];
+        operands.push(match (initial, written) {
+            (Some(value), false) => quote!(#name = in(reg) #value),
+            (Some(value), true) => quote!(#name = inout(reg) #value => _),
+            (None, _) => quote!(#name = out(reg) _),
+        });
+    }
+    operands.push(quote!(status = out(reg) #status));
+    let has_result = lowered.yielded.is_some() || lowered.exits.iter().any(Option::is_some);
+    if has_result {
+        operands.push(quote!(result = out(reg) #result));
+    }
+    for (n, ty) in lowered.consts.iter().enumerate() {
+        let name = format_ident!("c{}", n);
+        operands.push(quote!(#name = const ::core::mem::size_of::<#ty>()));
+    }
+    let result_decl = has_result.then(|| quote!(let #result: usize;));
+
+    let unit = quote!(());
+    let yield_ty = checked.yielded.map(|var| checked.vars[var].ty.to_rust());
+    let exit_ty = checked.exit_ty.as_ref().map(Ty::to_rust);
+    let yield_value = match &yield_ty {
+        Some(ty) => quote!(#result as #ty),
+        None => unit.clone(),
+    };
+    let exit_value = match &exit_ty {
+        Some(ty) => quote!(#result as #ty),
+        None => unit.clone(),
+    };
+    let yield_ty = yield_ty.unwrap_or(unit.clone());
+    let exit_ty = exit_ty.unwrap_or(unit);
+    let outcome = quote!(::rseq_dsl::Outcome::<#yield_ty, #exit_ty>);
+    let exited_branch = (!lowered.exits.is_empty()).then(|| {
+        quote! {
+            if #status == #STATUS_EXITED {
+                break #outcome::Exited { cpu: #index, value: #exit_value };
+            }
+        }
+    });
+    let on_abort = if checked.retry {
+        quote!()
+    } else {
+        quote!(break #outcome::Aborted;)
+    };
+
+    quote! {{
+        // The macro mirrors these offsets; this fails the build if they ever disagree.
+        const _: () = ::core::assert!(
+            ::rseq_dsl::abi::#index_offset_name == #index_offset
+                && ::rseq_dsl::abi::RSEQ_CS_OFFSET == #rseq_cs_offset
+        );
+        match ::rseq_dsl::__private::#area_fn() {
+            ::core::result::Result::Err(__rseq_error) => ::core::result::Result::Err(__rseq_error),
+            ::core::result::Result::Ok(#area) => ::core::result::Result::Ok(loop {
+                let #index: usize = ::rseq_dsl::__private::read_index(#area, #index_offset);
+                #(#inputs)*
+                let #status: usize;
+                #result_decl
+                ::core::arch::asm!(
+                    #(#template),*,
+                    #(#operands),*,
+                    options(nostack)
+                );
+                if #status == #STATUS_COMMITTED {
+                    break #outcome::Committed { cpu: #index, value: #yield_value };
+                }
+                #exited_branch
+                ::rseq_dsl::__private::record_abort();
+                #on_abort
+            }),
+        }
+    }}
+}
+
+/// An input as a full 64-bit register image: narrow values are widened the way the
+/// section expects (sign- or zero-extended), because `asm!` leaves upper bits undefined.
+fn register_image(name: &syn::Ident, ty: &Ty) -> TokenStream {
+    match ty {
+        Ty::Ptr { .. } => quote!(#name),
+        Ty::Int(int) if int.signed => quote!(#name as i64),
+        Ty::Int(_) => quote!(#name as u64),
+    }
+}
