@@ -77,3 +77,109 @@ fn lock_and_buffer() {
     }
     assert_eq!(items, [10, 11, 12, 13]);
 }
+
+#[repr(C)]
+struct Node {
+    next: *mut Node,
+    value: u64,
+}
+
+#[test]
+fn stack_push_pop_copy_mm_cid_no_retry() {
+    let mut head: *mut Node = core::ptr::null_mut();
+    let heads = &mut head as *mut *mut Node;
+    let mut nodes: Vec<Node> = (0..3).map(|i| Node { next: core::ptr::null_mut(), value: i }).collect();
+    for i in 0..3 {
+        let node = &mut nodes[i] as *mut Node;
+        let out = unsafe {
+            rseq!(|cpu| {
+                in head: *mut *mut Node = heads.add(cpu * 0) as *mut *mut Node;
+                in node: *mut Node = node;
+                let top: *mut Node = *head;
+                store *(node as *mut *mut Node) = top;
+                commit *head = node;
+            })
+        }
+        .unwrap();
+        assert!(out.is_committed());
+    }
+    let mut popped = Vec::new();
+    loop {
+        let out = unsafe {
+            rseq!(|cpu| {
+                in head: *mut *mut Node = heads.add(cpu * 0) as *mut *mut Node;
+                let top: *mut Node = *head;
+                if top.is_null() { exit; }
+                let next: *mut Node = *(top as *mut *mut Node);
+                commit *head = next;
+                top
+            })
+        }
+        .unwrap();
+        match out {
+            Outcome::Committed { value, .. } => popped.push(unsafe { (*value).value }),
+            Outcome::Exited { .. } => break,
+            Outcome::Aborted => unreachable!(),
+        }
+    }
+    assert_eq!(popped, [2, 1, 0]);
+
+    let mut len: usize = 0;
+    let mut records = [0u8; 64 * 16];
+    let record: [u8; 16] = core::array::from_fn(|i| i as u8 + 1);
+    let (len_p, slots_p) = (&mut len as *mut usize, records.as_mut_ptr());
+    for _ in 0..2 {
+        let out = unsafe {
+            rseq!(|cpu| {
+                in len_p: *mut usize = len_p.add(cpu * 0);
+                in slots: *mut u8 = slots_p;
+                in src: *const u8 = record.as_ptr();
+                let len: usize = *len_p;
+                if len == 64 { exit; }
+                copy(slots.byte_add(len * 16), src, 16);
+                commit(release) *len_p = len + 1;
+            })
+        }
+        .unwrap();
+        assert!(out.is_committed());
+    }
+    assert_eq!(len, 2);
+    assert_eq!(&records[..16], &record);
+    assert_eq!(&records[16..32], &record);
+    assert!(records[32..].iter().all(|b| *b == 0));
+
+    let mut by_cid = vec![0u64; rseq_dsl::possible_cpus()];
+    let p = by_cid.as_mut_ptr();
+    match unsafe { rseq!(mm_cid, |cid| { in slot: *mut u64 = p.add(cid); commit *slot += 5; }) } {
+        Ok(out) => assert_eq!(out.cpu(), rseq_dsl::mm_cid().map(|_| out.cpu().unwrap())),
+        Err(e) => assert_eq!(e.reason(), rseq_dsl::Reason::MmCidUnsupported),
+    }
+    let out = unsafe { rseq!(no_retry, |cpu| { in slot: *mut u64 = p; commit *slot += 1; }) }.unwrap();
+    assert!(matches!(out, Outcome::Committed { .. } | Outcome::Aborted));
+}
+
+#[test]
+fn narrow_and_signed_arithmetic() {
+    let mut bytes: [u8; 2] = [250, 0];
+    let mut word: i16 = -5;
+    let (b, w) = (bytes.as_mut_ptr(), &mut word as *mut i16);
+    let out = unsafe {
+        rseq!(|cpu| {
+            in b: *mut u8 = b;
+            in w: *mut i16 = w;
+            let x: u8 = *b;
+            let y: u8 = x + 10;
+            store *b.add(1) = y;
+            let s: i16 = *w;
+            if s >= 0 { exit; }
+            let t: i16 = s * 3;
+            let n: u32 = (t as i32 >> 1) as u32;
+            commit *w = t - 1;
+            n
+        })
+    }
+    .unwrap();
+    assert_eq!(bytes, [250, 4]);
+    assert_eq!(word, -16);
+    assert_eq!(out.committed(), Some(((-15i32) >> 1) as u32));
+}

@@ -13,6 +13,9 @@ mod lower;
 mod parse;
 mod ty;
 
+#[cfg(test)]
+mod golden;
+
 /// Compiles a restricted critical section to an rseq `asm!` block with retry.
 /// See the `rseq-dsl` crate for the language.
 #[proc_macro]

@@ -5,6 +5,7 @@
 //! all parse into the tree and are reported (all at once) by `check`.
 
 use proc_macro2::{Span, TokenStream};
+use syn::parse::discouraged::Speculative;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{braced, parenthesized, Expr, Ident, Token, Type};
@@ -225,13 +226,15 @@ fn parse_stmt(input: ParseStream) -> syn::Result<Stmt> {
     if peek_keyword(input, "exit") && !input.peek2(Token![=]) {
         return Ok(Stmt::BareExit(parse_exit(input)?));
     }
-    let stmt: syn::Stmt = input.parse()?;
-    if input.is_empty() {
-        if let syn::Stmt::Expr(expr, None) = stmt {
+    // A last expression without `;` is the yielded value (a `Stmt` would demand the `;`).
+    let fork = input.fork();
+    if let Ok(expr) = fork.parse::<Expr>() {
+        if fork.is_empty() {
+            input.advance_to(&fork);
             return Ok(Stmt::Yield(expr));
         }
     }
-    Ok(Stmt::Rust(stmt))
+    Ok(Stmt::Rust(input.parse()?))
 }
 
 fn parse_exit(input: ParseStream) -> syn::Result<Exit> {

@@ -1,0 +1,29 @@
+# s0: in area
+# s1: in index
+# s2: in slot
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+lea {status}, [rip + 3b]
+mov qword ptr [{s0} + 8], {status}
+4:
+cmp dword ptr [{s0} + 4], {s1:e}
+jne 6f
+add qword ptr [{s2}], 1
+5:
+xor {status:e}, {status:e}
+9:
+  .pushsection __rseq_failure, "ax"
+  .byte 0x0f, 0xb9, 0x3d
+  .long 0x53053053
+6:
+mov {status:e}, 2
+jmp 9b
+  .popsection

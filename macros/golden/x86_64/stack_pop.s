@@ -1,0 +1,41 @@
+# s0: inout area
+# s1: inout index
+# s2: in head
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+lea {status}, [rip + 3b]
+mov qword ptr [{s0} + 8], {status}
+4:
+cmp dword ptr [{s0} + 4], {s1:e}
+jne 6f
+mov {s1}, qword ptr [{s2}]
+test {s1}, {s1}
+je 20f
+mov {s0}, qword ptr [{s1}]
+mov qword ptr [{s2}], {s0}
+5:
+xor {status:e}, {status:e}
+mov {result}, {s1}
+9:
+  .pushsection __rseq_failure, "ax"
+20:
+mov {status:e}, 1
+jmp 9b
+  .byte 0x0f, 0xb9, 0x3d
+  .long 0x53053053
+6:
+mov {status:e}, 2
+jmp 9b
+  .popsection
+  .pushsection __rseq_exit_point_array, "awR"
+  .balign 8
+  .quad 4b, 20b
+  .popsection

@@ -1,0 +1,32 @@
+# s0: in area
+# s1: inout index
+# s2: in head
+# s3: in node
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+lea {status}, [rip + 3b]
+mov qword ptr [{s0} + 8], {status}
+4:
+cmp dword ptr [{s0} + 4], {s1:e}
+jne 6f
+mov {s1}, qword ptr [{s2}]
+mov qword ptr [{s3}], {s1}
+mov qword ptr [{s2}], {s3}
+5:
+xor {status:e}, {status:e}
+9:
+  .pushsection __rseq_failure, "ax"
+  .byte 0x0f, 0xb9, 0x3d
+  .long 0x53053053
+6:
+mov {status:e}, 2
+jmp 9b
+  .popsection
