@@ -4,9 +4,11 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
-use crate::arch::{self, Backend, MAX_EXITS, STATUS_COMMITTED, STATUS_EXITED};
+use crate::arch::{self, Backend, MAX_EXITS, STATUS_COMMITTED, STATUS_EXITED, STATUS_FIRST_TRAP};
 use crate::check::{self, Checked, IndexMode};
-use crate::lower::{self, Lowered, Source, CPU_ID_OFFSET, MM_CID_OFFSET, RSEQ_CS_OFFSET};
+use crate::lower::{
+    self, Instrumentation, Lowered, Source, CPU_ID_OFFSET, MM_CID_OFFSET, RSEQ_CS_OFFSET,
+};
 use crate::parse;
 use crate::ty::Ty;
 
@@ -22,6 +24,7 @@ pub fn rseq(input: TokenStream) -> TokenStream {
 pub fn compile_section(
     input: TokenStream,
     backend: &dyn Backend,
+    instrumentation: Instrumentation,
 ) -> syn::Result<(Checked, Lowered)> {
     let section = parse::parse_section(input)?;
     let checked = check::check(section)?;
@@ -37,14 +40,14 @@ pub fn compile_section(
             format!("a section may have at most {MAX_EXITS} exits"),
         ));
     }
-    let lowered = lower::lower(&checked, backend, checked.body_span)?;
+    let lowered = lower::lower(&checked, backend, checked.body_span, instrumentation)?;
     Ok((checked, lowered))
 }
 
 fn compile(input: TokenStream) -> syn::Result<TokenStream> {
     let backend =
         arch::for_target().map_err(|message| syn::Error::new(Span::call_site(), message))?;
-    let (checked, lowered) = compile_section(input, backend)?;
+    let (checked, lowered) = compile_section(input, backend, Instrumentation::from_features())?;
     let template = backend.emit(&lowered);
     Ok(expansion(&checked, &lowered, &template))
 }
@@ -96,6 +99,7 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String]) -> Token
                 Source::Var(var) => {
                     register_image(&checked.vars[*var].name, &checked.vars[*var].ty)
                 }
+                Source::Delays => quote!(::rseq_dsl::__private::delay_table()),
             });
         let written = lowered.alloc.written[slot];
         operands.push(match (initial, written) {
@@ -136,6 +140,14 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String]) -> Token
             }
         }
     });
+    let trap_branch = (!lowered.checks.is_empty()).then(|| {
+        let checks = &lowered.checks;
+        quote! {
+            if #status >= #STATUS_FIRST_TRAP {
+                ::rseq_dsl::__private::compare_twice_failed(#status - #STATUS_FIRST_TRAP, &[#(#checks),*]);
+            }
+        }
+    });
     let on_abort = if checked.retry {
         quote!()
     } else {
@@ -164,6 +176,7 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String]) -> Token
                     break #outcome::Committed { cpu: #index, value: #yield_value };
                 }
                 #exited_branch
+                #trap_branch
                 ::rseq_dsl::__private::record_abort();
                 #on_abort
             }),

@@ -7,84 +7,118 @@ use quote::quote;
 
 use crate::arch::{x86_64::X86_64, Backend};
 use crate::expand::compile_section;
-use crate::lower::Source;
+use crate::lower::{Instrumentation, Source};
 
 /// The examples of the language reference (the compiler issue), one per name.
 pub fn examples() -> Vec<(&'static str, TokenStream)> {
     vec![
-        ("counter_load_add_store", quote!(|cpu| {
-            in slot: *mut u64 = counters.add(cpu * STRIDE);
-            let v: u64 = *slot;
-            commit *slot = v + 1;
-        })),
-        ("counter_add_commit", quote!(|cpu| {
-            in slot: *mut u64 = counters.add(cpu * STRIDE);
-            commit *slot += 1;
-        })),
-        ("lock", quote!(|cpu| {
-            in lock: *mut usize = locks.add(cpu * STRIDE);
-            let held: usize = *lock;
-            if held != 0 { exit; }
-            commit *lock = 1;
-        })),
-        ("stack_push", quote!(|cpu| {
-            in head: *mut *mut Node = heads.add(cpu * STRIDE) as *mut *mut Node;
-            in node: *mut Node = node;
-            let top: *mut Node = *head;
-            store *(node as *mut *mut Node) = top;
-            commit *head = node;
-        })),
-        ("stack_pop", quote!(|cpu| {
-            in head: *mut *mut Node = heads.add(cpu * STRIDE) as *mut *mut Node;
-            let top: *mut Node = *head;
-            if top.is_null() { exit; }
-            let next: *mut Node = *(top as *mut *mut Node);
-            commit *head = next;
-            top
-        })),
-        ("buffer_push_release", quote!(|cpu| {
-            in len_p: *mut usize = lens.add(cpu * STRIDE);
-            in slots: *mut u64 = items.add(cpu * CAP);
-            in cap: usize = CAP;
-            in item: u64 = item;
-            let len: usize = *len_p;
-            if len == cap { exit len; }
-            store *slots.add(len) = item;
-            commit(release) *len_p = len + 1;
-        })),
-        ("record_copy", quote!(|cpu| {
-            in len_p: *mut usize = lens.add(cpu * STRIDE);
-            in slots: *mut u8 = records.add(cpu * CAP * 16);
-            in src: *const u8 = record.as_ptr();
-            let len: usize = *len_p;
-            if len == 64 { exit; }
-            copy(slots.byte_add(len * 16), src, 16);
-            commit(release) *len_p = len + 1;
-        })),
-        ("mm_cid_counter", quote!(mm_cid, |cid| {
-            in slot: *mut u64 = counters.add(cid * STRIDE);
-            commit *slot += 1;
-        })),
-        ("no_retry_counter", quote!(no_retry, |cpu| {
-            in slot: *mut u64 = counters.add(cpu * STRIDE);
-            commit *slot += 1;
-        })),
-        ("narrow_signed", quote!(|cpu| {
-            in b: *mut u8 = b;
-            in w: *mut i16 = w;
-            let x: u8 = *b;
-            store *b.add(1) = x + 10;
-            let s: i16 = *w;
-            if s >= 0 { exit; }
-            let t: i16 = s * 3;
-            commit *w = t - 1;
-        })),
+        (
+            "counter_load_add_store",
+            quote!(|cpu| {
+                in slot: *mut u64 = counters.add(cpu * STRIDE);
+                let v: u64 = *slot;
+                commit *slot = v + 1;
+            }),
+        ),
+        (
+            "counter_add_commit",
+            quote!(|cpu| {
+                in slot: *mut u64 = counters.add(cpu * STRIDE);
+                commit *slot += 1;
+            }),
+        ),
+        (
+            "lock",
+            quote!(|cpu| {
+                in lock: *mut usize = locks.add(cpu * STRIDE);
+                let held: usize = *lock;
+                if held != 0 { exit; }
+                commit *lock = 1;
+            }),
+        ),
+        (
+            "stack_push",
+            quote!(|cpu| {
+                in head: *mut *mut Node = heads.add(cpu * STRIDE) as *mut *mut Node;
+                in node: *mut Node = node;
+                let top: *mut Node = *head;
+                store *(node as *mut *mut Node) = top;
+                commit *head = node;
+            }),
+        ),
+        (
+            "stack_pop",
+            quote!(|cpu| {
+                in head: *mut *mut Node = heads.add(cpu * STRIDE) as *mut *mut Node;
+                let top: *mut Node = *head;
+                if top.is_null() { exit; }
+                let next: *mut Node = *(top as *mut *mut Node);
+                commit *head = next;
+                top
+            }),
+        ),
+        (
+            "buffer_push_release",
+            quote!(|cpu| {
+                in len_p: *mut usize = lens.add(cpu * STRIDE);
+                in slots: *mut u64 = items.add(cpu * CAP);
+                in cap: usize = CAP;
+                in item: u64 = item;
+                let len: usize = *len_p;
+                if len == cap { exit len; }
+                store *slots.add(len) = item;
+                commit(release) *len_p = len + 1;
+            }),
+        ),
+        (
+            "record_copy",
+            quote!(|cpu| {
+                in len_p: *mut usize = lens.add(cpu * STRIDE);
+                in slots: *mut u8 = records.add(cpu * CAP * 16);
+                in src: *const u8 = record.as_ptr();
+                let len: usize = *len_p;
+                if len == 64 { exit; }
+                copy(slots.byte_add(len * 16), src, 16);
+                commit(release) *len_p = len + 1;
+            }),
+        ),
+        (
+            "mm_cid_counter",
+            quote!(mm_cid, |cid| {
+                in slot: *mut u64 = counters.add(cid * STRIDE);
+                commit *slot += 1;
+            }),
+        ),
+        (
+            "no_retry_counter",
+            quote!(no_retry, |cpu| {
+                in slot: *mut u64 = counters.add(cpu * STRIDE);
+                commit *slot += 1;
+            }),
+        ),
+        (
+            "narrow_signed",
+            quote!(|cpu| {
+                in b: *mut u8 = b;
+                in w: *mut i16 = w;
+                let x: u8 = *b;
+                store *b.add(1) = x + 10;
+                let s: i16 = *w;
+                if s >= 0 { exit; }
+                let t: i16 = s * 3;
+                commit *w = t - 1;
+            }),
+        ),
     ]
 }
 
 /// The template and the operands' sources, as reviewed text.
-pub fn render(backend: &dyn Backend, tokens: TokenStream) -> String {
-    let (checked, lowered) = match compile_section(tokens, backend) {
+pub fn render(
+    backend: &dyn Backend,
+    tokens: TokenStream,
+    instrumentation: Instrumentation,
+) -> String {
+    let (checked, lowered) = match compile_section(tokens, backend, instrumentation) {
         Ok(compiled) => compiled,
         Err(e) => panic!("example does not compile: {e}"),
     };
@@ -98,13 +132,17 @@ pub fn render(backend: &dyn Backend, tokens: TokenStream) -> String {
                 Source::Area => "area".to_string(),
                 Source::Index => "index".to_string(),
                 Source::Var(var) => checked.vars[*var].name.to_string(),
+                Source::Delays => "delay table".to_string(),
             });
         let kind = match (&source, lowered.alloc.written[slot]) {
             (Some(_), false) => "in",
             (Some(_), true) => "inout",
             (None, _) => "out",
         };
-        text.push_str(&format!("# s{slot}: {kind} {}\n", source.unwrap_or_default()));
+        text.push_str(&format!(
+            "# s{slot}: {kind} {}\n",
+            source.unwrap_or_default()
+        ));
     }
     for line in backend.emit(&lowered) {
         text.push_str(&line);
@@ -119,9 +157,36 @@ fn golden_asm_matches() {
     let backends: [(&str, &dyn Backend); 1] = [("x86_64", &X86_64)];
     let mut mismatches = Vec::new();
     for (arch, backend) in backends {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("golden").join(arch);
-        for (name, tokens) in examples() {
-            let actual = render(backend, tokens);
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("golden")
+            .join(arch);
+        let instrumented = [
+            ("", Instrumentation::default()),
+            (
+                ".delays",
+                Instrumentation {
+                    delays: true,
+                    compare_twice: false,
+                },
+            ),
+            (
+                ".compare_twice",
+                Instrumentation {
+                    delays: false,
+                    compare_twice: true,
+                },
+            ),
+        ];
+        for ((name, tokens), (suffix, instrumentation)) in examples()
+            .into_iter()
+            .flat_map(|example| instrumented.iter().map(move |i| (example.clone(), *i)))
+            // Instrumented variants of two examples are enough to review that codegen.
+            .filter(|((name, _), (suffix, _))| {
+                suffix.is_empty() || matches!(*name, "buffer_push_release" | "stack_pop")
+            })
+        {
+            let actual = render(backend, tokens, instrumentation);
+            let name = format!("{name}{suffix}");
             let path = dir.join(format!("{name}.s"));
             if bless {
                 std::fs::create_dir_all(&dir).unwrap();
@@ -139,4 +204,45 @@ fn golden_asm_matches() {
         "generated asm differs from the golden files (RSEQ_BLESS=1 to accept):\n{}",
         mismatches.join("\n")
     );
+}
+
+/// The default build carries no test instrumentation: no delay loops, no delay table
+/// operand, no compare-twice checks (the golden files show the same in text).
+#[test]
+fn default_build_has_no_instrumentation() {
+    use crate::lower::Inst;
+    for (name, tokens) in examples() {
+        let (_, lowered) = compile_section(tokens, &X86_64, Instrumentation::default()).unwrap();
+        let instrumented = lowered.insts.iter().any(|inst| {
+            matches!(
+                inst,
+                Inst::Spin { .. } | Inst::VerifyIndex { .. } | Inst::VerifyLoad { .. }
+            )
+        });
+        assert!(
+            !instrumented,
+            "{name}: instrumentation instructions in the default build"
+        );
+        assert!(
+            lowered.sources.iter().all(|(_, s)| *s != Source::Delays),
+            "{name}: delay table operand"
+        );
+        assert!(lowered.checks.is_empty(), "{name}: compare-twice checks");
+        let (_, delayed) = compile_section(
+            examples().remove(0).1,
+            &X86_64,
+            Instrumentation {
+                delays: true,
+                compare_twice: false,
+            },
+        )
+        .unwrap();
+        assert!(
+            delayed
+                .insts
+                .iter()
+                .any(|inst| matches!(inst, Inst::Spin { .. })),
+            "instrumented build lacks delays"
+        );
+    }
 }

@@ -131,6 +131,27 @@ pub enum Inst {
         add: bool,
         release: bool,
     },
+    /// Test instrumentation: busy-wait `counter` iterations (delay injection).
+    Spin {
+        counter: VReg,
+        point: u8,
+    },
+    /// Compare-twice: trap with `check` unless the index field still equals `index`.
+    VerifyIndex {
+        area: VReg,
+        index: VReg,
+        offset: u32,
+        check: usize,
+    },
+    /// Compare-twice: reload `mem` into `scratch` and trap with `check` unless it still
+    /// equals `original`.
+    VerifyLoad {
+        original: VReg,
+        mem: Mem,
+        width: Width,
+        scratch: VReg,
+        check: usize,
+    },
 }
 
 /// Where the initial value of an input register comes from.
@@ -140,7 +161,36 @@ pub enum Source {
     Index,
     /// The section variable with this number (an `in` input).
     Var(usize),
+    /// The delay-injection table (instrumented builds only).
+    Delays,
 }
+
+/// Test-only instrumentation compiled into sections.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Instrumentation {
+    /// Busy-wait loops at the numbered [`DelayPoint`]s, lengths read from a global table.
+    pub delays: bool,
+    /// Re-check the index and every compared load just before the commit; trap on change.
+    pub compare_twice: bool,
+}
+
+impl Instrumentation {
+    /// What the macro crate's cargo features ask for.
+    pub fn from_features() -> Self {
+        Instrumentation {
+            delays: cfg!(feature = "delay-injection"),
+            compare_twice: cfg!(feature = "compare-twice"),
+        }
+    }
+}
+
+/// Delay-injection points, numbered as the runtime's `inject` module documents them.
+pub const DELAY_BEFORE_DESCRIPTOR: u8 = 1;
+pub const DELAY_BEFORE_INDEX_CHECK: u8 = 2;
+pub const DELAY_AFTER_INDEX_CHECK: u8 = 3;
+pub const DELAY_AFTER_FIRST_LOAD: u8 = 4;
+pub const DELAY_AFTER_STORE: u8 = 5;
+pub const DELAY_BEFORE_COMMIT: u8 = 6;
 
 /// What an architecture's addressing and immediates allow; lowering stays inside it.
 pub trait Target {
@@ -152,6 +202,12 @@ pub trait Target {
     fn imm_fits(&self, value: i64) -> bool;
     /// Whether a memory operand of this shape can be used directly.
     fn mem_fits(&self, mem: &Mem, width: Width) -> bool;
+    /// Whether a memory operand of this shape can be a commit's destination. A release
+    /// store may take fewer addressing modes than a plain one (aarch64's `stlr`).
+    fn commit_mem_fits(&self, mem: &Mem, width: Width, release: bool) -> bool {
+        let _ = release;
+        self.mem_fits(mem, width)
+    }
 }
 
 pub struct Lowered {
@@ -163,6 +219,8 @@ pub struct Lowered {
     /// `size_of::<T>()` expressions, one `const` operand each.
     pub consts: Vec<TokenStream>,
     pub alloc: Allocation,
+    /// What each compare-twice check verifies, by check number, for the failure report.
+    pub checks: Vec<String>,
 }
 
 /// Where each virtual register lives.
@@ -173,7 +231,12 @@ pub struct Allocation {
     pub written: Vec<bool>,
 }
 
-pub fn lower(checked: &Checked, target: &dyn Target, span: Span) -> syn::Result<Lowered> {
+pub fn lower(
+    checked: &Checked,
+    target: &dyn Target,
+    span: Span,
+    instrumentation: Instrumentation,
+) -> syn::Result<Lowered> {
     let mut cx = Lowerer {
         checked,
         target,
@@ -229,9 +292,13 @@ pub fn lower(checked: &Checked, target: &dyn Target, span: Span) -> syn::Result<
             }
         }
     }
+    let mut checks = Vec::new();
+    if instrumentation.compare_twice {
+        checks = cx.compare_twice(area, index, offset);
+    }
     let commit = &checked.commit;
     let width = Width::of(commit.value.ty.scalar());
-    let mem = cx.addr(&commit.ptr, width);
+    let mem = cx.addr_for(&commit.ptr, width, Some(commit.release));
     let src = cx.value(&commit.value);
     cx.insts.push(Inst::Commit {
         mem,
@@ -242,6 +309,9 @@ pub fn lower(checked: &Checked, target: &dyn Target, span: Span) -> syn::Result<
     });
     let yielded = checked.yielded.map(|var| cx.var(var));
 
+    if instrumentation.delays {
+        cx.inject_delays();
+    }
     let alloc = allocate(&cx.insts, &exits, yielded, &cx.sources, cx.vregs);
     let needed =
         alloc.slot_count + 1 + usize::from(yielded.is_some() || exits.iter().any(Option::is_some));
@@ -262,6 +332,7 @@ pub fn lower(checked: &Checked, target: &dyn Target, span: Span) -> syn::Result<
         sources: cx.sources,
         consts: cx.consts,
         alloc,
+        checks,
     })
 }
 
@@ -501,8 +572,17 @@ impl Lowerer<'_> {
 
     /// The address `ptr` evaluates to, folded into a memory operand where the target allows.
     fn addr(&mut self, ptr: &TExpr, width: Width) -> Mem {
+        self.addr_for(ptr, width, None)
+    }
+
+    /// As [`Self::addr`], for a commit's destination when `commit` says whether it releases.
+    fn addr_for(&mut self, ptr: &TExpr, width: Width, commit: Option<bool>) -> Mem {
         let mem = self.addr_parts(ptr);
-        if self.target.mem_fits(&mem, width) {
+        let fits = match commit {
+            Some(release) => self.target.commit_mem_fits(&mem, width, release),
+            None => self.target.mem_fits(&mem, width),
+        };
+        if fits {
             return mem;
         }
         let dst = self.fresh();
@@ -615,6 +695,107 @@ impl Lowerer<'_> {
         dst
     }
 
+    /// Re-reads the index field and every load an exit compared, right before the commit.
+    fn compare_twice(&mut self, area: VReg, index: VReg, offset: u32) -> Vec<String> {
+        let mut checks = vec![format!(
+            "the index field (offset {offset}) changed inside the section"
+        )];
+        self.insts.push(Inst::VerifyIndex {
+            area,
+            index,
+            offset,
+            check: 0,
+        });
+        let mut compared: Vec<VReg> = Vec::new();
+        for inst in &self.insts {
+            if let Inst::ExitIf { lhs, rhs, .. } = inst {
+                compared.push(*lhs);
+                if let Operand::Reg(r) = rhs {
+                    compared.push(*r);
+                }
+            }
+        }
+        compared.dedup();
+        let loads: Vec<(VReg, Mem, Width)> = compared
+            .iter()
+            .filter_map(|v| {
+                self.insts.iter().find_map(|inst| match inst {
+                    Inst::Load { dst, mem, width } if dst == v => Some((*dst, *mem, *width)),
+                    _ => None,
+                })
+            })
+            .collect();
+        for (original, mem, width) in loads {
+            let name = self
+                .var_operands
+                .iter()
+                .position(|op| *op == Some(Operand::Reg(original)))
+                .map_or("a compared value".to_string(), |var| {
+                    format!("`{}`", self.checked.vars[var].name)
+                });
+            checks.push(format!(
+                "{name} changed in memory between its load and the commit"
+            ));
+            let scratch = self.fresh();
+            let check = checks.len() - 1;
+            self.insts.push(Inst::VerifyLoad {
+                original,
+                mem,
+                width,
+                scratch,
+                check,
+            });
+        }
+        checks
+    }
+
+    /// Inserts a delay loop at every numbered point, its length read from the table.
+    fn inject_delays(&mut self) {
+        let table = self.input(Source::Delays);
+        let old = std::mem::take(&mut self.insts);
+        let mut seen_load = false;
+        for inst in old {
+            let before = match &inst {
+                Inst::StoreDescriptor { .. } => Some(DELAY_BEFORE_DESCRIPTOR),
+                Inst::CheckIndex { .. } => Some(DELAY_BEFORE_INDEX_CHECK),
+                Inst::Commit { .. } => Some(DELAY_BEFORE_COMMIT),
+                _ => None,
+            };
+            let after = match &inst {
+                Inst::CheckIndex { .. } => Some(DELAY_AFTER_INDEX_CHECK),
+                Inst::Load { .. } if !seen_load => Some(DELAY_AFTER_FIRST_LOAD),
+                Inst::Store { .. } | Inst::CopyBytes { .. } => Some(DELAY_AFTER_STORE),
+                _ => None,
+            };
+            seen_load |= matches!(inst, Inst::Load { .. });
+            if let Some(point) = before {
+                self.spin(table, point);
+            }
+            self.insts.push(inst);
+            if let Some(point) = after {
+                self.spin(table, point);
+            }
+        }
+    }
+
+    fn spin(&mut self, table: VReg, point: u8) {
+        let counter = self.fresh();
+        let mem = Mem {
+            base: table,
+            index: None,
+            disp: 4 * i64::from(point - 1),
+        };
+        self.insts.push(Inst::Load {
+            dst: counter,
+            mem,
+            width: Width {
+                bytes: 4,
+                signed: false,
+            },
+        });
+        self.insts.push(Inst::Spin { counter, point });
+    }
+
     fn exit_if(&mut self, cond: &Cond, exit: usize) {
         match cond {
             Cond::IsNull { ptr, negated } => {
@@ -687,6 +868,21 @@ impl Inst {
                 regs.extend(operand(rhs));
                 regs
             }
+            Inst::Spin { counter, .. } => vec![*counter],
+            Inst::VerifyIndex { area, index, .. } => vec![*area, *index],
+            Inst::VerifyLoad { original, mem, .. } => {
+                let mut regs = mem_regs(mem);
+                regs.push(*original);
+                regs
+            }
+        }
+    }
+
+    /// A scratch register the instruction needs only while it runs.
+    pub fn scratch(&self) -> Option<VReg> {
+        match self {
+            Inst::CopyBytes { scratch, .. } | Inst::VerifyLoad { scratch, .. } => Some(*scratch),
+            _ => None,
         }
     }
 
@@ -779,9 +975,9 @@ fn allocate(
                 free.push(slot);
             }
         }
-        if let Inst::CopyBytes { scratch, .. } = inst {
+        if let Some(scratch) = inst.scratch() {
             let slot = new_slot(&mut free, &mut written);
-            slot_of[*scratch] = slot;
+            slot_of[scratch] = slot;
             written[slot] = true;
             free.push(slot);
         }

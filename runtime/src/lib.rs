@@ -23,6 +23,8 @@ pub mod abi;
 mod cpu;
 mod error;
 mod fence;
+#[cfg(feature = "delay-injection")]
+pub mod inject;
 mod outcome;
 mod registration;
 pub mod stats;
@@ -38,8 +40,8 @@ pub use registration::{area, is_available, registration, Owner, Registration};
 pub mod __private {
     use core::ptr::NonNull;
 
-    pub use crate::stats::record_abort;
     use crate::abi::{RseqArea, MM_CID_OFFSET};
+    pub use crate::stats::record_abort;
     use crate::{Reason, Unavailable};
 
     /// The area for a section indexed by `cpu_id`.
@@ -58,6 +60,22 @@ pub mod __private {
         Ok(area)
     }
 
+    /// The delay-injection table generated sections read their loop counts from.
+    #[cfg(feature = "delay-injection")]
+    #[inline(always)]
+    pub fn delay_table() -> *const u32 {
+        crate::inject::table()
+    }
+
+    /// Reports a failed compare-twice check and aborts the process: a per-CPU value changed
+    /// under a section that the kernel did not restart, which rseq must make impossible.
+    #[cold]
+    pub fn compare_twice_failed(check: usize, checks: &[&str]) -> ! {
+        let what = checks.get(check).copied().unwrap_or("an unknown check");
+        eprintln!("rseq compare-twice check {check} failed: {what}");
+        std::process::abort()
+    }
+
     /// Reads the index field (`cpu_id` or `mm_cid`) at `offset` of a registered area.
     ///
     /// # Safety
@@ -65,6 +83,11 @@ pub mod __private {
     #[inline(always)]
     pub unsafe fn read_index(area: NonNull<RseqArea>, offset: usize) -> usize {
         // SAFETY: the caller passes the live area; offset is a u32 field inside it.
-        unsafe { (area.as_ptr() as *const u8).add(offset).cast::<u32>().read_volatile() as usize }
+        unsafe {
+            (area.as_ptr() as *const u8)
+                .add(offset)
+                .cast::<u32>()
+                .read_volatile() as usize
+        }
     }
 }

@@ -20,6 +20,18 @@ pub const MAX_EXITS: usize = 80;
 pub const STATUS_COMMITTED: usize = 0;
 pub const STATUS_EXITED: usize = 1;
 pub const STATUS_ABORTED: usize = 2;
+/// Compare-twice check `k` failed: status `STATUS_FIRST_TRAP + k`.
+pub const STATUS_FIRST_TRAP: usize = 3;
+
+/// Label of delay point `p`'s loop: `200 + 10 * p` (never only 0s and 1s).
+pub fn spin_label(point: u8) -> u32 {
+    200 + 10 * u32::from(point)
+}
+
+/// Label of compare-twice check `k`'s trap stub.
+pub fn trap_label(check: usize) -> u32 {
+    300 + check as u32
+}
 
 /// An architecture backend.
 pub trait Backend: Target {

@@ -2,11 +2,11 @@
 
 use std::fmt::Write;
 
+use super::{spin_label, trap_label, STATUS_ABORTED, STATUS_EXITED, STATUS_FIRST_TRAP};
 use super::{
     Backend, ABORT_LABEL, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL, POST_COMMIT_LABEL,
     START_LABEL,
 };
-use super::{STATUS_ABORTED, STATUS_EXITED};
 use crate::check::CmpOp;
 use crate::lower::{AluOp, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET};
 
@@ -278,6 +278,45 @@ impl Printer<'_> {
                 };
                 self.line(format!("{jump} {}f", FIRST_EXIT_LABEL + *exit as u32));
             }
+            Inst::Spin { counter, point } => {
+                let c = self.reg(*counter, 4);
+                let label = spin_label(*point);
+                self.line(format!("add {c}, 1"));
+                self.line(format!("{label}:"));
+                self.line(format!("sub {c}, 1"));
+                self.line(format!("jnz {label}b"));
+            }
+            Inst::VerifyIndex {
+                area,
+                index,
+                offset,
+                check,
+            } => {
+                let line = format!(
+                    "cmp dword ptr [{} + {offset}], {}",
+                    self.reg(*area, 8),
+                    self.reg(*index, 4)
+                );
+                self.line(line);
+                self.line(format!("jne {}f", trap_label(*check)));
+            }
+            Inst::VerifyLoad {
+                original,
+                mem,
+                width,
+                scratch,
+                check,
+            } => {
+                let load = Inst::Load {
+                    dst: *scratch,
+                    mem: *mem,
+                    width: *width,
+                };
+                self.inst(&load);
+                let line = format!("cmp {}, {}", self.reg(*scratch, 8), self.reg(*original, 8));
+                self.line(line);
+                self.line(format!("jne {}f", trap_label(*check)));
+            }
             Inst::Commit {
                 mem,
                 src,
@@ -335,6 +374,11 @@ impl Backend for X86_64 {
                 p.line(line);
             }
             p.line(format!("mov {{status:e}}, {STATUS_EXITED}"));
+            p.line(format!("jmp {END_LABEL}b"));
+        }
+        for check in 0..lowered.checks.len() {
+            p.line(format!("{}:", trap_label(check)));
+            p.line(format!("mov {{status:e}}, {}", STATUS_FIRST_TRAP + check));
             p.line(format!("jmp {END_LABEL}b"));
         }
         // The signature, as the immediate of a trapping `ud1`, right before the abort label.

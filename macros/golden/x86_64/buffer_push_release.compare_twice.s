@@ -1,0 +1,57 @@
+# s0: in area
+# s1: inout index
+# s2: in len_p
+# s3: in cap
+# s4: in slots
+# s5: in item
+# s6: out 
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+lea {status}, [rip + 3b]
+mov qword ptr [{s0} + 8], {status}
+4:
+cmp dword ptr [{s0} + 4], {s1:e}
+jne 6f
+mov {s6}, qword ptr [{s2}]
+cmp {s6}, {s3}
+je 20f
+mov qword ptr [{s4} + {s6}*8], {s5}
+cmp dword ptr [{s0} + 4], {s1:e}
+jne 300f
+mov {s1}, qword ptr [{s2}]
+cmp {s1}, {s6}
+jne 301f
+add {s6}, 1
+mov qword ptr [{s2}], {s6}
+5:
+xor {status:e}, {status:e}
+9:
+  .pushsection __rseq_failure, "ax"
+20:
+mov {result}, {s6}
+mov {status:e}, 1
+jmp 9b
+300:
+mov {status:e}, 3
+jmp 9b
+301:
+mov {status:e}, 4
+jmp 9b
+  .byte 0x0f, 0xb9, 0x3d
+  .long 0x53053053
+6:
+mov {status:e}, 2
+jmp 9b
+  .popsection
+  .pushsection __rseq_exit_point_array, "awR"
+  .balign 8
+  .quad 4b, 20b
+  .popsection
