@@ -4,7 +4,7 @@ use core::ptr;
 use std::sync::OnceLock;
 
 use crate::abi::{RseqArea, MM_CID_OFFSET, NODE_ID_OFFSET};
-use crate::registration::{area, feature_size, registered_area};
+use crate::registration::{area, area_or_unregistered, feature_size};
 
 /// The CPU the calling thread runs on (it may migrate right after the read).
 ///
@@ -17,13 +17,13 @@ use crate::registration::{area, feature_size, registered_area};
 /// ```
 #[inline]
 pub fn current_cpu() -> usize {
-    if let Some(area) = registered_area() {
-        // SAFETY: a registered area stays valid while the thread runs; volatile because the
-        // kernel rewrites cpu_id behind the compiler's back.
-        let cpu = unsafe { ptr::addr_of!((*area.as_ptr()).cpu_id).read_volatile() } as i32;
-        if cpu >= 0 {
-            return cpu as usize;
-        }
+    let area = area_or_unregistered();
+    // SAFETY: a registered area stays valid while the thread runs, and the placeholder for
+    // "no area" is a static; volatile because the kernel rewrites cpu_id behind the
+    // compiler's back. The placeholder reads -1, so one sign check covers both cases.
+    let cpu = unsafe { ptr::addr_of!((*area).cpu_id).read_volatile() } as i32;
+    if cpu >= 0 {
+        return cpu as usize;
     }
     current_cpu_slow()
 }
@@ -54,7 +54,12 @@ fn sched_getcpu_fallback() -> usize {
 
 fn read_u32_field(area: *mut RseqArea, offset: usize) -> u32 {
     // SAFETY: offset is a field offset inside the 32-byte area, checked in abi.rs.
-    unsafe { (area as *const u8).add(offset).cast::<u32>().read_volatile() }
+    unsafe {
+        (area as *const u8)
+            .add(offset)
+            .cast::<u32>()
+            .read_volatile()
+    }
 }
 
 /// The calling thread's memory-map concurrency id: a compact index below

@@ -50,6 +50,9 @@ pub fn fence_all() -> Result<(), FenceError> {
 
 /// Restarts the in-flight critical section of this process on `cpu`, if any.
 ///
+/// A `cpu` at or above [`possible_cpus`](crate::possible_cpus) is
+/// [`FenceError::InvalidCpu`]; an offline CPU runs nothing, so its fence succeeds.
+///
 /// ```
 /// let cpu = rseq_dsl_runtime::current_cpu();
 /// if let Err(e) = rseq_dsl_runtime::fence_cpu(cpu) {
@@ -57,12 +60,16 @@ pub fn fence_all() -> Result<(), FenceError> {
 /// }
 /// ```
 pub fn fence_cpu(cpu: usize) -> Result<(), FenceError> {
+    // The kernel answers 0, doing nothing, for a CPU number it does not have: check here.
+    if cpu >= crate::possible_cpus() {
+        return Err(FenceError::InvalidCpu(cpu));
+    }
     let cpu_arg = libc::c_int::try_from(cpu).map_err(|_| FenceError::InvalidCpu(cpu))?;
     register_intent()?;
-    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU, cpu_arg).map_err(
-        |errno| match errno {
-            libc::EINVAL if cpu >= crate::possible_cpus() => FenceError::InvalidCpu(cpu),
-            other => to_fence_error(other),
-        },
+    membarrier(
+        MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
+        MEMBARRIER_CMD_FLAG_CPU,
+        cpu_arg,
     )
+    .map_err(to_fence_error)
 }

@@ -41,11 +41,21 @@ pub struct Registration {
     pub area: *const RseqArea,
 }
 
+/// What `AREA` points at while the thread has no usable area: its `cpu_id` reads
+/// "not registered", so that [`current_cpu`](crate::current_cpu) needs only its sign check
+/// (no null check) on the fast path. The kernel never sees it, so nothing writes it.
+static UNREGISTERED: RseqArea = RseqArea::new();
+
+#[inline(always)]
+fn unregistered() -> *const RseqArea {
+    &UNREGISTERED
+}
+
 thread_local! {
-    // The fast path: one TLS load. Null until the first successful registration, and again
-    // once the own area is unregistered at thread exit. No destructor, so it can be read
-    // at any point of the thread's life.
-    static AREA: Cell<*mut RseqArea> = const { Cell::new(ptr::null_mut()) };
+    // The fast path: one TLS load. UNREGISTERED until the first successful registration,
+    // and again once the own area is unregistered at thread exit. No destructor, so it can
+    // be read at any point of the thread's life.
+    static AREA: Cell<*const RseqArea> = const { Cell::new(&UNREGISTERED) };
     // Why registration failed on this thread; read only on the slow path, so that a
     // failed thread makes one system call, not one per operation.
     static FAILURE: Cell<Option<Unavailable>> = const { Cell::new(None) };
@@ -74,9 +84,8 @@ impl OwnArea {
             // SAFETY: `area` is a live, 32-byte aligned thread-local of length OWN_AREA_LEN;
             // the kernel writes it until we unregister it in Drop, which runs before the
             // thread-local storage is freed.
-            let rc = unsafe {
-                libc::syscall(abi::SYS_RSEQ, area, abi::OWN_AREA_LEN, 0, abi::SIGNATURE)
-            };
+            let rc =
+                unsafe { libc::syscall(abi::SYS_RSEQ, area, abi::OWN_AREA_LEN, 0, abi::SIGNATURE) };
             if rc != 0 {
                 return Err(Unavailable::from_errno(last_errno()));
             }
@@ -91,7 +100,7 @@ impl Drop for OwnArea {
     fn drop(&mut self) {
         // Later TLS destructors must not use the area any more: route them to the slow path,
         // which reports ThreadExiting.
-        let _ = AREA.try_with(|a| a.set(ptr::null_mut()));
+        let _ = AREA.try_with(|a| a.set(unregistered()));
         let _ = FAILURE.try_with(|f| f.set(Some(Unavailable::new(Reason::ThreadExiting))));
         if self.registered.get() {
             // SAFETY: unregisters exactly the area, length and signature registered above,
@@ -160,16 +169,19 @@ pub(crate) fn feature_size() -> u32 {
 /// ```
 #[inline(always)]
 pub fn area() -> Result<NonNull<RseqArea>, Unavailable> {
-    match NonNull::new(AREA.with(Cell::get)) {
-        Some(area) => Ok(area),
-        None => register_slow(),
+    let area = AREA.with(Cell::get);
+    if area != unregistered() {
+        // SAFETY: AREA holds either UNREGISTERED or a registered area, never null.
+        return Ok(unsafe { NonNull::new_unchecked(area.cast_mut()) });
     }
+    register_slow()
 }
 
-/// The area pointer if this thread is already registered, without registering it.
+/// The thread's registered area, or an area whose `cpu_id` reads "not registered"; never
+/// registers. Only for reads of kernel-written fields.
 #[inline(always)]
-pub(crate) fn registered_area() -> Option<NonNull<RseqArea>> {
-    NonNull::new(AREA.try_with(Cell::get).unwrap_or(ptr::null_mut()))
+pub(crate) fn area_or_unregistered() -> *const RseqArea {
+    AREA.try_with(Cell::get).unwrap_or(unregistered())
 }
 
 #[cold]
@@ -182,9 +194,7 @@ fn register_slow() -> Result<NonNull<RseqArea>, Unavailable> {
     let (area, owner) = match glibc_area() {
         Some(area) => (area, Owner::Glibc),
         None => {
-            let registered = OWN_AREA
-                .try_with(OwnArea::register)
-                .unwrap_or(Err(exiting));
+            let registered = OWN_AREA.try_with(OwnArea::register).unwrap_or(Err(exiting));
             match registered {
                 Ok(area) => (area, Owner::Own),
                 Err(e) => {

@@ -1,0 +1,131 @@
+//! Where the kernel answers ENOSYS (qemu-user, valgrind, sandboxes), every API reports
+//! `NotImplemented` and `current_cpu()` still answers. A seccomp filter in a re-executed
+//! child makes `rseq` return ENOSYS from the first instruction of the process on, so that
+//! glibc's own registration at startup fails too (`__rseq_size == 0`) and the runtime's
+//! registration is the one refused.
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+
+use common::{allowed_cpus, glibc_rseq_symbols, is_child, pin_to, raw_rseq, rerun_self_with};
+use rseq_dsl_runtime::abi::{self, RseqArea};
+use rseq_dsl_runtime::{
+    area, current_cpu, is_available, mm_cid, node_id, possible_cpus, registration, Reason,
+};
+
+const ROLE: &str = "seccomp-enosys";
+const TEST_NAME: &str = "rseq_refused_with_enosys";
+const MARKER: &str = "ENOSYS child: all checks passed";
+
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH: u32 = 0xc000_003e; // EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH: u32 = 0xc000_00b7; // EM_AARCH64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
+
+/// Classic BPF: `rseq` of this architecture fails with ENOSYS, everything else is allowed.
+fn enosys_for_rseq() -> Vec<libc::sock_filter> {
+    let stmt = |code: u32, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jeq = |k: u32, jt: u8, jf: u8| libc::sock_filter {
+        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+        jt,
+        jf,
+        k,
+    };
+    let load_word = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
+    vec![
+        stmt(load_word, 4), // seccomp_data.arch
+        jeq(AUDIT_ARCH, 0, 3),
+        stmt(load_word, 0), // seccomp_data.nr
+        jeq(abi::SYS_RSEQ as u32, 0, 1),
+        stmt(
+            libc::BPF_RET | libc::BPF_K,
+            libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+        ),
+        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
+    ]
+}
+
+/// What every API must say on a thread of the child.
+fn check_unavailable(thread: &str) {
+    for attempt in 0..2 {
+        // Twice: the failure is cached, and must stay the same.
+        let what = format!("{thread}, attempt {attempt}");
+        assert_eq!(
+            area().map_err(|e| e.reason()),
+            Err(Reason::NotImplemented),
+            "{what}"
+        );
+        let e = registration().expect_err("registration() under ENOSYS");
+        assert_eq!(e.reason(), Reason::NotImplemented, "{what}");
+        assert!(e.to_string().contains("ENOSYS"), "{what}: {e}");
+        assert!(!is_available(), "{what}");
+        assert_eq!(mm_cid(), None, "{what}");
+        assert_eq!(node_id(), None, "{what}");
+        assert!(current_cpu() < possible_cpus(), "{what}");
+    }
+    // current_cpu() falls back to sched_getcpu: exact when pinned.
+    for &cpu in &allowed_cpus() {
+        pin_to(&[cpu]);
+        assert_eq!(current_cpu(), cpu, "{thread}: pinned to {cpu}");
+        assert_eq!(current_cpu(), common::sched_getcpu(), "{thread}");
+    }
+}
+
+fn child() {
+    // The filter really is in force, and glibc saw it at startup.
+    let probe: &'static RseqArea = Box::leak(Box::new(RseqArea::new()));
+    // SAFETY: `probe` is leaked, so it outlives any registration this might make.
+    assert_eq!(unsafe { raw_rseq(probe, 0) }, Err(libc::ENOSYS));
+    if let Some((size, _)) = glibc_rseq_symbols() {
+        assert_eq!(size, 0, "glibc registered despite ENOSYS");
+    }
+    // Both the test thread and a thread spawned from it, which each own a separate
+    // thread-local failure record.
+    check_unavailable("test thread");
+    std::thread::spawn(|| check_unavailable("spawned thread"))
+        .join()
+        .expect("spawned thread");
+    println!("{MARKER}");
+}
+
+#[test]
+fn rseq_refused_with_enosys() {
+    if is_child(ROLE) {
+        child();
+        return;
+    }
+    let filter = enosys_for_rseq();
+    let args = ["--exact", TEST_NAME, "--nocapture"];
+    let out = rerun_self_with(ROLE, &args, &[], |cmd| {
+        // SAFETY: the closure runs in the forked child before exec and makes only two
+        // prctl calls on a program that was built before the fork: no allocation or locks.
+        unsafe {
+            cmd.pre_exec(move || {
+                let prog = libc::sock_fprog {
+                    len: filter.len() as libc::c_ushort,
+                    filter: filter.as_ptr() as *mut libc::sock_filter,
+                };
+                // Required to install a filter without CAP_SYS_ADMIN.
+                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let mode = libc::SECCOMP_MODE_FILTER as libc::c_ulong;
+                if libc::prctl(libc::PR_SET_SECCOMP, mode, &prog as *const _) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    });
+    assert!(out.status.success(), "child: {}", out.status);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(MARKER), "the child did not run its checks");
+    // The filter stayed in the child: this process still has rseq.
+    assert!(is_available());
+}
