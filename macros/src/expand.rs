@@ -13,10 +13,31 @@ use crate::parse;
 use crate::ty::Ty;
 
 /// `rseq!` from tokens to tokens; errors become `compile_error!`s beside a fallback.
+///
+/// A proc-macro runs on the host and cannot see the target (Cargo sets
+/// `CARGO_CFG_TARGET_ARCH` only for build scripts), so the section is compiled for every
+/// backend and each expansion is selected by `#[cfg(target_arch)]`.
 pub fn rseq(input: TokenStream) -> TokenStream {
-    match compile(input) {
-        Ok(tokens) => tokens,
-        Err(error) => fallback(error),
+    let instrumentation = Instrumentation::from_features();
+    let mut arms = Vec::new();
+    for (arch, backend) in arch::BACKENDS {
+        let backend: &dyn Backend = backend;
+        let expansion = match compile(input.clone(), backend, instrumentation) {
+            Ok(tokens) => tokens,
+            Err(error) => fallback(error),
+        };
+        arms.push(quote!(#[cfg(target_arch = #arch)] () => #expansion,));
+    }
+    let archs = arch::BACKENDS
+        .iter()
+        .map(|(arch, _)| quote!(target_arch = #arch));
+    let unsupported = fallback(syn::Error::new(Span::call_site(), arch::UNSUPPORTED_TARGET));
+    quote! {
+        match () {
+            #(#arms)*
+            #[cfg(not(any(#(#archs),*)))]
+            () => #unsupported,
+        }
     }
 }
 
@@ -44,10 +65,12 @@ pub fn compile_section(
     Ok((checked, lowered))
 }
 
-fn compile(input: TokenStream) -> syn::Result<TokenStream> {
-    let backend =
-        arch::for_target().map_err(|message| syn::Error::new(Span::call_site(), message))?;
-    let (checked, lowered) = compile_section(input, backend, Instrumentation::from_features())?;
+fn compile(
+    input: TokenStream,
+    backend: &dyn Backend,
+    instrumentation: Instrumentation,
+) -> syn::Result<TokenStream> {
+    let (checked, lowered) = compile_section(input, backend, instrumentation)?;
     let template = backend.emit(&lowered);
     Ok(expansion(&checked, &lowered, &template))
 }

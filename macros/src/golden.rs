@@ -5,7 +5,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::arch::{x86_64::X86_64, Backend};
+use crate::arch::{x86_64::X86_64, Backend, BACKENDS};
 use crate::expand::compile_section;
 use crate::lower::{Instrumentation, Source};
 
@@ -154,9 +154,8 @@ pub fn render(
 #[test]
 fn golden_asm_matches() {
     let bless = std::env::var_os("RSEQ_BLESS").is_some();
-    let backends: [(&str, &dyn Backend); 1] = [("x86_64", &X86_64)];
     let mut mismatches = Vec::new();
-    for (arch, backend) in backends {
+    for (arch, backend) in BACKENDS {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("golden")
             .join(arch);

@@ -4,6 +4,7 @@
 
 use crate::lower::{Lowered, Target};
 
+pub mod aarch64;
 pub mod x86_64;
 
 /// Labels every backend uses. Intel-syntax x86 rejects labels made only of 0s and 1s, so
@@ -39,17 +40,12 @@ pub trait Backend: Target {
     fn emit(&self, lowered: &Lowered) -> Vec<String>;
 }
 
-/// The backend of the architecture the macro expands for.
-///
-/// A proc-macro runs on the host, so the target architecture is read from Cargo's
-/// `CARGO_CFG_TARGET_ARCH` when building a crate, falling back to the host's.
-pub fn for_target() -> Result<&'static dyn Backend, String> {
-    let arch = std::env::var("CARGO_CFG_TARGET_ARCH")
-        .unwrap_or_else(|_| std::env::consts::ARCH.to_string());
-    match arch.as_str() {
-        "x86_64" => Ok(&x86_64::X86_64),
-        other => Err(format!(
-            "rseq! has no backend for `{other}` yet: supported is x86_64"
-        )),
-    }
-}
+/// Every backend, by the `target_arch` it serves. A proc-macro runs on the host and cannot
+/// see the target (Cargo sets `CARGO_CFG_TARGET_ARCH` only for build scripts), so the
+/// expansion holds one `#[cfg(target_arch = ...)]` variant per backend.
+pub const BACKENDS: [(&str, &dyn Backend); 2] =
+    [("x86_64", &x86_64::X86_64), ("aarch64", &aarch64::Aarch64)];
+
+/// The error of a target without a backend.
+pub const UNSUPPORTED_TARGET: &str =
+    "rseq! has no backend for this target architecture: supported are x86_64 and aarch64";

@@ -1,0 +1,48 @@
+# s0: in area
+# s1: inout index
+# s2: in b
+# s3: in w
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+adrp {status}, 3b
+add {status}, {status}, :lo12:3b
+str {status}, [{s0}, #8]
+4:
+ldr {status:w}, [{s0}, #4]
+cmp {status:w}, {s1:w}
+b.ne 6f
+ldrb {s1:w}, [{s2}]
+add {s1}, {s1}, #10
+uxtb {s1:w}, {s1:w}
+strb {s1:w}, [{s2}, #1]
+ldrsh {s1}, [{s3}]
+cmp {s1}, #0
+b.ge 20f
+movz {status}, #3
+mul {s1}, {s1}, {status}
+sxth {s1}, {s1:w}
+sub {s1}, {s1}, #1
+sxth {s1}, {s1:w}
+strh {s1:w}, [{s3}]
+5:
+mov {status:w}, wzr
+b 9f
+20:
+mov {status:w}, #1
+b 9f
+  .inst 0xd428bc00
+6:
+mov {status:w}, #2
+9:
+  .pushsection __rseq_exit_point_array, "awR"
+  .balign 8
+  .quad 4b, 20b
+  .popsection

@@ -1,0 +1,39 @@
+# s0: inout area
+# s1: inout index
+# s2: in head
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+adrp {status}, 3b
+add {status}, {status}, :lo12:3b
+str {status}, [{s0}, #8]
+4:
+ldr {status:w}, [{s0}, #4]
+cmp {status:w}, {s1:w}
+b.ne 6f
+ldr {s1}, [{s2}]
+cbz {s1}, 20f
+ldr {s0}, [{s1}]
+str {s0}, [{s2}]
+5:
+mov {status:w}, wzr
+mov {result}, {s1}
+b 9f
+20:
+mov {status:w}, #1
+b 9f
+  .inst 0xd428bc00
+6:
+mov {status:w}, #2
+9:
+  .pushsection __rseq_exit_point_array, "awR"
+  .balign 8
+  .quad 4b, 20b
+  .popsection

@@ -1,0 +1,677 @@
+//! aarch64 backend (the assembler syntax of `asm!` on aarch64).
+//!
+//! Shaped like the x86_64 backend, with three differences that follow from the ISA:
+//!
+//! - Addresses are `[base, #disp]` or `[base, index, lsl #k]`; anything else is
+//!   materialised by lowering with an `Inst::Lea` ([`Target::mem_fits`]). `stlr` takes a
+//!   bare base register, so a `commit(release)` destination is always materialised.
+//! - Immediates of `add`/`sub`/`cmp` are 12-bit unsigned, optionally shifted by 12; larger
+//!   ones are moved into a register by lowering ([`Target::imm_fits`]), with a
+//!   `movz`/`movn` + `movk` sequence.
+//! - The `status` operand is free between the cpu check and the post-commit label, so it
+//!   is this backend's scratch register: the cpu_id load, a non-zero immediate to store, a
+//!   logical or multiply immediate, and the loaded value of `commit *p += v`.
+//!
+//! Exits and the abort handler follow the section inline (skipped by a branch), as in
+//! librseq's arm64 header: conditional branches reach only +-1 MiB, so they cannot target
+//! a `__rseq_failure` section that the linker may place after all of `.text`.
+
+use super::{spin_label, trap_label, STATUS_ABORTED, STATUS_EXITED, STATUS_FIRST_TRAP};
+use super::{
+    Backend, ABORT_LABEL, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL, POST_COMMIT_LABEL,
+    START_LABEL,
+};
+use crate::check::CmpOp;
+use crate::lower::{AluOp, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET};
+
+pub struct Aarch64;
+
+/// glibc's aarch64 `RSEQ_SIG` (`brk #0x45e0`).
+const SIGNATURE: u32 = 0xd428_bc00;
+
+/// The scratch register of this backend (see the module docs).
+const SCRATCH: &str = "{status}";
+
+/// The largest scaled unsigned offset of `ldr`/`str`, in units of the access size.
+const MAX_SCALED_OFFSET: i64 = 4095;
+
+/// Whether `value` is an `add`/`sub` immediate: 12 bits, optionally shifted left by 12.
+fn is_imm12(value: i64) -> bool {
+    (0..4096).contains(&value) || (value & 0xfff == 0 && (0..4096).contains(&(value >> 12)))
+}
+
+/// `#v` or `#v, lsl #12` for an `add`/`sub`/`cmp` immediate that [`is_imm12`] accepts.
+fn imm12(value: i64) -> String {
+    if value < 4096 {
+        format!("#{value}")
+    } else {
+        format!("#{}, lsl #12", value >> 12)
+    }
+}
+
+impl Target for Aarch64 {
+    fn name(&self) -> &'static str {
+        "aarch64"
+    }
+
+    /// x0..x30 less x18 (the platform register on some targets), x19 (LLVM's base
+    /// pointer) and x29 (the frame pointer): `asm!` never hands out sp or xzr either.
+    fn registers(&self) -> usize {
+        28
+    }
+
+    /// `add`/`sub`/`cmp`/`cmn` immediates, either sign (`sub` or `cmn` takes a negative one).
+    fn imm_fits(&self, value: i64) -> bool {
+        value != i64::MIN && is_imm12(value.abs())
+    }
+
+    fn mem_fits(&self, mem: &Mem, width: Width) -> bool {
+        let bytes = i64::from(width.bytes);
+        match mem.index {
+            None => {
+                let scaled =
+                    mem.disp >= 0 && mem.disp % bytes == 0 && mem.disp / bytes <= MAX_SCALED_OFFSET;
+                let unscaled = (-256..=255).contains(&mem.disp);
+                scaled || unscaled
+            }
+            Some((_, scale)) => mem.disp == 0 && (scale == 1 || i64::from(scale) == bytes),
+        }
+    }
+
+    fn commit_mem_fits(&self, mem: &Mem, width: Width, release: bool) -> bool {
+        if release {
+            mem.index.is_none() && mem.disp == 0
+        } else {
+            self.mem_fits(mem, width)
+        }
+    }
+}
+
+/// The `movz`/`movn` + `movk` sequence that puts `value` into `dst` (an x register).
+fn move_immediate(dst: &str, value: i64) -> Vec<String> {
+    let halves: Vec<u64> = (0..4)
+        .map(|i| (value as u64 >> (16 * i)) & 0xffff)
+        .collect();
+    let ones = halves.iter().filter(|h| **h == 0xffff).count();
+    let zeros = halves.iter().filter(|h| **h == 0).count();
+    // Start from all ones (movn) when that leaves fewer halves to patch.
+    let (filler, first) = if ones > zeros {
+        (0xffff, "movn")
+    } else {
+        (0, "movz")
+    };
+    let mut lines = Vec::new();
+    for (i, half) in halves.iter().enumerate() {
+        if *half == filler {
+            continue;
+        }
+        let shift = match i {
+            0 => String::new(),
+            _ => format!(", lsl #{}", 16 * i),
+        };
+        if lines.is_empty() {
+            let image = if filler == 0 { *half } else { !*half & 0xffff };
+            lines.push(format!("{first} {dst}, #{image}{shift}"));
+        } else {
+            lines.push(format!("movk {dst}, #{half}{shift}"));
+        }
+    }
+    if lines.is_empty() {
+        lines.push(format!("{first} {dst}, #0"));
+    }
+    lines
+}
+
+/// Load mnemonic for `width`: zero-extending into a w register, or sign-extending into an
+/// x register. `unscaled` selects the `ldur` forms (a negative or unaligned offset).
+fn load_mnemonic(width: Width, unscaled: bool) -> &'static str {
+    match (width.bytes, width.signed, unscaled) {
+        (1, false, false) => "ldrb",
+        (1, false, true) => "ldurb",
+        (1, true, false) => "ldrsb",
+        (1, true, true) => "ldursb",
+        (2, false, false) => "ldrh",
+        (2, false, true) => "ldurh",
+        (2, true, false) => "ldrsh",
+        (2, true, true) => "ldursh",
+        (4, true, false) => "ldrsw",
+        (4, true, true) => "ldursw",
+        (_, _, false) => "ldr",
+        (_, _, true) => "ldur",
+    }
+}
+
+fn store_mnemonic(bytes: u8, unscaled: bool, release: bool) -> &'static str {
+    match (bytes, unscaled, release) {
+        (1, _, true) => "stlrb",
+        (2, _, true) => "stlrh",
+        (_, _, true) => "stlr",
+        (1, false, _) => "strb",
+        (1, true, _) => "sturb",
+        (2, false, _) => "strh",
+        (2, true, _) => "sturh",
+        (_, false, _) => "str",
+        (_, true, _) => "stur",
+    }
+}
+
+/// Whether a load of `width` writes the w form of its register (zero-extending loads do;
+/// sign-extending ones write the x form).
+fn uses_w(width: Width) -> bool {
+    width.bytes < 8 && !width.signed
+}
+
+/// `[base]` or `[base, #offset]`.
+fn offset_address(base: &str, offset: i64) -> String {
+    match offset {
+        0 => format!("[{base}]"),
+        _ => format!("[{base}, #{offset}]"),
+    }
+}
+
+struct Printer<'a> {
+    lowered: &'a Lowered,
+    lines: Vec<String>,
+}
+
+impl Printer<'_> {
+    fn slot(&self, vreg: usize) -> usize {
+        self.lowered.alloc.slot_of[vreg]
+    }
+
+    fn x(&self, vreg: usize) -> String {
+        format!("{{s{}}}", self.slot(vreg))
+    }
+
+    fn w(&self, vreg: usize) -> String {
+        format!("{{s{}:w}}", self.slot(vreg))
+    }
+
+    /// The register of `vreg` sized for an access of `bytes`.
+    fn sized(&self, vreg: usize, bytes: u8) -> String {
+        if bytes < 8 {
+            self.w(vreg)
+        } else {
+            self.x(vreg)
+        }
+    }
+
+    /// The address operand of a memory access that [`Target::mem_fits`] accepted, and
+    /// whether it needs the unscaled (`ldur`/`stur`) form.
+    fn mem(&self, mem: &Mem, bytes: u8) -> (String, bool) {
+        let base = self.x(mem.base);
+        if let Some((index, scale)) = mem.index {
+            let index = self.x(index);
+            return match scale {
+                1 => (format!("[{base}, {index}]"), false),
+                _ => (
+                    format!("[{base}, {index}, lsl #{}]", scale.trailing_zeros()),
+                    false,
+                ),
+            };
+        }
+        let bytes = i64::from(bytes);
+        match mem.disp {
+            0 => (format!("[{base}]"), false),
+            d => {
+                let scaled = d >= 0 && d % bytes == 0 && d / bytes <= MAX_SCALED_OFFSET;
+                (format!("[{base}, #{d}]"), !scaled)
+            }
+        }
+    }
+
+    fn line(&mut self, text: impl Into<String>) {
+        self.lines.push(text.into());
+    }
+
+    /// `mov dst, src` unless both live in the same slot.
+    fn copy_reg(&mut self, dst: &str, src: &str) {
+        if dst != src {
+            self.line(format!("mov {dst}, {src}"));
+        }
+    }
+
+    /// Puts the value of `operand` into the x register `dst`.
+    fn materialise(&mut self, dst: &str, operand: &Operand) {
+        match operand {
+            Operand::Reg(vreg) => {
+                let src = self.x(*vreg);
+                self.copy_reg(dst, &src);
+            }
+            Operand::Imm(value) => {
+                for line in move_immediate(dst, *value) {
+                    self.line(line);
+                }
+            }
+            Operand::SizeOf(index) => {
+                // A `const` operand is pasted as a decimal number; build it 16 bits at a time.
+                let c = format!("{{c{index}}}");
+                self.line(format!("movz {dst}, #(({c}) & 0xffff)"));
+                for shift in [16, 32, 48] {
+                    self.line(format!(
+                        "movk {dst}, #((({c}) >> {shift}) & 0xffff), lsl #{shift}"
+                    ));
+                }
+            }
+        }
+    }
+
+    /// An x register holding `operand`: its own, or the scratch register loaded with it.
+    fn operand_reg(&mut self, operand: &Operand) -> String {
+        match operand {
+            Operand::Reg(vreg) => self.x(*vreg),
+            other => {
+                self.materialise(SCRATCH, other);
+                SCRATCH.to_string()
+            }
+        }
+    }
+
+    /// The register to store for `src` at `bytes`: `xzr`/`wzr` for zero, the scratch
+    /// register for another immediate.
+    fn store_source(&mut self, src: &Operand, bytes: u8) -> String {
+        let narrow = bytes < 8;
+        match src {
+            Operand::Imm(0) if narrow => "wzr".to_string(),
+            Operand::Imm(0) => "xzr".to_string(),
+            Operand::Reg(vreg) => self.sized(*vreg, bytes),
+            other => {
+                self.materialise(SCRATCH, other);
+                if narrow {
+                    "{status:w}".to_string()
+                } else {
+                    SCRATCH.to_string()
+                }
+            }
+        }
+    }
+
+    /// `dst = src + value` (or `- -value`) for an immediate [`Target::imm_fits`] accepted,
+    /// or any other value through the scratch register.
+    fn add_immediate(&mut self, dst: &str, src: &str, value: i64) {
+        if value == 0 {
+            self.copy_reg(dst, src);
+        } else if value != i64::MIN && is_imm12(value.abs()) {
+            let mnemonic = if value < 0 { "sub" } else { "add" };
+            self.line(format!("{mnemonic} {dst}, {src}, {}", imm12(value.abs())));
+        } else if value.abs() < 1 << 24 {
+            // Two shifted immediates, low 12 bits first.
+            let (mnemonic, magnitude) = if value < 0 {
+                ("sub", -value)
+            } else {
+                ("add", value)
+            };
+            self.line(format!("{mnemonic} {dst}, {src}, #{}", magnitude & 0xfff));
+            self.line(format!(
+                "{mnemonic} {dst}, {dst}, #{}, lsl #12",
+                magnitude >> 12
+            ));
+        } else {
+            self.materialise(SCRATCH, &Operand::Imm(value));
+            self.line(format!("add {dst}, {src}, {SCRATCH}"));
+        }
+    }
+
+    fn inst(&mut self, inst: &Inst) {
+        match inst {
+            Inst::StoreDescriptor { area } => {
+                self.line(format!("adrp {SCRATCH}, {DESCRIPTOR_LABEL}b"));
+                self.line(format!(
+                    "add {SCRATCH}, {SCRATCH}, :lo12:{DESCRIPTOR_LABEL}b"
+                ));
+                let line = format!("str {SCRATCH}, [{}, #{RSEQ_CS_OFFSET}]", self.x(*area));
+                self.line(line);
+                self.line(format!("{START_LABEL}:"));
+            }
+            Inst::CheckIndex {
+                area,
+                index,
+                offset,
+            } => {
+                let line = format!("ldr {{status:w}}, [{}, #{offset}]", self.x(*area));
+                self.line(line);
+                let line = format!("cmp {{status:w}}, {}", self.w(*index));
+                self.line(line);
+                self.line(format!("b.ne {ABORT_LABEL}f"));
+            }
+            Inst::Load { dst, mem, width } => {
+                let (address, unscaled) = self.mem(mem, width.bytes);
+                let dst = if uses_w(*width) {
+                    self.w(*dst)
+                } else {
+                    self.x(*dst)
+                };
+                let line = format!("{} {dst}, {address}", load_mnemonic(*width, unscaled));
+                self.line(line);
+            }
+            Inst::Store { mem, src, width } => {
+                let src = self.store_source(src, width.bytes);
+                let (address, unscaled) = self.mem(mem, width.bytes);
+                let line = format!(
+                    "{} {src}, {address}",
+                    store_mnemonic(width.bytes, unscaled, false)
+                );
+                self.line(line);
+            }
+            Inst::Mov { dst, src } => {
+                let dst = self.x(*dst);
+                self.materialise(&dst, src);
+            }
+            Inst::Lea { dst, mem } => {
+                let d = self.x(*dst);
+                let base = self.x(mem.base);
+                // Base and index first (reading both before `dst` is written, which may
+                // share a slot with either), then the displacement onto `dst`.
+                let from = match mem.index {
+                    Some((index, scale)) => {
+                        let index = self.x(index);
+                        let line = match scale {
+                            1 => format!("add {d}, {base}, {index}"),
+                            _ => {
+                                format!("add {d}, {base}, {index}, lsl #{}", scale.trailing_zeros())
+                            }
+                        };
+                        self.line(line);
+                        d.clone()
+                    }
+                    None => base,
+                };
+                self.add_immediate(&d, &from, mem.disp);
+            }
+            Inst::Alu { op, dst, lhs, rhs } => {
+                let d = self.x(*dst);
+                let l = self.x(*lhs);
+                match (op, rhs) {
+                    (AluOp::Add, Operand::Imm(value)) => self.add_immediate(&d, &l, *value),
+                    (AluOp::Sub, Operand::Imm(value)) if *value != i64::MIN => {
+                        self.add_immediate(&d, &l, -*value)
+                    }
+                    (AluOp::Mul, Operand::Imm(value))
+                        if *value > 0 && (*value as u64).is_power_of_two() =>
+                    {
+                        let shift = value.trailing_zeros();
+                        self.line(format!("lsl {d}, {l}, #{shift}"));
+                    }
+                    (AluOp::Shl | AluOp::Shr | AluOp::Sar, Operand::Imm(count)) => {
+                        let mnemonic = match op {
+                            AluOp::Shl => "lsl",
+                            AluOp::Shr => "lsr",
+                            _ => "asr",
+                        };
+                        // Counts are literals below the width (the checks); mask like x86.
+                        self.line(format!("{mnemonic} {d}, {l}, #{}", count & 63));
+                    }
+                    _ => {
+                        let r = self.operand_reg(rhs);
+                        let mnemonic = match op {
+                            AluOp::Add => "add",
+                            AluOp::Sub => "sub",
+                            AluOp::Mul => "mul",
+                            AluOp::And => "and",
+                            AluOp::Or => "orr",
+                            AluOp::Xor => "eor",
+                            AluOp::Shl => "lsl",
+                            AluOp::Shr => "lsr",
+                            AluOp::Sar => "asr",
+                        };
+                        self.line(format!("{mnemonic} {d}, {l}, {r}"));
+                    }
+                }
+            }
+            Inst::Not { dst, src } => {
+                let line = format!("mvn {}, {}", self.x(*dst), self.x(*src));
+                self.line(line);
+            }
+            Inst::Neg { dst, src } => {
+                let line = format!("neg {}, {}", self.x(*dst), self.x(*src));
+                self.line(line);
+            }
+            Inst::Extend { dst, src, width } => {
+                let line = match (width.bytes, width.signed) {
+                    (1, false) => format!("uxtb {}, {}", self.w(*dst), self.w(*src)),
+                    (2, false) => format!("uxth {}, {}", self.w(*dst), self.w(*src)),
+                    // Writing a w register clears the upper half.
+                    (4, false) => format!("mov {}, {}", self.w(*dst), self.w(*src)),
+                    (1, true) => format!("sxtb {}, {}", self.x(*dst), self.w(*src)),
+                    (2, true) => format!("sxth {}, {}", self.x(*dst), self.w(*src)),
+                    (4, true) => format!("sxtw {}, {}", self.x(*dst), self.w(*src)),
+                    _ => {
+                        let (d, s) = (self.x(*dst), self.x(*src));
+                        return self.copy_reg(&d, &s);
+                    }
+                };
+                self.line(line);
+            }
+            Inst::CopyBytes {
+                dst,
+                src,
+                len,
+                scratch,
+            } => {
+                // Unrolled: 16-byte pairs through the scratch slot and the scratch register,
+                // then 8, 4, 2, 1. `copy` is at most 256 bytes, within `ldp`'s offsets.
+                let (to, from) = (self.x(*dst), self.x(*src));
+                let len = i64::from(*len);
+                let mut offset = 0i64;
+                while offset < len {
+                    let left = len - offset;
+                    if left >= 16 {
+                        let pair = format!("{}, {SCRATCH}", self.x(*scratch));
+                        let (from, to) =
+                            (offset_address(&from, offset), offset_address(&to, offset));
+                        self.line(format!("ldp {pair}, {from}"));
+                        self.line(format!("stp {pair}, {to}"));
+                        offset += 16;
+                        continue;
+                    }
+                    let bytes: u8 = match left {
+                        8.. => 8,
+                        4..=7 => 4,
+                        2..=3 => 2,
+                        _ => 1,
+                    };
+                    let width = Width {
+                        bytes,
+                        signed: false,
+                    };
+                    let reg = self.sized(*scratch, bytes);
+                    let load = load_mnemonic(width, false);
+                    let store = store_mnemonic(bytes, false, false);
+                    let (src, dst) = (offset_address(&from, offset), offset_address(&to, offset));
+                    self.line(format!("{load} {reg}, {src}"));
+                    self.line(format!("{store} {reg}, {dst}"));
+                    offset += i64::from(bytes);
+                }
+            }
+            Inst::ExitIf {
+                op,
+                signed,
+                lhs,
+                rhs,
+                exit,
+            } => {
+                let l = self.x(*lhs);
+                let target = FIRST_EXIT_LABEL + *exit as u32;
+                match (op, rhs) {
+                    (CmpOp::Eq, Operand::Imm(0)) => {
+                        return self.line(format!("cbz {l}, {target}f"));
+                    }
+                    (CmpOp::Ne, Operand::Imm(0)) => {
+                        return self.line(format!("cbnz {l}, {target}f"));
+                    }
+                    (_, Operand::Imm(value))
+                        if *value < 0 && *value != i64::MIN && is_imm12(-*value) =>
+                    {
+                        // `cmn x, #v` sets the flags of `cmp x, #-v` for v > 0.
+                        let line = format!("cmn {l}, {}", imm12(-*value));
+                        self.line(line);
+                    }
+                    (_, Operand::Imm(value)) if is_imm12(*value) => {
+                        let line = format!("cmp {l}, {}", imm12(*value));
+                        self.line(line);
+                    }
+                    _ => {
+                        let r = self.operand_reg(rhs);
+                        self.line(format!("cmp {l}, {r}"));
+                    }
+                }
+                let condition = match (op, signed) {
+                    (CmpOp::Eq, _) => "eq",
+                    (CmpOp::Ne, _) => "ne",
+                    (CmpOp::Lt, true) => "lt",
+                    (CmpOp::Lt, false) => "lo",
+                    (CmpOp::Le, true) => "le",
+                    (CmpOp::Le, false) => "ls",
+                    (CmpOp::Gt, true) => "gt",
+                    (CmpOp::Gt, false) => "hi",
+                    (CmpOp::Ge, true) => "ge",
+                    (CmpOp::Ge, false) => "hs",
+                };
+                self.line(format!("b.{condition} {target}f"));
+            }
+            Inst::Spin { counter, point } => {
+                let c = self.w(*counter);
+                let label = spin_label(*point);
+                self.line(format!("add {c}, {c}, #1"));
+                self.line(format!("{label}:"));
+                self.line(format!("subs {c}, {c}, #1"));
+                self.line(format!("b.ne {label}b"));
+            }
+            Inst::VerifyIndex {
+                area,
+                index,
+                offset,
+                check,
+            } => {
+                let line = format!("ldr {{status:w}}, [{}, #{offset}]", self.x(*area));
+                self.line(line);
+                let line = format!("cmp {{status:w}}, {}", self.w(*index));
+                self.line(line);
+                self.line(format!("b.ne {}f", trap_label(*check)));
+            }
+            Inst::VerifyLoad {
+                original,
+                mem,
+                width,
+                scratch,
+                check,
+            } => {
+                let load = Inst::Load {
+                    dst: *scratch,
+                    mem: *mem,
+                    width: *width,
+                };
+                self.inst(&load);
+                let line = format!("cmp {}, {}", self.x(*scratch), self.x(*original));
+                self.line(line);
+                self.line(format!("b.ne {}f", trap_label(*check)));
+            }
+            Inst::Commit {
+                mem,
+                src,
+                width,
+                add,
+                release,
+            } => {
+                let (address, unscaled) = self.mem(mem, width.bytes);
+                let value = if *add {
+                    // Load, add, then the committing store as the last instruction.
+                    let unsigned = Width {
+                        bytes: width.bytes,
+                        signed: false,
+                    };
+                    let reg = if width.bytes < 8 {
+                        "{status:w}"
+                    } else {
+                        SCRATCH
+                    };
+                    self.line(format!(
+                        "{} {reg}, {address}",
+                        load_mnemonic(unsigned, unscaled)
+                    ));
+                    match src {
+                        // Lowering keeps only `imm_fits` immediates, which never need the
+                        // scratch register that holds the loaded value here.
+                        Operand::Imm(value) => {
+                            debug_assert!(Aarch64.imm_fits(*value));
+                            self.add_immediate(SCRATCH, SCRATCH, *value)
+                        }
+                        Operand::Reg(vreg) => {
+                            let line = format!("add {SCRATCH}, {SCRATCH}, {}", self.x(*vreg));
+                            self.line(line);
+                        }
+                        Operand::SizeOf(_) => {
+                            unreachable!("lowering never commits a size operand")
+                        }
+                    }
+                    reg.to_string()
+                } else {
+                    self.store_source(src, width.bytes)
+                };
+                let mnemonic = store_mnemonic(width.bytes, unscaled, *release);
+                self.line(format!("{mnemonic} {value}, {address}"));
+            }
+        }
+    }
+}
+
+impl Backend for Aarch64 {
+    fn emit(&self, lowered: &Lowered) -> Vec<String> {
+        let mut p = Printer {
+            lowered,
+            lines: Vec::new(),
+        };
+        // The descriptor: version 0, flags 0, start, length up to post-commit, abort.
+        p.line("  .pushsection __rseq_cs, \"aw\"");
+        p.line("  .balign 32");
+        p.line(format!("{DESCRIPTOR_LABEL}:"));
+        p.line("  .long 0, 0");
+        p.line(format!(
+            "  .quad {START_LABEL}f, ({POST_COMMIT_LABEL}f - {START_LABEL}f), {ABORT_LABEL}f"
+        ));
+        p.line("  .popsection");
+        p.line("  .pushsection __rseq_cs_ptr_array, \"awR\"");
+        p.line("  .balign 8");
+        p.line(format!("  .quad {DESCRIPTOR_LABEL}b"));
+        p.line("  .popsection");
+        for inst in &lowered.insts {
+            p.inst(inst);
+        }
+        p.line(format!("{POST_COMMIT_LABEL}:"));
+        p.line("mov {status:w}, wzr");
+        if let Some(value) = &lowered.yielded {
+            p.materialise("{result}", value);
+        }
+        p.line(format!("b {END_LABEL}f"));
+        for (exit, value) in lowered.exits.iter().enumerate() {
+            p.line(format!("{}:", FIRST_EXIT_LABEL + exit as u32));
+            if let Some(value) = value {
+                p.materialise("{result}", value);
+            }
+            p.line(format!("mov {{status:w}}, #{STATUS_EXITED}"));
+            p.line(format!("b {END_LABEL}f"));
+        }
+        for check in 0..lowered.checks.len() {
+            p.line(format!("{}:", trap_label(check)));
+            p.line(format!("mov {{status:w}}, #{}", STATUS_FIRST_TRAP + check));
+            p.line(format!("b {END_LABEL}f"));
+        }
+        // The signature as an instruction word (a `brk`, never executed) before the abort label.
+        p.line(format!("  .inst {SIGNATURE:#010x}"));
+        p.line(format!("{ABORT_LABEL}:"));
+        p.line(format!("mov {{status:w}}, #{STATUS_ABORTED}"));
+        p.line(format!("{END_LABEL}:"));
+        if !lowered.exits.is_empty() {
+            p.line("  .pushsection __rseq_exit_point_array, \"awR\"");
+            p.line("  .balign 8");
+            for exit in 0..lowered.exits.len() {
+                p.line(format!(
+                    "  .quad {START_LABEL}b, {}b",
+                    FIRST_EXIT_LABEL + exit as u32
+                ));
+            }
+            p.line("  .popsection");
+        }
+        p.lines
+    }
+}
