@@ -409,7 +409,7 @@ impl Lowerer<'_> {
         operand
     }
 
-    fn to_reg(&mut self, operand: Operand) -> VReg {
+    fn operand_reg(&mut self, operand: Operand) -> VReg {
         match operand {
             Operand::Reg(vreg) => vreg,
             other => {
@@ -422,7 +422,7 @@ impl Lowerer<'_> {
 
     fn reg(&mut self, expr: &TExpr) -> VReg {
         let operand = self.value(expr);
-        self.to_reg(operand)
+        self.operand_reg(operand)
     }
 
     fn literal(&self, expr: &TExpr) -> Option<i128> {
@@ -614,7 +614,7 @@ impl Lowerer<'_> {
                     (ElemSize::Known(size), Some(n)) => {
                         let disp = i128::from(mem.disp) + sign * n * i128::from(*size);
                         if let Ok(disp) = i64::try_from(disp) {
-                            if disp.abs() < (1 << 31) {
+                            if disp.unsigned_abs() < (1 << 31) {
                                 mem.disp = disp;
                                 return mem;
                             }

@@ -73,7 +73,7 @@ pub enum Pointee {
     Value(Box<Ty>),
     /// Any other type (a user's struct): the pointer can be moved, offset and compared,
     /// but not loaded through.
-    Opaque(syn::Type),
+    Opaque(Box<syn::Type>),
 }
 
 #[derive(Clone, Debug)]
@@ -182,7 +182,7 @@ pub fn from_syn(ty: &syn::Type) -> Result<Ty, TyError> {
         syn::Type::Ptr(ptr) => {
             let pointee = match from_syn(&ptr.elem) {
                 Ok(inner) => Pointee::Value(Box::new(inner)),
-                Err(_) => Pointee::Opaque((*ptr.elem).clone()),
+                Err(_) => Pointee::Opaque(ptr.elem.clone()),
             };
             Ok(Ty::Ptr {
                 mutable: ptr.mutability.is_some(),
