@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
 use crate::errors::Errors;
-use crate::parse::{Exit, Section, Stmt};
+use crate::parse::{Exit, Input, Section, Stmt};
 use crate::ty::{self, elem_size, ElemSize, IntTy, Pointee, Ty, TyError};
 
 /// Longest `copy`, in bytes: it is unrolled, and a section must stay short.
@@ -152,6 +152,16 @@ pub fn check(section: Section) -> syn::Result<Checked> {
             ty: Ty::Int(IntTy::USIZE),
             kind: VarKind::Index,
         }],
+        declared_anywhere: section
+            .stmts
+            .iter()
+            .filter_map(|stmt| match stmt {
+                Stmt::Input(input) => Some(input.name.clone()),
+                Stmt::Let { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect(),
+        rejected: Vec::new(),
     };
     let (mode, retry) = cx.options(&section.options);
 
@@ -162,19 +172,18 @@ pub fn check(section: Section) -> syn::Result<Checked> {
     let mut yielded = None;
     let mut exit_ty: Option<(Ty, Span)> = None;
     let mut exit_without_value: Option<Span> = None;
-    let mut seen_statement: Option<Span> = None;
+    let mut seen_statement = false;
 
     for stmt in section.stmts {
-        if let Some(keyword) = &commit_keyword {
-            cx.after_commit(&stmt, keyword);
+        if commit_keyword.is_some() {
+            cx.after_commit(&stmt);
         }
         match stmt {
             Stmt::Input(input) => {
-                if let Some(first) = seen_statement {
-                    let _ = first;
-                    cx.errors.push(
-                        input.in_token.span.join(input.name.span()).unwrap_or(input.in_token.span),
-                        "`in` inputs must come first, before the section's statements: move this line to the top of the section",
+                if seen_statement {
+                    cx.errors.push_spanned(
+                        input_tokens(&input),
+                        format!("`in` inputs come first, before the section's statements: move `in {}` above the first `let`, `store`, `copy`, `if` or `commit`", input.name),
                     );
                 }
                 match cx.declared_type(&input.ty) {
@@ -187,7 +196,7 @@ pub fn check(section: Section) -> syn::Result<Checked> {
                             });
                         }
                     }
-                    None => continue,
+                    None => cx.rejected.push(input.name),
                 }
             }
             Stmt::Let {
@@ -196,19 +205,29 @@ pub fn check(section: Section) -> syn::Result<Checked> {
                 ty,
                 value,
             } => {
-                seen_statement.get_or_insert(let_token.span);
+                seen_statement = true;
                 let Some(written) = ty else {
                     let typed = cx.expr(&value, None);
-                    let hint = typed.map_or("u64".to_string(), |t| t.ty.to_string());
-                    cx.errors.push(
-                        let_token.span.join(name.span()).unwrap_or(name.span()),
+                    let hint = typed
+                        .as_ref()
+                        .map_or("u64".to_string(), |t| t.ty.to_string());
+                    cx.errors.push_spanned(
+                        quote!(#let_token #name),
                         format!(
                             "`let` in a section needs an explicit type, so that its width is known: write `let {name}: {hint} = ...;`"
                         ),
                     );
+                    // Later uses of the name see the type it would have, not a second error.
+                    match typed {
+                        Some(typed) => {
+                            cx.declare(&name, typed.ty, VarKind::Let);
+                        }
+                        None => cx.rejected.push(name),
+                    }
                     continue;
                 };
                 let Some(ty) = cx.declared_type(&written) else {
+                    cx.rejected.push(name);
                     continue;
                 };
                 let typed = cx.expr(&value, Some(&ty));
@@ -226,23 +245,21 @@ pub fn check(section: Section) -> syn::Result<Checked> {
                 target,
                 value,
             } => {
-                seen_statement.get_or_insert(keyword.span());
-                if let Some((ptr, value)) = cx.memory_write(&target, &value, false) {
+                seen_statement = true;
+                if let Some((ptr, value)) = cx.memory_write(&keyword, &target, &value, false) {
                     ops.push(Op::Store { ptr, value });
                 }
             }
             Stmt::Copy {
-                keyword,
-                args,
-                args_span,
+                args, args_span, ..
             } => {
-                seen_statement.get_or_insert(keyword.span());
+                seen_statement = true;
                 if let Some(op) = cx.copy(&args, args_span) {
                     ops.push(op);
                 }
             }
-            Stmt::ExitIf { cond, exit } => {
-                seen_statement.get_or_insert(cond.span());
+            Stmt::ExitIf { cond, exit, .. } => {
+                seen_statement = true;
                 let cond = cx.cond(&cond);
                 let value = cx.exit_value(&exit, &mut exit_ty, &mut exit_without_value);
                 if let (Some(cond), Some(value)) = (cond, value) {
@@ -250,10 +267,10 @@ pub fn check(section: Section) -> syn::Result<Checked> {
                 }
             }
             Stmt::BareExit(exit) => {
-                seen_statement.get_or_insert(exit.keyword.span());
-                cx.errors.push(
-                    exit.keyword.span(),
-                    "`exit` must be the body of an `if`: a section only leaves early on a condition, as in `if value == 0 { exit; }`",
+                seen_statement = true;
+                cx.errors.push_spanned(
+                    exit_tokens(&exit),
+                    "`exit` must be the body of an `if`: a section only leaves early on a condition; write `if condition { exit; }`",
                 );
             }
             Stmt::Commit {
@@ -263,12 +280,11 @@ pub fn check(section: Section) -> syn::Result<Checked> {
                 value,
                 add,
             } => {
-                seen_statement.get_or_insert(keyword.span());
-                if let Some(first) = &commit_keyword {
-                    let _ = first;
+                seen_statement = true;
+                if commit_keyword.is_some() {
                     cx.errors.push(
                         keyword.span(),
-                        "a section has exactly one `commit`, its last store; make the earlier writes `store` statements",
+                        "a section has exactly one `commit`, its last store: make the earlier writes `store` statements, or keep one `commit`",
                     );
                     continue;
                 }
@@ -285,7 +301,7 @@ pub fn check(section: Section) -> syn::Result<Checked> {
                         false
                     }
                 };
-                if let Some((ptr, value)) = cx.memory_write(&target, &value, add) {
+                if let Some((ptr, value)) = cx.memory_write(&keyword, &target, &value, add) {
                     commit = Some(Commit {
                         ptr,
                         value,
@@ -305,7 +321,7 @@ pub fn check(section: Section) -> syn::Result<Checked> {
                 yielded = cx.yielded(&expr);
             }
             Stmt::Rust(stmt) => {
-                seen_statement.get_or_insert(stmt.span());
+                seen_statement = true;
                 cx.reject_rust(&stmt);
             }
         }
@@ -313,8 +329,8 @@ pub fn check(section: Section) -> syn::Result<Checked> {
 
     if commit_keyword.is_none() {
         cx.errors.push(
-            section.body_span,
-            "this section has no `commit`: end it with exactly one committing store, such as `commit *pointer = value;`",
+            section.body_end,
+            "this section ends without a `commit`: a section makes its work visible with exactly one committing store as its last statement; add one here, such as `commit *pointer = value;`",
         );
     }
     cx.errors.finish()?;
@@ -337,6 +353,10 @@ pub fn check(section: Section) -> syn::Result<Checked> {
 struct Checker {
     errors: Errors,
     vars: Vec<Var>,
+    /// Every name an `in` or `let` of the section binds, wherever it is.
+    declared_anywhere: Vec<Ident>,
+    /// Names whose declaration was already reported: their uses stay silent.
+    rejected: Vec<Ident>,
 }
 
 impl Checker {
@@ -376,7 +396,7 @@ impl Checker {
             Err(TyError::Float) => {
                 self.errors.push_spanned(
                     written,
-                    "floating-point types are not allowed in a section: it computes with integers and pointers only",
+                    "floating-point types are not allowed in a section: it computes with integers and pointers only; use an integer type (u8..u64, i8..i64, usize, isize), or keep the float outside the section",
                 );
                 None
             }
@@ -437,24 +457,36 @@ impl Checker {
         );
     }
 
-    /// `*place = value` (or `+=`) for `store` and `commit`.
-    fn memory_write(&mut self, target: &Expr, value: &Expr, add: bool) -> Option<(TExpr, TExpr)> {
+    /// `*place = value` (or `+=`) for `store` and `commit` (`keyword`).
+    fn memory_write(
+        &mut self,
+        keyword: &Ident,
+        target: &Expr,
+        value: &Expr,
+        add: bool,
+    ) -> Option<(TExpr, TExpr)> {
         let Expr::Unary(syn::ExprUnary {
             op: syn::UnOp::Deref(_),
             expr: place,
             ..
         }) = strip(target)
         else {
+            let text = target.to_token_stream();
             if let Some(var) = ident_of(target).and_then(|n| self.lookup(n)) {
                 let name = &self.vars[var].name;
+                let fix = if self.vars[var].ty.is_ptr() {
+                    format!("to write where `{name}` points, write `{keyword} *{name} = ...;`")
+                } else {
+                    format!("bind a new name with `let` instead, or write through a pointer: `{keyword} *pointer = ...;`")
+                };
                 self.errors.push_spanned(
                     target,
-                    format!("cannot assign to `{name}`: names are bound once; stores write memory through a pointer, as in `*pointer = value`"),
+                    format!("`{keyword}` cannot assign to the name `{name}`: names are bound once, and `{keyword}` writes memory through a raw pointer; {fix}"),
                 );
             } else {
                 self.errors.push_spanned(
                     target,
-                    "a store writes through a pointer: the left side must be `*pointer`",
+                    format!("`{keyword}` writes memory through a raw pointer: its left side is `*pointer`, as in `{keyword} *{text} = ...;`"),
                 );
             }
             return None;
@@ -464,12 +496,13 @@ impl Checker {
             if ptr.ty.is_ptr() {
                 self.errors.push_spanned(
                     place,
-                    format!("cannot store through `{}`: only integers and pointers can be stored; cast the pointer to one, e.g. `*(p as *mut *mut T)`", ptr.ty),
+                    format!("`{keyword}` cannot write through `{}`: only integers and pointers can be stored; cast the pointer to one, e.g. `{keyword} *(p as *mut *mut T) = ...;`", ptr.ty),
                 );
             } else {
+                let text = place.to_token_stream();
                 self.errors.push_spanned(
                     place,
-                    format!("cannot store through `{}`, which is not a pointer: bring in a raw pointer with `in`", ptr.ty),
+                    format!("`{keyword}` writes through a raw pointer, but `{text}` is a `{}`: bring the address in as a pointer, `in name: *mut T = ...;`, or cast it: `{keyword} *({text} as *mut T) = ...;`", ptr.ty),
                 );
             }
             return None;
@@ -478,7 +511,7 @@ impl Checker {
             self.errors.push_spanned(
                 place,
                 format!(
-                    "cannot store through `{}`, a const pointer: bring in a `*mut` pointer",
+                    "`{keyword}` cannot write through `{}`, a const pointer: declare the input as `*mut`",
                     ptr.ty
                 ),
             );
@@ -532,14 +565,14 @@ impl Checker {
         let Some(len_value) = len_value else {
             self.errors.push_spanned(
                 len,
-                format!("the length of `copy` must be an integer literal (bytes, known at compile time, at most {MAX_COPY_BYTES}): a section must be bounded"),
+                format!("the length of `copy` must be an integer literal, so that the copy is unrolled and the section stays bounded: write the byte count, between 1 and {MAX_COPY_BYTES}, as in `copy(dst, src, 16);`"),
             );
             return None;
         };
         if len_value == 0 || len_value > MAX_COPY_BYTES {
             self.errors.push_spanned(
                 len,
-                format!("`copy` of {len_value} bytes: the length must be between 1 and {MAX_COPY_BYTES} bytes, to keep the section short; split larger records"),
+                format!("`copy` of {len_value} bytes: a copy moves 1 to {MAX_COPY_BYTES} bytes, to keep the section short; split larger records into several sections, or copy them before the section and publish a pointer"),
             );
             return None;
         }
@@ -598,6 +631,7 @@ impl Checker {
         };
         match self.lookup(name) {
             Some(var) => Some(var),
+            None if self.rejected.contains(name) => None,
             None => {
                 self.errors.push(
                     name.span(),
@@ -608,21 +642,20 @@ impl Checker {
         }
     }
 
-    fn after_commit(&mut self, stmt: &Stmt, commit: &Ident) {
-        let (span, what) = match stmt {
+    fn after_commit(&mut self, stmt: &Stmt) {
+        let what = match stmt {
             Stmt::Yield(_) | Stmt::Commit { .. } => return,
-            Stmt::Store { keyword, .. } => (keyword.span(), "`store`"),
-            Stmt::Copy { keyword, .. } => (keyword.span(), "`copy`"),
-            Stmt::Let { let_token, .. } => (let_token.span, "`let`"),
-            Stmt::ExitIf { cond, .. } => (cond.span(), "an `if ... { exit }`"),
-            Stmt::BareExit(exit) => (exit.keyword.span(), "`exit`"),
-            Stmt::Input(input) => (input.in_token.span, "an `in` input"),
-            Stmt::Rust(stmt) => (stmt.span(), "a statement"),
+            Stmt::Store { .. } => "`store`",
+            Stmt::Copy { .. } => "`copy`",
+            Stmt::Let { .. } => "`let`",
+            Stmt::ExitIf { .. } => "an `if ... { exit }`",
+            Stmt::BareExit(_) => "`exit`",
+            Stmt::Input(_) => "an `in` input",
+            Stmt::Rust(_) => "a statement",
         };
-        let _ = commit;
-        self.errors.push(
-            span,
-            format!("{what} after the `commit`: the commit must be the section's last statement (only a yielded name may follow); move this before it"),
+        self.errors.push_spanned(
+            stmt_tokens(stmt),
+            format!("{what} after the `commit`: the commit is the section's last statement, and only a yielded name may follow it; move this above the `commit`"),
         );
     }
 
@@ -656,7 +689,7 @@ impl Checker {
             }
             syn::Stmt::Macro(mac) => self.errors.push_spanned(
                 &mac.mac,
-                "macro calls are not allowed in a section: it compiles to a few instructions, with no calls",
+                "macro calls are not allowed in a section, which compiles to a few instructions with no calls: run it before or after the section",
             ),
             syn::Stmt::Item(item) => self.errors.push_spanned(
                 item,
@@ -681,7 +714,7 @@ impl Checker {
                     syn::BinOp::Ge(_) => CmpOp::Ge,
                     syn::BinOp::And(_) | syn::BinOp::Or(_) => {
                         self.errors.push_spanned(
-                            &binary.op,
+                            binary.op,
                             "`&&` and `||` are not allowed: write one `if ... { exit; }` per condition",
                         );
                         return None;
@@ -801,6 +834,14 @@ impl Checker {
                         kind: Kind::Var(var),
                         ty: self.vars[var].ty.clone(),
                     }),
+                    None if self.rejected.contains(name) => None,
+                    None if self.declared_anywhere.contains(name) => {
+                        self.errors.push(
+                            name.span(),
+                            format!("`{name}` is used before it is declared: a section runs top to bottom, so move the `in` or `let` that binds `{name}` above this use"),
+                        );
+                        None
+                    }
                     None => {
                         let ty = expected.map_or("<type>".to_string(), |t| t.to_string());
                         self.errors.push(
@@ -828,10 +869,11 @@ impl Checker {
                             None
                         }
                         None => {
+                            let text = unary.expr.to_token_stream();
                             self.errors.push_spanned(
                                 expr,
                                 format!(
-                                    "cannot dereference a `{}`: `*` needs a raw pointer",
+                                    "cannot dereference `{text}`, a `{}`: `*` loads through a raw pointer; declare the value with a pointer type (`*mut T`, `*const T`) or cast it: `*({text} as *const T)`",
                                     ptr.ty
                                 ),
                             );
@@ -907,7 +949,7 @@ impl Checker {
         let int = match &lit.lit {
             syn::Lit::Int(int) => int,
             syn::Lit::Float(_) => {
-                self.errors.push_spanned(lit, "floating-point values are not allowed in a section: it computes with integers and pointers only");
+                self.errors.push_spanned(lit, "floating-point values are not allowed in a section: it computes with integers and pointers only; write an integer literal");
                 return None;
             }
             _ => {
@@ -916,9 +958,15 @@ impl Checker {
                 return None;
             }
         };
-        let Ok(magnitude) = int.base10_parse::<u128>() else {
-            self.errors
-                .push_spanned(lit, "this integer literal does not fit in 64 bits");
+        let magnitude = int
+            .base10_parse::<u128>()
+            .ok()
+            .filter(|m| *m <= u128::from(u64::MAX));
+        let Some(magnitude) = magnitude else {
+            self.errors.push_spanned(
+                lit,
+                "this integer literal does not fit in 64 bits, the widest a section computes with (`u64`, `i64`)",
+            );
             return None;
         };
         let value = if negated {
@@ -976,9 +1024,19 @@ impl Checker {
                 return None;
             }
             _ => {
+                let operator = match method.as_str() {
+                    "wrapping_add" => Some("+"),
+                    "wrapping_sub" => Some("-"),
+                    "wrapping_mul" => Some("*"),
+                    _ => None,
+                };
+                let fix = match operator {
+                    Some(op) => format!("arithmetic in a section already wraps, so write `a {op} b`"),
+                    None => "compute other values before the section and bring them in with an `in` input".to_string(),
+                };
                 self.errors.push_spanned(
                     &call.method,
-                    format!("method `{method}` cannot be called in a section: only `.add(n)`, `.sub(n)` and `.byte_add(n)` on pointers, and `.is_null()` in conditions; compute other values before the section with an `in` input"),
+                    format!("method `{method}` cannot be called in a section: only `.add(n)`, `.sub(n)` and `.byte_add(n)` on pointers, and `.is_null()` in conditions; {fix}"),
                 );
                 return None;
             }
@@ -1043,7 +1101,7 @@ impl Checker {
             syn::BinOp::Shr(_) => BinOp::Shr,
             syn::BinOp::Div(_) | syn::BinOp::Rem(_) => {
                 self.errors.push_spanned(
-                    &binary.op,
+                    binary.op,
                     "division and remainder are not allowed in a section (they can trap); precompute with an `in` input, or use shifts and masks",
                 );
                 return None;
@@ -1062,7 +1120,7 @@ impl Checker {
             }
             syn::BinOp::And(_) | syn::BinOp::Or(_) => {
                 self.errors.push_spanned(
-                    &binary.op,
+                    binary.op,
                     "`&&` and `||` are not allowed: write one `if ... { exit; }` per condition",
                 );
                 return None;
@@ -1155,7 +1213,7 @@ fn forbidden(expr: &Expr) -> Option<&'static str> {
         Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => {
             "loops are not allowed in a section: it is straight-line code that the kernel can restart; for a bounded copy use `copy(dst, src, bytes)`"
         }
-        Expr::Macro(_) => "macro calls are not allowed in a section: it compiles to a few instructions, with no calls",
+        Expr::Macro(_) => "macro calls are not allowed in a section, which compiles to a few instructions with no calls: compute the value before the section and bring it in with an `in` input",
         Expr::Call(_) => {
             "function calls are not allowed in a section: call the function before it and bring the result in with an `in` input"
         }
@@ -1164,10 +1222,14 @@ fn forbidden(expr: &Expr) -> Option<&'static str> {
             "`break` and `continue` are not allowed in a section: leave early with `if condition { exit; }`"
         }
         Expr::Try(_) => "`?` is not allowed in a section: handle errors before it and bring the value in with an `in` input",
-        Expr::Await(_) => "`.await` is not allowed in a section: it cannot suspend",
-        Expr::Closure(_) => "closures are not allowed in a section",
+        Expr::Await(_) => {
+            "`.await` is not allowed in a section, which cannot suspend: await before the section and bring the value in with an `in` input"
+        }
+        Expr::Closure(_) => {
+            "closures are not allowed in a section, which makes no calls: compute the value before the section and bring it in with an `in` input"
+        }
         Expr::Unsafe(_) => {
-            "`unsafe` blocks are not needed inside a section: the whole `rseq!` call is already inside `unsafe`"
+            "`unsafe` blocks are not allowed inside a section, and not needed: the `rseq!` call is already inside `unsafe`; remove the `unsafe { }` and keep the expression"
         }
         Expr::Block(_) => "blocks are not allowed in a section: write its statements directly",
         Expr::If(_) => "an `if` in a section is a statement of the form `if condition { exit; }`",
@@ -1209,6 +1271,66 @@ fn ident_of(expr: &Expr) -> Option<&Ident> {
     }
 }
 
+/// A statement's tokens (without its `;`), for errors that cover the whole statement.
+fn stmt_tokens(stmt: &Stmt) -> TokenStream {
+    match stmt {
+        Stmt::Input(input) => input_tokens(input),
+        Stmt::Let {
+            let_token,
+            name,
+            ty,
+            value,
+        } => {
+            let ty = ty.as_ref().map(|ty| quote!(: #ty));
+            quote!(#let_token #name #ty = #value)
+        }
+        Stmt::Store {
+            keyword,
+            target,
+            value,
+        } => quote!(#keyword #target = #value),
+        Stmt::Copy {
+            keyword, args_span, ..
+        } => {
+            let args = Ident::new("args", *args_span);
+            quote!(#keyword #args)
+        }
+        Stmt::ExitIf {
+            if_token,
+            cond,
+            exit,
+        } => {
+            let exit = exit_tokens(exit);
+            quote!(#if_token #cond #exit)
+        }
+        Stmt::BareExit(exit) => exit_tokens(exit),
+        Stmt::Commit {
+            keyword,
+            target,
+            value,
+            ..
+        } => quote!(#keyword #target = #value),
+        Stmt::Yield(expr) => expr.to_token_stream(),
+        Stmt::Rust(stmt) => stmt.to_token_stream(),
+    }
+}
+
+fn input_tokens(input: &Input) -> TokenStream {
+    let Input {
+        in_token,
+        name,
+        ty,
+        expr,
+    } = input;
+    quote!(#in_token #name: #ty = #expr)
+}
+
+fn exit_tokens(exit: &Exit) -> TokenStream {
+    let keyword = &exit.keyword;
+    let value = &exit.value;
+    quote!(#keyword #value)
+}
+
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
@@ -1244,5 +1366,177 @@ impl Ty {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_section;
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    /// Every message the checker reports for `tokens`, in order; none for a valid section.
+    fn errors(tokens: TokenStream) -> Vec<String> {
+        let section = parse_section(tokens).expect("the test sections parse");
+        match check(section) {
+            Ok(_) => Vec::new(),
+            Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    /// Asserts exactly one error, containing every one of `needles`.
+    fn one_error(tokens: TokenStream, needles: &[&str]) {
+        let errors = errors(tokens);
+        assert_eq!(errors.len(), 1, "expected one error, got {errors:#?}");
+        for needle in needles {
+            assert!(
+                errors[0].contains(needle),
+                "{needle:?} not in {:?}",
+                errors[0]
+            );
+        }
+    }
+
+    #[test]
+    fn the_examples_check() {
+        for (name, tokens) in crate::golden::examples() {
+            assert_eq!(errors(tokens), Vec::<String>::new(), "{name}");
+        }
+    }
+
+    #[test]
+    fn missing_commit() {
+        one_error(
+            quote!(|cpu| { in p: *mut u64 = q; let v: u64 = *p; }),
+            &["without a `commit`", "commit *pointer = value;"],
+        );
+    }
+
+    #[test]
+    fn two_commits() {
+        one_error(
+            quote!(|cpu| { in p: *mut u64 = q; commit *p = 1; commit *p = 2; }),
+            &["exactly one `commit`", "`store`"],
+        );
+    }
+
+    #[test]
+    fn undeclared_local_suggests_the_in_line() {
+        one_error(
+            quote!(|cpu| { in p: *mut u64 = q; commit *p = step; }),
+            &["`step` is not declared", "in step: u64 = step;"],
+        );
+    }
+
+    #[test]
+    fn let_without_type_names_the_type_and_does_not_cascade() {
+        one_error(
+            quote!(|cpu| { in p: *mut u32 = q; let v = *p; commit *p = v + 1; }),
+            &["explicit type", "let v: u32 = ...;"],
+        );
+    }
+
+    #[test]
+    fn a_rejected_type_does_not_cascade() {
+        one_error(
+            quote!(|cpu| { in p: *mut u64 = q; in f: f64 = 1.5; commit *p = f; }),
+            &["floating-point", "integer type"],
+        );
+    }
+
+    #[test]
+    fn mixed_widths() {
+        one_error(
+            quote!(|cpu| { in p: *mut u64 = q; in a: u32 = 1; commit *p = a + 1u64; }),
+            &["mismatched widths", "`u32` + `u64`", "`as`"],
+        );
+    }
+
+    #[test]
+    fn use_before_declaration() {
+        let errors = errors(quote!(|cpu| {
+            in p: *mut u64 = q;
+            let a: u64 = b;
+            let b: u64 = 1;
+            commit *p = a;
+        }));
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0].contains("`b` is used before it is declared"),
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn write_after_commit_and_through_a_non_pointer() {
+        let errors = errors(quote!(|cpu| {
+            in p: *mut u64 = q;
+            in n: u64 = 1;
+            commit *p = 1;
+            store *n = 2;
+        }));
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(
+            errors[0].contains("`store` after the `commit`"),
+            "{errors:#?}"
+        );
+        assert!(errors[1].contains("`n` is a `u64`"), "{errors:#?}");
+    }
+
+    #[test]
+    fn every_broken_rule_is_reported_at_once() {
+        let errors = errors(quote!(mmcid, |cpu| {
+            let v = 1u64;
+            in p: *mut u64 = q;
+            loop {}
+            exit;
+            store *p = compute(v);
+        }));
+        let expected = [
+            "unknown option `mmcid`",
+            "explicit type",
+            "`in` inputs come first",
+            "loops are not allowed",
+            "`exit` must be the body of an `if`",
+            "function calls are not allowed",
+            "without a `commit`",
+        ];
+        assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+        for (error, needle) in errors.iter().zip(expected) {
+            assert!(error.contains(needle), "{needle:?} not in {error:?}");
+        }
+    }
+
+    #[test]
+    fn literals_wider_than_64_bits() {
+        one_error(
+            quote!(|cpu| { in p: *mut i64 = q; commit *p = 340282366920938463463374607431768211455; }),
+            &["does not fit in 64 bits"],
+        );
+    }
+
+    #[test]
+    fn wrapping_methods_point_to_the_operator() {
+        one_error(
+            quote!(|cpu| { in p: *mut u64 = q; let v: u64 = *p; commit *p = v.wrapping_add(1); }),
+            &[
+                "`wrapping_add` cannot be called",
+                "already wraps",
+                "`a + b`",
+            ],
+        );
+    }
+
+    #[test]
+    fn copy_length_rules() {
+        one_error(
+            quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; copy(p, p, n); commit *p = 1; }),
+            &["integer literal", "copy(dst, src, 16);"],
+        );
+        one_error(
+            quote!(|cpu| { in p: *mut u8 = q; copy(p, p, 257); commit *p = 1; }),
+            &["257 bytes", "1 to 256"],
+        );
     }
 }

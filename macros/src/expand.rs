@@ -24,14 +24,17 @@ pub fn rseq(input: TokenStream) -> TokenStream {
         let backend: &dyn Backend = backend;
         let expansion = match compile(input.clone(), backend, instrumentation) {
             Ok(tokens) => tokens,
-            Err(error) => fallback(error),
+            Err(error) => fallback(error, &input),
         };
         arms.push(quote!(#[cfg(target_arch = #arch)] () => #expansion,));
     }
     let archs = arch::BACKENDS
         .iter()
         .map(|(arch, _)| quote!(target_arch = #arch));
-    let unsupported = fallback(syn::Error::new(Span::call_site(), arch::UNSUPPORTED_TARGET));
+    let unsupported = fallback(
+        syn::Error::new(Span::call_site(), arch::UNSUPPORTED_TARGET),
+        &input,
+    );
     quote! {
         match () {
             #(#arms)*
@@ -77,11 +80,35 @@ fn compile(
 
 /// After an error: the errors, and an expression of the right shape so that the caller's
 /// code still type-checks and no follow-up error comes from generated code.
-fn fallback(error: syn::Error) -> TokenStream {
+///
+/// The value does not diverge (that would make the caller's following code "unreachable"),
+/// and the `in` expressions with a type the section accepts are kept, never run, so that
+/// the caller's locals stay used and their own type errors still show.
+fn fallback(error: syn::Error, input: &TokenStream) -> TokenStream {
     let errors = error.to_compile_error();
+    let inputs = parse::parse_section(input.clone()).ok().map(|section| {
+        let index = &section.index;
+        let lets = section.stmts.iter().filter_map(|stmt| match stmt {
+            parse::Stmt::Input(input) if crate::ty::from_syn(&input.ty).is_ok() => {
+                let (name, ty, expr) = (&input.name, &input.ty, &input.expr);
+                Some(quote!(#[allow(unused_variables)] let #name: #ty = #expr;))
+            }
+            _ => None,
+        });
+        quote! {
+            if false {
+                #[allow(unused_variables)]
+                let #index: usize = 0;
+                #(#lets)*
+            }
+        }
+    });
     quote! {{
         #errors
-        ::core::result::Result::<::rseq_dsl::Outcome<_, _>, ::rseq_dsl::Unavailable>::Err(::core::unreachable!())
+        #inputs
+        ::core::result::Result::<::rseq_dsl::Outcome<_, _>, ::rseq_dsl::Unavailable>::Ok(
+            ::rseq_dsl::Outcome::Aborted,
+        )
     }}
 }
 

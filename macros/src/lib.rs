@@ -14,6 +14,8 @@ mod parse;
 mod ty;
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod golden;
 
 /// Compiles a restricted critical section to an rseq `asm!` block with retry.

@@ -14,8 +14,10 @@ use syn::{braced, parenthesized, Expr, Ident, Token, Type};
 pub struct Section {
     pub options: Vec<Ident>,
     pub index: Ident,
-    /// The whole `{ ... }` body, for errors about what is missing from it.
+    /// The whole `{ ... }` body, for errors about the section as a whole.
     pub body_span: Span,
+    /// The body's closing brace, for errors about what is missing at its end.
+    pub body_end: Span,
     pub stmts: Vec<Stmt>,
 }
 
@@ -50,6 +52,7 @@ pub enum Stmt {
     },
     /// `if cond { exit [value]; }`
     ExitIf {
+        if_token: Token![if],
         cond: Expr,
         exit: Exit,
     },
@@ -132,6 +135,7 @@ impl Parse for Section {
             options,
             index,
             body_span: brace.span.join(),
+            body_end: brace.span.close(),
             stmts,
         })
     }
@@ -270,7 +274,11 @@ fn parse_exit_if(input: ParseStream) -> syn::Result<Stmt> {
             "an `if` in a section cannot have an `else`: it only exits; put the other branch's statements after it",
         ));
     }
-    Ok(Stmt::ExitIf { cond, exit })
+    Ok(Stmt::ExitIf {
+        if_token,
+        cond,
+        exit,
+    })
 }
 
 fn parse_commit(input: ParseStream) -> syn::Result<Stmt> {

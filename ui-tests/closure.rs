@@ -1,0 +1,14 @@
+// Rule: no closures inside a section.
+fn main() -> Result<(), rseq_dsl::Unavailable> {
+    let mut counters = [0u64; 4];
+    let base = counters.as_mut_ptr();
+    let out = unsafe {
+        rseq_dsl::rseq!(|cpu| {
+            in slot: *mut u64 = base.add(cpu);
+            let f: u64 = |x: u64| x + 1;
+            commit *slot = f;
+        })
+    }?;
+    println!("{}", out.is_committed());
+    Ok(())
+}

@@ -1,0 +1,15 @@
+// Rule: `commit` and `store` write through a raw pointer.
+fn main() -> Result<(), rseq_dsl::Unavailable> {
+    let mut counters = [0u64; 4];
+    let base = counters.as_mut_ptr();
+    let out = unsafe {
+        rseq_dsl::rseq!(|cpu| {
+            in slot: *mut u64 = base.add(cpu);
+            let v: u64 = *slot;
+            store *v = 1;
+            commit *v = 2;
+        })
+    }?;
+    println!("{}", out.is_committed());
+    Ok(())
+}

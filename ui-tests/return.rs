@@ -1,0 +1,16 @@
+// Rule: no `return` inside a section.
+fn main() -> Result<(), rseq_dsl::Unavailable> {
+    let mut counters = [0u64; 4];
+    let base = counters.as_mut_ptr();
+    let out = unsafe {
+        rseq_dsl::rseq!(|cpu| {
+            in slot: *mut u64 = base.add(cpu);
+            let v: u64 = *slot;
+            if v == 0 { exit; }
+            return;
+            commit *slot = v;
+        })
+    }?;
+    println!("{}", out.is_committed());
+    Ok(())
+}

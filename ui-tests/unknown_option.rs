@@ -1,0 +1,13 @@
+// Rule: the options are `mm_cid` and `no_retry`.
+fn main() -> Result<(), rseq_dsl::Unavailable> {
+    let mut counters = [0u64; 4];
+    let base = counters.as_mut_ptr();
+    let out = unsafe {
+        rseq_dsl::rseq!(fast, |cpu| {
+            in slot: *mut u64 = base.add(cpu);
+            commit *slot += 1;
+        })
+    }?;
+    println!("{}", out.is_committed());
+    Ok(())
+}
