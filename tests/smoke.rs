@@ -88,7 +88,12 @@ struct Node {
 fn stack_push_pop_copy_mm_cid_no_retry() {
     let mut head: *mut Node = core::ptr::null_mut();
     let heads = &mut head as *mut *mut Node;
-    let mut nodes: Vec<Node> = (0..3).map(|i| Node { next: core::ptr::null_mut(), value: i }).collect();
+    let mut nodes: Vec<Node> = (0..3)
+        .map(|i| Node {
+            next: core::ptr::null_mut(),
+            value: i,
+        })
+        .collect();
     for i in 0..3 {
         let node = &mut nodes[i] as *mut Node;
         let out = unsafe {
@@ -154,7 +159,8 @@ fn stack_push_pop_copy_mm_cid_no_retry() {
         Ok(out) => assert_eq!(out.cpu(), rseq_dsl::mm_cid().map(|_| out.cpu().unwrap())),
         Err(e) => assert_eq!(e.reason(), rseq_dsl::Reason::MmCidUnsupported),
     }
-    let out = unsafe { rseq!(no_retry, |cpu| { in slot: *mut u64 = p; commit *slot += 1; }) }.unwrap();
+    let out =
+        unsafe { rseq!(no_retry, |cpu| { in slot: *mut u64 = p; commit *slot += 1; }) }.unwrap();
     assert!(matches!(out, Outcome::Committed { .. } | Outcome::Aborted));
 }
 
