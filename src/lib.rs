@@ -9,3 +9,11 @@
 pub use rseq_dsl_runtime::*;
 
 pub use rseq_dsl_macros::rseq;
+
+// `rseq!` expands to `::rseq_dsl::...` paths; this makes them resolve inside this crate.
+extern crate self as rseq_dsl;
+
+mod percpu;
+pub use percpu::{
+    Node, Path, PerCpu, PerCpuBuffer, PerCpuCounter, PerCpuLock, PerCpuLockGuard, PerCpuStack,
+};

@@ -1,0 +1,498 @@
+//! A per-CPU spinlock protecting one `T` per CPU.
+
+use core::cell::UnsafeCell;
+use core::fmt;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+
+use super::{fallback_cpu, Path, PerCpu};
+use crate::{rseq, FenceError, Outcome};
+
+/// The lock word's value while a thread on the rseq path holds it.
+const HELD_BY_SECTION: usize = 1;
+
+/// How the lock words of one [`PerCpuLock`] are acquired, fixed by its first locker.
+const MODE_UNSET: u8 = 0;
+/// Threads with rseq acquire with a section on the running CPU's word.
+const MODE_RSEQ: u8 = 1;
+/// The first locker had no rseq: everybody uses compare-and-swap, no fence needed.
+const MODE_ATOMIC: u8 = 2;
+
+/// A CPU's slot: the lock word, then the value it protects.
+///
+/// The word is 0 when free. Who may write it, and why acquiring is exclusive:
+///
+/// - When it is 0, a section running on this CPU may commit [`HELD_BY_SECTION`] after
+///   reading 0; the kernel restarts a section that is preempted, migrated or signalled
+///   before its commit, so two sections never both see 0 and commit.
+/// - A thread that is not on this CPU (a thread without rseq, or [`PerCpuLock::lock_cpu`])
+///   claims the word with a compare-and-swap 0 -> a unique token, then fences this CPU
+///   (membarrier's rseq fence). A section that read 0 before the claim either committed
+///   before the fence returned (the word then reads 1, not the token, and the claimer
+///   backs off without writing) or was restarted and now reads the token and exits. So the
+///   claimer owns the lock exactly when the word still holds its token after the fence.
+/// - Without the fence (kernels before 5.10), a thread without rseq pins itself to the CPU
+///   it runs on and claims that CPU's word with a single compare-and-swap: a section on
+///   that CPU cannot run between the instruction's load and store, and one interrupted by
+///   the pinned thread restarts.
+/// - The holder releases with an atomic store of 0: no one else writes a non-zero word.
+///
+/// The section's commit is a plain aligned store, single-copy atomic on the hardware like
+/// a relaxed atomic store, so atomic accesses of the same word see whole values.
+#[repr(C)]
+struct Slot<T> {
+    word: AtomicUsize,
+    value: UnsafeCell<T>,
+}
+
+/// A lock per CPU, each protecting its own `T`: [`lock`](PerCpuLock::lock) takes the lock
+/// of the CPU the thread runs on with an rseq compare-and-commit section (no atomic
+/// instruction), and the guard gives that CPU's `T` until it is dropped, wherever the
+/// thread migrates meanwhile.
+///
+/// Typical uses are per-CPU caches and statistics that need more than one word updated
+/// together; [`lock_cpu`](PerCpuLock::lock_cpu) reaches another CPU's value (to flush or
+/// read it). Where rseq is unavailable on a thread, it claims the lock word with a
+/// compare-and-swap and a fence (see [`Path`]); both kinds of thread may share a lock.
+///
+/// ```
+/// use rseq_dsl::PerCpuLock;
+/// use std::sync::Arc;
+///
+/// // Per-CPU (count, sum) pairs, updated together.
+/// let stats = Arc::new(PerCpuLock::new(|_| (0u64, 0u64)));
+/// let threads: Vec<_> = (0..4)
+///     .map(|_| {
+///         let stats = stats.clone();
+///         std::thread::spawn(move || {
+///             for v in 1..=100 {
+///                 let mut s = stats.lock();
+///                 s.0 += 1;
+///                 s.1 += v;
+///             }
+///         })
+///     })
+///     .collect();
+/// threads.into_iter().for_each(|t| t.join().unwrap());
+/// let stats = Arc::try_unwrap(stats).unwrap().into_vec();
+/// assert_eq!(stats.iter().map(|s| s.0).sum::<u64>(), 400);
+/// assert_eq!(stats.iter().map(|s| s.1).sum::<u64>(), 4 * 5050);
+/// ```
+pub struct PerCpuLock<T> {
+    slots: PerCpu<Slot<T>>,
+    mode: AtomicU8,
+}
+
+// SAFETY: the lock owns its Ts; sending it sends them.
+unsafe impl<T: Send> Send for PerCpuLock<T> {}
+// SAFETY: like Mutex<T>: a slot's &mut T goes to one lock holder at a time (see Slot), on
+// any thread, so T: Send is needed and enough; no &T is shared between threads.
+unsafe impl<T: Send> Sync for PerCpuLock<T> {}
+
+/// Exclusive access to one CPU's value of a [`PerCpuLock`]; unlocks on drop.
+///
+/// ```
+/// let lock = rseq_dsl::PerCpuLock::new(|cpu| cpu);
+/// let guard = lock.lock();
+/// assert!(guard.cpu() < rseq_dsl::possible_cpus());
+/// assert_eq!(*guard, guard.cpu());
+/// ```
+pub struct PerCpuLockGuard<'a, T> {
+    slot: &'a Slot<T>,
+    cpu: usize,
+}
+
+// SAFETY: the guard is a &mut T plus the duty to store 0 into an atomic: sending it to
+// another thread sends the &mut T (T: Send) and the unlock is valid from any thread.
+unsafe impl<T: Send> Send for PerCpuLockGuard<'_, T> {}
+// SAFETY: &Guard only gives &T.
+unsafe impl<T: Sync> Sync for PerCpuLockGuard<'_, T> {}
+
+impl<T> PerCpuLock<T> {
+    /// A lock per possible CPU, the value of CPU `i` initialised to `init(i)`.
+    ///
+    /// ```
+    /// let lock = rseq_dsl::PerCpuLock::new(|_| Vec::<u8>::new());
+    /// lock.lock().push(1);
+    /// ```
+    pub fn new(mut init: impl FnMut(usize) -> T) -> Self {
+        PerCpuLock {
+            slots: PerCpu::new(|cpu| Slot {
+                word: AtomicUsize::new(0),
+                value: UnsafeCell::new(init(cpu)),
+            }),
+            mode: AtomicU8::new(MODE_UNSET),
+        }
+    }
+
+    /// Locks the value of the CPU the thread runs on, spinning (then yielding) while
+    /// another thread holds it.
+    ///
+    /// ```
+    /// let lock = rseq_dsl::PerCpuLock::new(|_| 0);
+    /// *lock.lock() += 1;
+    /// assert_eq!(lock.into_vec().iter().sum::<i32>(), 1);
+    /// ```
+    #[inline]
+    pub fn lock(&self) -> PerCpuLockGuard<'_, T> {
+        let mut spins = 0u32;
+        loop {
+            if let Some(guard) = self.try_lock() {
+                return guard;
+            }
+            backoff(&mut spins);
+        }
+    }
+
+    /// Locks the running CPU's value if it is free; `None` if another thread holds it.
+    ///
+    /// ```
+    /// let lock = rseq_dsl::PerCpuLock::new(|_| ());
+    /// let first = lock.try_lock().unwrap();
+    /// // Still on the same CPU (most likely): its lock is taken.
+    /// let second = lock.try_lock();
+    /// assert!(second.is_none() || second.unwrap().cpu() != first.cpu());
+    /// ```
+    #[inline]
+    pub fn try_lock(&self) -> Option<PerCpuLockGuard<'_, T>> {
+        if self.mode.load(Ordering::Relaxed) == MODE_RSEQ {
+            if let Ok(out) = self.try_lock_section() {
+                return out;
+            }
+        }
+        self.try_lock_slow()
+    }
+
+    #[inline(always)]
+    fn try_lock_section(&self) -> Result<Option<PerCpuLockGuard<'_, T>>, crate::Unavailable> {
+        let slots = &self.slots;
+        // SAFETY: the slot is the running CPU's (get_raw checks the bound); Slot's first
+        // field is the word, written by sections only while it is 0 (see Slot).
+        let out = unsafe {
+            rseq!(|cpu| {
+                in word: *mut usize = slots.get_raw(cpu) as *mut usize;
+                let held: usize = *word;
+                if held != 0 { exit; }
+                commit *word = 1;
+            })
+        }?;
+        Ok(match out {
+            Outcome::Committed { cpu, .. } => {
+                core::sync::atomic::fence(Ordering::Acquire);
+                Some(self.guard(cpu))
+            }
+            _ => None,
+        })
+    }
+
+    #[cold]
+    fn try_lock_slow(&self) -> Option<PerCpuLockGuard<'_, T>> {
+        let rseq = crate::is_available();
+        let mode = match self.mode.load(Ordering::Acquire) {
+            MODE_UNSET => {
+                let want = if rseq { MODE_RSEQ } else { MODE_ATOMIC };
+                match self.mode.compare_exchange(
+                    MODE_UNSET,
+                    want,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => want,
+                    Err(now) => now,
+                }
+            }
+            mode => mode,
+        };
+        let cpu = crate::current_cpu().min(self.slots.len() - 1);
+        match mode {
+            MODE_RSEQ if rseq => self.try_lock_section().ok().flatten(),
+            // Every thread uses compare-and-swap: correct from any CPU.
+            MODE_ATOMIC => self.claim(cpu).then(|| self.guard(cpu)),
+            _ => {
+                let cpu = fallback_cpu(self.slots.len());
+                match self.claim_and_fence(cpu) {
+                    Ok(owned) => owned.then(|| self.guard(cpu)),
+                    Err(_) => self.claim_pinned(),
+                }
+            }
+        }
+    }
+
+    /// Locks the value of `cpu` from any CPU (to flush or read it), spinning while it is
+    /// held. Uses membarrier's rseq fence where sections may take that lock, so it fails
+    /// where the kernel lacks the fence; panics if `cpu` is out of range.
+    ///
+    /// ```
+    /// let lock = rseq_dsl::PerCpuLock::new(|cpu| cpu * 10);
+    /// for cpu in 0..rseq_dsl::possible_cpus() {
+    ///     match lock.lock_cpu(cpu) {
+    ///         Ok(guard) => assert_eq!(*guard, cpu * 10),
+    ///         Err(e) => println!("no fence here: {e}"),
+    ///     }
+    /// }
+    /// ```
+    pub fn lock_cpu(&self, cpu: usize) -> Result<PerCpuLockGuard<'_, T>, FenceError> {
+        assert!(cpu < self.slots.len(), "cpu {cpu} out of range");
+        let mut spins = 0u32;
+        loop {
+            let owned = match self.mode.load(Ordering::Acquire) {
+                MODE_ATOMIC => self.claim(cpu),
+                // Unset or rseq: sections may run, now or later, so fence.
+                _ => self.claim_and_fence(cpu)?,
+            };
+            if owned {
+                return Ok(self.guard(cpu));
+            }
+            backoff(&mut spins);
+        }
+    }
+
+    fn guard(&self, cpu: usize) -> PerCpuLockGuard<'_, T> {
+        // SAFETY: cpu is in range (checked by the caller's get_raw or clamp); only shared
+        // access to the atomic word and the UnsafeCell, which the guard then owns.
+        let slot = unsafe { &*self.slots.get_raw(cpu) };
+        PerCpuLockGuard { slot, cpu }
+    }
+
+    fn word(&self, cpu: usize) -> &AtomicUsize {
+        // SAFETY: in range (get_raw checks); the word is atomic.
+        unsafe { &(*self.slots.get_raw(cpu)).word }
+    }
+
+    /// A compare-and-swap 0 -> token on `cpu`'s word.
+    fn claim(&self, cpu: usize) -> bool {
+        self.word(cpu)
+            .compare_exchange(0, token(), Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Claim, fence `cpu`, and check that the claim survived (see Slot).
+    fn claim_and_fence(&self, cpu: usize) -> Result<bool, FenceError> {
+        let word = self.word(cpu);
+        let token = token();
+        if word.load(Ordering::Relaxed) != 0 {
+            return Ok(false);
+        }
+        // Probe the fence before claiming, so that a failure leaves nothing to undo.
+        super::fences_work()?;
+        if word
+            .compare_exchange(0, token, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            return Ok(false);
+        }
+        if let Err(e) = crate::fence_cpu(cpu) {
+            // The probe succeeded; a later failure would leave a claim we cannot confirm.
+            panic!("membarrier fence of cpu {cpu} failed after a successful probe: {e}");
+        }
+        Ok(word.load(Ordering::Acquire) == token)
+    }
+
+    /// Without a fence: pin to the running CPU, claim its word, unpin (see Slot).
+    fn claim_pinned(&self) -> Option<PerCpuLockGuard<'_, T>> {
+        let pin = Pin::to_current_cpu()?;
+        let cpu = pin.cpu.min(self.slots.len() - 1);
+        self.claim(cpu).then(|| self.guard(cpu))
+    }
+
+    /// The values, once every guard is gone.
+    ///
+    /// ```
+    /// let lock = rseq_dsl::PerCpuLock::new(|_| 1u32);
+    /// assert_eq!(lock.into_vec().len(), rseq_dsl::possible_cpus());
+    /// ```
+    pub fn into_vec(self) -> Vec<T> {
+        self.slots
+            .into_vec()
+            .into_iter()
+            .map(|s| s.value.into_inner())
+            .collect()
+    }
+
+    /// Every CPU's value, exclusively (no locking needed).
+    ///
+    /// ```
+    /// let mut lock = rseq_dsl::PerCpuLock::new(|_| 0);
+    /// *lock.lock() += 2;
+    /// assert_eq!(lock.iter_mut().map(|v| *v).sum::<i32>(), 2);
+    /// ```
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> + '_ {
+        self.slots.iter_mut().map(|s| s.value.get_mut())
+    }
+
+    /// The path [`lock`](PerCpuLock::lock) takes on the calling thread.
+    ///
+    /// ```
+    /// let lock = rseq_dsl::PerCpuLock::new(|_| ());
+    /// assert_eq!(lock.path(), rseq_dsl::Path::current());
+    /// ```
+    pub fn path(&self) -> Path {
+        Path::current()
+    }
+}
+
+impl<T> PerCpuLockGuard<'_, T> {
+    /// The CPU whose value this guard holds (where the thread ran when it locked).
+    ///
+    /// ```
+    /// let lock = rseq_dsl::PerCpuLock::new(|_| ());
+    /// assert!(lock.lock().cpu() < rseq_dsl::possible_cpus());
+    /// ```
+    pub fn cpu(&self) -> usize {
+        self.cpu
+    }
+}
+
+impl<T> Deref for PerCpuLockGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the slot's lock (see Slot): no other access to the value.
+        unsafe { &*self.slot.value.get() }
+    }
+}
+
+impl<T> DerefMut for PerCpuLockGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in deref, and &mut self makes this reference unique.
+        unsafe { &mut *self.slot.value.get() }
+    }
+}
+
+impl<T> Drop for PerCpuLockGuard<'_, T> {
+    fn drop(&mut self) {
+        // Only the holder writes a non-zero word (see Slot); release publishes the value.
+        self.slot.word.store(0, Ordering::Release);
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for PerCpuLockGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PerCpuLockGuard")
+            .field("cpu", &self.cpu)
+            .field("value", &**self)
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for PerCpuLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PerCpuLock")
+            .field("cpus", &self.slots.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A token no other claim uses, never 0 (free) or 1 (held by a section).
+fn token() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(HELD_BY_SECTION + 1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+fn backoff(spins: &mut u32) {
+    *spins += 1;
+    if *spins < 64 {
+        core::hint::spin_loop();
+    } else {
+        // The holder may be preempted on this very CPU: let it run.
+        std::thread::yield_now();
+    }
+}
+
+/// The thread pinned to one CPU until dropped, which restores the old affinity.
+struct Pin {
+    old: libc::cpu_set_t,
+    cpu: usize,
+}
+
+impl Pin {
+    fn to_current_cpu() -> Option<Pin> {
+        // SAFETY: cpu_set_t is plain data; the calls get valid pointers and sizes.
+        unsafe {
+            let mut old: libc::cpu_set_t = core::mem::zeroed();
+            let size = core::mem::size_of::<libc::cpu_set_t>();
+            if libc::sched_getaffinity(0, size, &mut old) != 0 {
+                return None;
+            }
+            let cpu = usize::try_from(libc::sched_getcpu()).ok()?;
+            let mut one: libc::cpu_set_t = core::mem::zeroed();
+            libc::CPU_SET(cpu, &mut one);
+            if libc::sched_setaffinity(0, size, &one) != 0 {
+                return None;
+            }
+            let pin = Pin { old, cpu };
+            // The kernel moves the thread before sched_setaffinity returns.
+            (usize::try_from(libc::sched_getcpu()).ok() == Some(cpu)).then_some(pin)
+        }
+    }
+}
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        let size = core::mem::size_of::<libc::cpu_set_t>();
+        // SAFETY: restores the set read in to_current_cpu.
+        unsafe { libc::sched_setaffinity(0, size, &self.old) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn hammer(lock: &Arc<PerCpuLock<(u64, u64)>>, threads: usize, per: u64, remote: bool) {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let lock = lock.clone();
+                std::thread::spawn(move || {
+                    for i in 0..per {
+                        let mut g = if remote && t == 0 {
+                            let cpu = i as usize % crate::possible_cpus();
+                            match lock.lock_cpu(cpu) {
+                                Ok(g) => g,
+                                Err(_) => lock.lock(),
+                            }
+                        } else {
+                            lock.lock()
+                        };
+                        // Two fields that must stay equal: a torn update shows.
+                        let v = g.0;
+                        core::hint::black_box(&mut *g);
+                        g.0 = v + 1;
+                        g.1 += 1;
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().for_each(|w| w.join().unwrap());
+    }
+
+    #[test]
+    fn exclusive_under_contention() {
+        let lock = Arc::new(PerCpuLock::new(|_| (0u64, 0u64)));
+        hammer(&lock, 2 * crate::possible_cpus() + 2, 5_000, false);
+        let n = (2 * crate::possible_cpus() + 2) as u64;
+        let v = Arc::try_unwrap(lock).unwrap().into_vec();
+        assert_eq!(v.iter().map(|p| p.0).sum::<u64>(), n * 5_000);
+        assert!(v.iter().all(|p| p.0 == p.1));
+    }
+
+    #[test]
+    fn remote_locking_mixes_with_sections() {
+        let lock = Arc::new(PerCpuLock::new(|_| (0u64, 0u64)));
+        hammer(&lock, 4, 3_000, true);
+        let v = Arc::try_unwrap(lock).unwrap().into_vec();
+        assert_eq!(v.iter().map(|p| p.0).sum::<u64>(), 12_000);
+    }
+
+    #[test]
+    fn atomic_mode_and_pinned_claims_are_exclusive() {
+        let lock = PerCpuLock::new(|_| 0u32);
+        lock.mode.store(MODE_ATOMIC, Ordering::Relaxed);
+        let g = lock.lock();
+        assert!(!lock.claim(g.cpu()));
+        drop(g);
+        if let Some(g) = lock.claim_pinned() {
+            assert!(!lock.claim(g.cpu()));
+        };
+    }
+}
