@@ -11,15 +11,23 @@ use std::time::{Duration, Instant};
 
 use rseq_dsl::{stats, Node, Path, PerCpuBuffer, PerCpuCounter, PerCpuLock, PerCpuStack};
 
-/// Operations per worker in the signal storm.
-const STORM_OPS: u64 = 300_000;
+/// How long each block runs in the signal storm.
+const STORM_TIME: Duration = Duration::from_millis(400);
 /// Operations per thread in the timed runs.
 const TIMED_OPS: u64 = 3_000_000;
 
 extern "C" fn on_signal(_: libc::c_int) {}
 
-/// Runs `work(worker)` on `threads` threads; with `signals`, another thread sends SIGUSR1
-/// to each worker as fast as it can. Returns the results and the wall time.
+/// Set when a storm run's time is up; storm workers poll it.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+fn stopped() -> bool {
+    STOP.load(Ordering::Relaxed)
+}
+
+/// Runs `work(worker)` on `threads` threads. With `signals`, another thread sends SIGUSR1
+/// to each worker as fast as it can, and [`STOP`] is set after `STORM_TIME`. Returns the
+/// results, the wall time and the signals sent.
 fn run<R: Send + 'static>(
     threads: usize,
     signals: bool,
@@ -63,10 +71,15 @@ fn run<R: Send + 'static>(
     });
     barrier.wait();
     let start = Instant::now();
+    if signals {
+        std::thread::sleep(STORM_TIME);
+        STOP.store(true, Ordering::Relaxed);
+    }
     let results: Vec<R> = workers.into_iter().map(|w| w.join().unwrap()).collect();
     let elapsed = start.elapsed();
     done.store(true, Ordering::Release);
     let sent = signaller.map_or(0, |s| s.join().unwrap());
+    STOP.store(false, Ordering::Relaxed);
     (results, elapsed, sent)
 }
 
@@ -86,7 +99,7 @@ struct Row {
 struct Block<S, T, A> {
     name: &'static str,
     alternative: &'static str,
-    /// Storm run: returns whether the result was exact.
+    /// Storm run: returns the operations done and whether the result was exact.
     storm: S,
     /// Timed run of the block: `TIMED_OPS` operations on one thread.
     timed: T,
@@ -96,12 +109,12 @@ struct Block<S, T, A> {
 
 fn measure<S, T, A>(b: Block<S, T, A>, storm_threads: usize, timed_threads: usize) -> Row
 where
-    S: FnOnce(usize) -> bool,
+    S: FnOnce(usize) -> (u64, bool),
     T: Fn(usize) + Send + Sync + 'static,
     A: Fn(usize) + Send + Sync + 'static,
 {
     let before = stats::total_aborts();
-    let exact = (b.storm)(storm_threads);
+    let (ops, exact) = (b.storm)(storm_threads);
     let aborts = stats::ENABLED.then(|| stats::total_aborts() - before);
     let (_, t_block, _) = run(timed_threads, false, b.timed);
     let (_, t_alt, _) = run(timed_threads, false, b.alt);
@@ -109,7 +122,7 @@ where
     Row {
         block: b.name,
         alternative: b.alternative,
-        ops: storm_threads as u64 * STORM_OPS,
+        ops,
         aborts,
         exact,
         ns_block: per_op(t_block),
@@ -133,8 +146,8 @@ fn main() {
     let storm_threads = (3 * cpus).clamp(4, 64);
     let timed_threads = cpus;
     println!(
-        "rseq-dsl tour: path {}, {} possible CPUs; storm: {storm_threads} threads x {STORM_OPS} ops \
-         with a thread signalling them; timing: {timed_threads} threads x {TIMED_OPS} ops, no signals",
+        "rseq-dsl tour: path {}, {} possible CPUs; storm: {storm_threads} threads for {STORM_TIME:?} \
+         per block with a thread signalling them; timing: {timed_threads} threads x {TIMED_OPS} ops, no signals",
         Path::current(),
         rseq_dsl::possible_cpus(),
     );
@@ -148,10 +161,16 @@ fn main() {
             storm: |threads| {
                 let c = Arc::new(PerCpuCounter::new());
                 let c2 = c.clone();
-                let (_, _, _) = run(threads, true, move |_| {
-                    (0..STORM_OPS).for_each(|_| c2.add(1))
+                let (ops, _, _) = run(threads, true, move |_| {
+                    let mut n = 0u64;
+                    while !stopped() {
+                        c2.add(1);
+                        n += 1;
+                    }
+                    n
                 });
-                c.sum() == threads as u64 * STORM_OPS
+                let ops = ops.iter().sum();
+                (ops, c.sum() == ops)
             },
             timed: {
                 let c = Arc::new(PerCpuCounter::new());
@@ -179,8 +198,9 @@ fn main() {
                 let s = Arc::new(PerCpuStack::new());
                 let s2 = s.clone();
                 let (sums, _, _) = run(threads, true, move |t| {
-                    let (mut pushed, mut popped, mut n) = (0u64, 0u64, 0u64);
-                    for i in 0..STORM_OPS {
+                    let (mut pushed, mut popped, mut n, mut i) = (0u64, 0u64, 0u64, 0u64);
+                    while !stopped() {
+                        i += 1;
                         let v = item(t, i);
                         s2.push(v);
                         pushed = pushed.wrapping_add(v);
@@ -189,16 +209,17 @@ fn main() {
                             n += 1;
                         }
                     }
-                    (pushed, popped, n)
+                    (pushed, popped, n, i)
                 });
+                let ops: u64 = sums.iter().map(|s| s.3).sum();
                 let Ok(rest) = s.drain_all() else {
-                    return false;
+                    return (ops, false);
                 };
                 let pushed = sums.iter().fold(0u64, |a, s| a.wrapping_add(s.0));
                 let popped = sums.iter().fold(0u64, |a, s| a.wrapping_add(s.1));
                 let count: u64 = sums.iter().map(|s| s.2).sum::<u64>() + rest.len() as u64;
                 let rest_sum = rest.iter().fold(0u64, |a, v| a.wrapping_add(*v));
-                popped.wrapping_add(rest_sum) == pushed && count == threads as u64 * STORM_OPS
+                (ops, popped.wrapping_add(rest_sum) == pushed && count == ops)
             },
             timed: {
                 let s = Arc::new(PerCpuStack::new());
@@ -234,8 +255,10 @@ fn main() {
                 let b = Arc::new(PerCpuBuffer::new(64));
                 let b2 = b.clone();
                 let (sums, _, _) = run(threads, true, move |t| {
-                    let (mut kept, mut n) = (0u64, 0u64);
-                    for i in 0..STORM_OPS {
+                    let (mut pushed, mut kept, mut n, mut i) = (0u64, 0u64, 0u64, 0u64);
+                    while !stopped() {
+                        i += 1;
+                        pushed = pushed.wrapping_add(item(t, i));
                         if let Err(v) = b2.push(item(t, i)) {
                             kept = kept.wrapping_add(v);
                             n += 1;
@@ -245,20 +268,19 @@ fn main() {
                             n += 1;
                         }
                     }
-                    (kept, n)
+                    (kept, n, i, pushed)
                 });
+                let ops: u64 = sums.iter().map(|s| s.2).sum();
                 let mut b = Arc::into_inner(b).expect("workers are done");
                 let rest = b.take_all();
-                let expected = (0..threads)
-                    .flat_map(|t| (0..STORM_OPS).map(move |i| item(t, i)))
-                    .fold(0u64, |a, v| a.wrapping_add(v));
+                let expected = sums.iter().fold(0u64, |a, s| a.wrapping_add(s.3));
                 let got = sums
                     .iter()
                     .map(|s| s.0)
                     .chain(rest.iter().copied())
                     .fold(0u64, |a, v| a.wrapping_add(v));
                 let count = sums.iter().map(|s| s.1).sum::<u64>() + rest.len() as u64;
-                got == expected && count == threads as u64 * STORM_OPS
+                (ops, got == expected && count == ops)
             },
             timed: {
                 let b = Arc::new(PerCpuBuffer::new(64));
@@ -301,18 +323,23 @@ fn main() {
             storm: |threads| {
                 let l = Arc::new(PerCpuLock::new(|_| (0u64, 0u64)));
                 let l2 = l.clone();
-                run(threads, true, move |_| {
-                    for _ in 0..STORM_OPS {
+                let (ops, _, _) = run(threads, true, move |_| {
+                    let mut n = 0u64;
+                    while !stopped() {
                         let mut g = l2.lock();
                         let a = g.0;
                         std::hint::black_box(&mut *g);
                         g.0 = a + 1;
                         g.1 += 1;
+                        n += 1;
                     }
+                    n
                 });
+                let ops = ops.iter().sum();
                 let v = Arc::into_inner(l).expect("workers are done").into_vec();
-                v.iter().all(|p| p.0 == p.1)
-                    && v.iter().map(|p| p.0).sum::<u64>() == threads as u64 * STORM_OPS
+                let exact =
+                    v.iter().all(|p| p.0 == p.1) && v.iter().map(|p| p.0).sum::<u64>() == ops;
+                (ops, exact)
             },
             timed: {
                 let l = Arc::new(PerCpuLock::new(|_| (0u64, 0u64)));
