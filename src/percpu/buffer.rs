@@ -288,6 +288,47 @@ mod tests {
     }
 
     #[test]
+    fn both_paths_mix_without_loss() {
+        // Half the threads drive the fallback path directly, next to rseq-path threads.
+        let buf = Arc::new(PerCpuBuffer::new(16));
+        let threads: Vec<_> = (0..4u64)
+            .map(|t| {
+                let buf = buf.clone();
+                std::thread::spawn(move || {
+                    let mut out = Vec::new();
+                    for i in 0..10_000u64 {
+                        let v = t * 100_000 + i;
+                        let pushed = if t % 2 == 0 {
+                            buf.push(v).map_err(Box::new)
+                        } else {
+                            buf.push_fallback(Box::new(v))
+                        };
+                        out.extend(pushed.err().map(|b| *b));
+                        let popped = if t % 2 == 0 {
+                            buf.pop_box()
+                        } else {
+                            buf.pop_fallback()
+                        };
+                        out.extend(popped.map(|b| *b));
+                    }
+                    out
+                })
+            })
+            .collect();
+        let mut seen: Vec<u64> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        let mut buf = Arc::try_unwrap(buf).unwrap();
+        seen.extend(buf.take_all());
+        seen.sort_unstable();
+        let expected: Vec<u64> = (0..4u64)
+            .flat_map(|t| (0..10_000u64).map(move |i| t * 100_000 + i))
+            .collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
     fn conserves_items_across_threads() {
         let buf = Arc::new(PerCpuBuffer::new(64));
         let threads: Vec<_> = (0..4u64)

@@ -40,6 +40,11 @@ pub enum Path {
 
 impl Path {
     /// The path the calling thread takes (registering it for rseq on first use).
+    ///
+    /// ```
+    /// let path = rseq_dsl::Path::current();
+    /// println!("the building blocks use the {path} path on this thread");
+    /// ```
     pub fn current() -> Path {
         if crate::is_available() {
             Path::Rseq

@@ -455,6 +455,40 @@ mod tests {
     }
 
     #[test]
+    fn both_paths_mix_without_loss() {
+        // Half the threads drive the fallback path directly, next to rseq-path threads.
+        let s = Arc::new(PerCpuStack::new());
+        const PER: u64 = 10_000;
+        let workers: Vec<_> = (0..4u64)
+            .map(|t| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    let mut popped = Vec::new();
+                    for i in 0..PER {
+                        if t % 2 == 0 {
+                            s.push(t * PER + i);
+                            popped.extend(s.pop());
+                        } else {
+                            s.push_fallback(Node::new(t * PER + i));
+                            popped.extend(s.pop_fallback().map(Node::into_inner));
+                        }
+                    }
+                    popped
+                })
+            })
+            .collect();
+        let mut seen: Vec<u64> = workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect();
+        let Ok(rest) = s.drain_all() else { return };
+        seen.extend(rest);
+        let unique: HashSet<u64> = seen.iter().copied().collect();
+        assert_eq!(unique.len(), seen.len(), "duplicates");
+        assert_eq!(seen.len() as u64, 4 * PER, "lost items");
+    }
+
+    #[test]
     fn concurrent_drains_lose_and_duplicate_nothing() {
         if crate::fence_all().is_err() {
             return;
