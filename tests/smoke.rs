@@ -86,19 +86,21 @@ struct Node {
 
 #[test]
 fn stack_push_pop_copy_mm_cid_no_retry() {
-    let mut head: *mut Node = core::ptr::null_mut();
-    let heads = &mut head as *mut *mut Node;
+    // One thread, pinned: every section below uses the same per-CPU slot.
+    pin_to_current_cpu();
+    let mut head_slots: Vec<*mut Node> = vec![core::ptr::null_mut(); rseq_dsl::possible_cpus()];
+    let heads = head_slots.as_mut_ptr();
     let mut nodes: Vec<Node> = (0..3)
         .map(|i| Node {
             next: core::ptr::null_mut(),
             value: i,
         })
         .collect();
-    for i in 0..3 {
-        let node = &mut nodes[i] as *mut Node;
+    for node in nodes.iter_mut() {
+        let node = node as *mut Node;
         let out = unsafe {
             rseq!(|cpu| {
-                in head: *mut *mut Node = heads.add(cpu * 0) as *mut *mut Node;
+                in head: *mut *mut Node = heads.add(cpu);
                 in node: *mut Node = node;
                 let top: *mut Node = *head;
                 store *(node as *mut *mut Node) = top;
@@ -112,7 +114,7 @@ fn stack_push_pop_copy_mm_cid_no_retry() {
     loop {
         let out = unsafe {
             rseq!(|cpu| {
-                in head: *mut *mut Node = heads.add(cpu * 0) as *mut *mut Node;
+                in head: *mut *mut Node = heads.add(cpu);
                 let top: *mut Node = *head;
                 if top.is_null() { exit; }
                 let next: *mut Node = *(top as *mut *mut Node);
@@ -129,14 +131,14 @@ fn stack_push_pop_copy_mm_cid_no_retry() {
     }
     assert_eq!(popped, [2, 1, 0]);
 
-    let mut len: usize = 0;
+    let mut lens = vec![0usize; rseq_dsl::possible_cpus()];
     let mut records = [0u8; 64 * 16];
     let record: [u8; 16] = core::array::from_fn(|i| i as u8 + 1);
-    let (len_p, slots_p) = (&mut len as *mut usize, records.as_mut_ptr());
+    let (len_p, slots_p) = (lens.as_mut_ptr(), records.as_mut_ptr());
     for _ in 0..2 {
         let out = unsafe {
             rseq!(|cpu| {
-                in len_p: *mut usize = len_p.add(cpu * 0);
+                in len_p: *mut usize = len_p.add(cpu);
                 in slots: *mut u8 = slots_p;
                 in src: *const u8 = record.as_ptr();
                 let len: usize = *len_p;
@@ -148,7 +150,7 @@ fn stack_push_pop_copy_mm_cid_no_retry() {
         .unwrap();
         assert!(out.is_committed());
     }
-    assert_eq!(len, 2);
+    assert_eq!(lens.iter().sum::<usize>(), 2);
     assert_eq!(&records[..16], &record);
     assert_eq!(&records[16..32], &record);
     assert!(records[32..].iter().all(|b| *b == 0));
@@ -188,4 +190,17 @@ fn narrow_and_signed_arithmetic() {
     assert_eq!(bytes, [250, 4]);
     assert_eq!(word, -16);
     assert_eq!(out.committed(), Some(((-15i32) >> 1) as u32));
+}
+
+fn pin_to_current_cpu() {
+    let cpu = rseq_dsl::current_cpu();
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_setaffinity reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = core::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        assert_eq!(
+            libc::sched_setaffinity(0, core::mem::size_of::<libc::cpu_set_t>(), &set),
+            0
+        );
+    }
 }
