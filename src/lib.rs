@@ -1,9 +1,5 @@
-//! # rseq-dsl
-//!
-//! Linux restartable sequences (rseq) written in Rust syntax: the `rseq!` macro checks a
-//! restricted critical section at compile time and compiles it to inline asm with its
-//! descriptor, cpu check, abort handler and retry loop. The runtime underneath registers
-//! threads lazily (glibc's area when glibc owns one, an own area otherwise).
+// The README is the crate's front page, so its example runs as a doctest.
+#![doc = include_str!("../README.md")]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub use rseq_dsl_runtime::*;
