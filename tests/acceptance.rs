@@ -17,9 +17,11 @@
 //! with its operations, aborts and time; the last line is `N passed, N failed`.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[path = "../runtime/tests/support/seccomp.rs"]
+mod seccomp;
+
 use std::cell::UnsafeCell;
 use std::io::Write;
-use std::os::unix::process::CommandExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{
@@ -1507,63 +1509,11 @@ fn glibc_off(size: &Size) -> Result<Report, String> {
     })
 }
 
-#[cfg(target_arch = "x86_64")]
-const AUDIT_ARCH: u32 = 0xc000_003e; // EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
-#[cfg(target_arch = "aarch64")]
-const AUDIT_ARCH: u32 = 0xc000_00b7; // EM_AARCH64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
-
-/// Classic BPF: `rseq` of this architecture fails with ENOSYS; everything else is allowed.
-fn rseq_enosys_filter() -> Vec<libc::sock_filter> {
-    let stmt = |code: u32, k: u32| libc::sock_filter {
-        code: code as u16,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let jeq = |k: u32, jt: u8, jf: u8| libc::sock_filter {
-        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
-        jt,
-        jf,
-        k,
-    };
-    let load_word = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
-    vec![
-        stmt(load_word, 4), // seccomp_data.arch
-        jeq(AUDIT_ARCH, 0, 3),
-        stmt(load_word, 0), // seccomp_data.nr
-        jeq(rseq_dsl::abi::SYS_RSEQ as u32, 0, 1),
-        stmt(
-            libc::BPF_RET | libc::BPF_K,
-            libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
-        ),
-        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
-    ]
-}
-
 /// A child whose `rseq` system call fails with ENOSYS from exec on (glibc too starts
 /// without rseq): every section must return Unavailable and leave memory untouched.
 fn seccomp(size: &Size) -> Result<Report, String> {
-    let filter = rseq_enosys_filter();
     let (text, success) = rerun_self("seccomp", size, |cmd| {
-        // SAFETY: the closure runs in the forked child before exec and makes only two prctl
-        // calls on a program built before the fork: no allocation, no lock.
-        unsafe {
-            cmd.pre_exec(move || {
-                let prog = libc::sock_fprog {
-                    len: filter.len() as libc::c_ushort,
-                    filter: filter.as_ptr() as *mut libc::sock_filter,
-                };
-                // Lets an unprivileged process install a filter.
-                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                let mode = libc::SECCOMP_MODE_FILTER as libc::c_ulong;
-                if libc::prctl(libc::PR_SET_SECCOMP, mode, &prog as *const libc::sock_fprog) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        seccomp::refuse_rseq_with_enosys(cmd, rseq_dsl::abi::SYS_RSEQ)
     })?;
     print_child(&text);
     ensure(success, || "the child failed (output above)".into())?;

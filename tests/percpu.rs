@@ -3,8 +3,10 @@
 //! that the restart paths are known to have run. A re-executed child where seccomp makes
 //! `rseq` fail with ENOSYS runs the same workloads on the fallback paths.
 
+#[path = "../runtime/tests/support/seccomp.rs"]
+mod seccomp;
+
 use std::collections::HashSet;
-use std::os::unix::process::CommandExt;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
@@ -350,39 +352,6 @@ const ROLE_VAR: &str = "RSEQ_DSL_PERCPU_CHILD";
 const CHILD_TEST: &str = "fallback_paths_are_exact_without_rseq";
 const MARKER: &str = "fallback child: all workloads exact";
 
-#[cfg(target_arch = "x86_64")]
-const AUDIT_ARCH: u32 = 0xc000_003e;
-#[cfg(target_arch = "aarch64")]
-const AUDIT_ARCH: u32 = 0xc000_00b7;
-
-/// Classic BPF: `rseq` fails with ENOSYS, every other system call is allowed.
-fn enosys_for_rseq() -> Vec<libc::sock_filter> {
-    let stmt = |code: u32, k: u32| libc::sock_filter {
-        code: code as u16,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let jeq = |k: u32, jt: u8, jf: u8| libc::sock_filter {
-        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
-        jt,
-        jf,
-        k,
-    };
-    let load_word = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
-    vec![
-        stmt(load_word, 4), // seccomp_data.arch
-        jeq(AUDIT_ARCH, 0, 3),
-        stmt(load_word, 0), // seccomp_data.nr
-        jeq(rseq_dsl::abi::SYS_RSEQ as u32, 0, 1),
-        stmt(
-            libc::BPF_RET | libc::BPF_K,
-            libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
-        ),
-        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
-    ]
-}
-
 #[test]
 fn fallback_paths_are_exact_without_rseq() {
     if std::env::var_os(ROLE_VAR).is_some() {
@@ -402,28 +371,10 @@ fn fallback_paths_are_exact_without_rseq() {
         println!("{MARKER}");
         return;
     }
-    let filter = enosys_for_rseq();
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
     cmd.args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
         .env(ROLE_VAR, "1");
-    // SAFETY: runs in the forked child before exec; two prctl calls on a program built
-    // before the fork, no allocation or locks.
-    unsafe {
-        cmd.pre_exec(move || {
-            let prog = libc::sock_fprog {
-                len: filter.len() as libc::c_ushort,
-                filter: filter.as_ptr() as *mut libc::sock_filter,
-            };
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            let mode = libc::SECCOMP_MODE_FILTER as libc::c_ulong;
-            if libc::prctl(libc::PR_SET_SECCOMP, mode, &prog as *const libc::sock_fprog) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    seccomp::refuse_rseq_with_enosys(&mut cmd, rseq_dsl::abi::SYS_RSEQ);
     let out = cmd.output().expect("re-run the test binary");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -5,8 +5,8 @@
 //! registration is the one refused.
 
 mod common;
-
-use std::os::unix::process::CommandExt;
+#[path = "support/seccomp.rs"]
+mod seccomp;
 
 use common::{allowed_cpus, glibc_rseq_symbols, is_child, pin_to, raw_rseq, rerun_self_with};
 use rseq_dsl_runtime::abi::{self, RseqArea};
@@ -17,39 +17,6 @@ use rseq_dsl_runtime::{
 const ROLE: &str = "seccomp-enosys";
 const TEST_NAME: &str = "rseq_refused_with_enosys";
 const MARKER: &str = "ENOSYS child: all checks passed";
-
-#[cfg(target_arch = "x86_64")]
-const AUDIT_ARCH: u32 = 0xc000_003e; // EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
-#[cfg(target_arch = "aarch64")]
-const AUDIT_ARCH: u32 = 0xc000_00b7; // EM_AARCH64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
-
-/// Classic BPF: `rseq` of this architecture fails with ENOSYS, everything else is allowed.
-fn enosys_for_rseq() -> Vec<libc::sock_filter> {
-    let stmt = |code: u32, k: u32| libc::sock_filter {
-        code: code as u16,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let jeq = |k: u32, jt: u8, jf: u8| libc::sock_filter {
-        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
-        jt,
-        jf,
-        k,
-    };
-    let load_word = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
-    vec![
-        stmt(load_word, 4), // seccomp_data.arch
-        jeq(AUDIT_ARCH, 0, 3),
-        stmt(load_word, 0), // seccomp_data.nr
-        jeq(abi::SYS_RSEQ as u32, 0, 1),
-        stmt(
-            libc::BPF_RET | libc::BPF_K,
-            libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
-        ),
-        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
-    ]
-}
 
 /// What every API must say on a thread of the child.
 fn check_unavailable(thread: &str) {
@@ -100,28 +67,9 @@ fn rseq_refused_with_enosys() {
         child();
         return;
     }
-    let filter = enosys_for_rseq();
     let args = ["--exact", TEST_NAME, "--nocapture"];
     let out = rerun_self_with(ROLE, &args, &[], |cmd| {
-        // SAFETY: the closure runs in the forked child before exec and makes only two
-        // prctl calls on a program that was built before the fork: no allocation or locks.
-        unsafe {
-            cmd.pre_exec(move || {
-                let prog = libc::sock_fprog {
-                    len: filter.len() as libc::c_ushort,
-                    filter: filter.as_ptr() as *mut libc::sock_filter,
-                };
-                // Required to install a filter without CAP_SYS_ADMIN.
-                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                let mode = libc::SECCOMP_MODE_FILTER as libc::c_ulong;
-                if libc::prctl(libc::PR_SET_SECCOMP, mode, &prog as *const _) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        seccomp::refuse_rseq_with_enosys(cmd, abi::SYS_RSEQ)
     });
     assert!(out.status.success(), "child: {}", out.status);
     let stdout = String::from_utf8_lossy(&out.stdout);
