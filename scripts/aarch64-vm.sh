@@ -87,7 +87,7 @@ KEYRING=${KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 # A private APT configuration: own sources, lists and cache; `status` is the real dpkg
 # status for installing on this host, or an empty one for downloading arm64 packages.
 private_apt() { # DIR ARCH STATUS SUITES...
-    local dir=$1 arch=$2 status=$3
+    local dir=$1 arch=$2 status=$3 suite
     shift 3
     mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/parts" "$dir/prefs"
     : >"$dir/sources.list"
