@@ -49,3 +49,42 @@ pub const BACKENDS: [(&str, &dyn Backend); 2] =
 /// The error of a target without a backend.
 pub const UNSUPPORTED_TARGET: &str =
     "rseq! has no backend for this target architecture: supported are x86_64 and aarch64";
+
+/// The descriptor (version 0, flags 0, start, length up to post-commit, abort) in
+/// `__rseq_cs`, and its entry in `__rseq_cs_ptr_array` for debuggers and the descriptor
+/// walk: the same directives on every 64-bit little-endian architecture.
+pub fn descriptor_tables() -> Vec<String> {
+    vec![
+        "  .pushsection __rseq_cs, \"aw\"".to_string(),
+        "  .balign 32".to_string(),
+        format!("{DESCRIPTOR_LABEL}:"),
+        "  .long 0, 0".to_string(),
+        format!("  .quad {START_LABEL}f, ({POST_COMMIT_LABEL}f - {START_LABEL}f), {ABORT_LABEL}f"),
+        "  .popsection".to_string(),
+        // "R" (retain): nothing references the array, and the linker would drop it.
+        "  .pushsection __rseq_cs_ptr_array, \"awR\"".to_string(),
+        "  .balign 8".to_string(),
+        format!("  .quad {DESCRIPTOR_LABEL}b"),
+        "  .popsection".to_string(),
+    ]
+}
+
+/// One `(start, exit)` pair in `__rseq_exit_point_array` per exit; emitted after the exit
+/// labels, so both references point backwards.
+pub fn exit_point_table(exits: usize) -> Vec<String> {
+    if exits == 0 {
+        return Vec::new();
+    }
+    let mut lines = vec![
+        "  .pushsection __rseq_exit_point_array, \"awR\"".to_string(),
+        "  .balign 8".to_string(),
+    ];
+    for exit in 0..exits {
+        lines.push(format!(
+            "  .quad {START_LABEL}b, {}b",
+            FIRST_EXIT_LABEL + exit as u32
+        ));
+    }
+    lines.push("  .popsection".to_string());
+    lines
+}

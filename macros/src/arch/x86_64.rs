@@ -343,19 +343,7 @@ impl Backend for X86_64 {
             lowered,
             lines: Vec::new(),
         };
-        // The descriptor: version 0, flags 0, start, length up to post-commit, abort.
-        p.line("  .pushsection __rseq_cs, \"aw\"");
-        p.line("  .balign 32");
-        p.line(format!("{DESCRIPTOR_LABEL}:"));
-        p.line("  .long 0, 0");
-        p.line(format!(
-            "  .quad {START_LABEL}f, ({POST_COMMIT_LABEL}f - {START_LABEL}f), {ABORT_LABEL}f"
-        ));
-        p.line("  .popsection");
-        p.line("  .pushsection __rseq_cs_ptr_array, \"awR\"");
-        p.line("  .balign 8");
-        p.line(format!("  .quad {DESCRIPTOR_LABEL}b"));
-        p.line("  .popsection");
+        p.lines.extend(super::descriptor_tables());
         for inst in &lowered.insts {
             p.inst(inst);
         }
@@ -388,17 +376,7 @@ impl Backend for X86_64 {
         p.line(format!("mov {{status:e}}, {STATUS_ABORTED}"));
         p.line(format!("jmp {END_LABEL}b"));
         p.line("  .popsection");
-        if !lowered.exits.is_empty() {
-            p.line("  .pushsection __rseq_exit_point_array, \"awR\"");
-            p.line("  .balign 8");
-            for exit in 0..lowered.exits.len() {
-                p.line(format!(
-                    "  .quad {START_LABEL}b, {}b",
-                    FIRST_EXIT_LABEL + exit as u32
-                ));
-            }
-            p.line("  .popsection");
-        }
+        p.lines.extend(super::exit_point_table(lowered.exits.len()));
         p.lines
     }
 }
