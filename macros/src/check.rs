@@ -335,7 +335,6 @@ pub fn check(section: Section) -> syn::Result<Checked> {
     }
     cx.errors.finish()?;
     let commit = commit.expect("commit presence checked above, and errors returned");
-    let _ = exit_without_value;
     Ok(Checked {
         mode,
         retry,
