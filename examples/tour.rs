@@ -69,8 +69,10 @@ fn run<R: Send + 'static>(
             sent
         })
     });
-    barrier.wait();
+    // The clock starts before the main thread releases the workers: taken after the
+    // barrier, it could start only once a worker had finished (2 CPUs, 2 busy workers).
     let start = Instant::now();
+    barrier.wait();
     if signals {
         std::thread::sleep(STORM_TIME);
         STOP.store(true, Ordering::Relaxed);
