@@ -601,6 +601,16 @@ impl Checker {
         };
         let expected = exit_ty.as_ref().map(|(ty, _)| ty.clone());
         let typed = self.expr(value, expected.as_ref())?;
+        if loads(&typed) {
+            // The value is computed before the condition is tested (inside the section, so
+            // that it is consistent with what the section saw): a load here would run even
+            // when the `if` does not exit, e.g. through a pointer the condition rules out.
+            self.errors.push_spanned(
+                value,
+                "an exit value cannot load from memory: it is computed before the condition is tested, so the load would run even when the section does not exit; load it with a `let` above the `if` if that is safe, and exit with that name",
+            );
+            return None;
+        }
         if exit_without_value.is_some() {
             self.errors.push_spanned(
                 value,
@@ -1206,6 +1216,17 @@ impl Checker {
     }
 }
 
+/// Whether evaluating `expr` reads memory.
+fn loads(expr: &TExpr) -> bool {
+    match &expr.kind {
+        Kind::Var(_) | Kind::Lit(_) => false,
+        Kind::Load(_) => true,
+        Kind::Offset { ptr, count, .. } => loads(ptr) || loads(count),
+        Kind::Cast(inner) | Kind::Not(inner) | Kind::Neg(inner) => loads(inner),
+        Kind::Binary { lhs, rhs, .. } => loads(lhs) || loads(rhs),
+    }
+}
+
 /// The rule-specific message for Rust constructs the language excludes.
 fn forbidden(expr: &Expr) -> Option<&'static str> {
     Some(match expr {
@@ -1402,6 +1423,27 @@ mod tests {
         for (name, tokens) in crate::golden::examples() {
             assert_eq!(errors(tokens), Vec::<String>::new(), "{name}");
         }
+    }
+
+    #[test]
+    fn exit_value_cannot_load() {
+        one_error(
+            quote!(|cpu| {
+                in top: *mut *mut u64 = q;
+                let p: *mut u64 = *top;
+                if p.is_null() { exit *p; }
+                commit *top = p;
+            }),
+            &["cannot load from memory", "before the condition is tested"],
+        );
+        // A name loaded above the `if` is the explicit form, and is accepted.
+        assert!(errors(quote!(|cpu| {
+            in top: *mut u64 = q;
+            let v: u64 = *top;
+            if v > 9 { exit v; }
+            commit *top = v + 1;
+        }))
+        .is_empty());
     }
 
     #[test]
