@@ -17,6 +17,9 @@
 //! lower bound, and the ratios against them conservative.
 //! `scripts/plot.py` turns the results into `docs/bench.svg`.
 
+mod common;
+use common::{allowed_cpus, pin, thread_cpu_time};
+
 use std::cell::Cell;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
@@ -30,39 +33,6 @@ use rseq_dsl::{possible_cpus, rseq, Node, Outcome, PerCpu, PerCpuCounter, PerCpu
 
 /// Operations per thread per benchmark iteration.
 const BATCH: u64 = 1000;
-
-/// The calling thread's CPU time.
-fn thread_cpu_time() -> Duration {
-    // SAFETY: timespec is plain data; all-zero is valid.
-    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid clock id and a timespec we own.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime: {}", std::io::Error::last_os_error());
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
-/// The CPUs the calling thread may run on.
-fn allowed_cpus() -> Vec<usize> {
-    // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: the size is that of the set we pass; pid 0 is the calling thread.
-    if unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) } != 0 {
-        return Vec::new();
-    }
-    (0..libc::CPU_SETSIZE as usize)
-        // SAFETY: cpu < CPU_SETSIZE, the set's capacity.
-        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
-        .collect()
-}
-
-fn pin(cpu: usize) {
-    // SAFETY: cpu_set_t is plain data; cpu came from sched_getaffinity, below CPU_SETSIZE.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set);
-    }
-}
 
 /// Thread counts to measure: 1, 2, and all allowed CPUs where there are more.
 fn thread_counts() -> Vec<usize> {
