@@ -250,13 +250,15 @@ cp -L "$CROSS_LIB/ld-linux-aarch64.so.1" "$STAGE/lib/"
 
 # Every test binary once per registration path: musl (no libc registration: own area),
 # glibc (glibc's area), glibc with its registration off (own area beside glibc).
-# Under emulation the acceptance suite's quick size takes about 6 minutes, and its
-# `glibc.pthread.rseq=0` scenario reruns all of it in a child, so it runs a subset chosen
-# by words: in the glibc pass every data structure with a signal at every operation and
-# with a delay at the commit point (aborts forced), fork, the seccomp ENOSYS child and the
-# control; in the two own-area passes the signal scenarios. The 10,000-thread churn test
-# (about 25 s here) runs in one own-area pass, where unregistering at thread exit matters.
-ACCEPTANCE_GLIBC=${AARCH64_VM_ACCEPTANCE:-signal/1 delay@6 fork seccomp control}
+# The acceptance suite under emulation: the glibc pass runs every scenario at the quick size
+# (each data structure x index x ordering x delay point x yield/signal/sleep, fork,
+# seccomp, the control: about 60 s on 6.12); the two own-area passes run the signal
+# scenarios and the control. Left out: the 10,000-thread churn scenario (the runtime's own
+# churn test runs in an own-area pass, about 25 s) and the glibc-off child, which would
+# rerun the whole suite (the own-area passes stand for it). The whole matrix in the
+# musl pass (`AARCH64_VM_ACCEPTANCE_OWN='--tiny !churn !glibc.pthread'`) hung once at its
+# first scenario on 6.12: not yet understood, so not in CI.
+ACCEPTANCE_GLIBC=${AARCH64_VM_ACCEPTANCE:-!churn !glibc.pthread}
 ACCEPTANCE_OWN=${AARCH64_VM_ACCEPTANCE_OWN:-signal/1 control}
 {
     plan() { # LABEL ENV DIR LIST ACCEPTANCE_WORDS SKIP
