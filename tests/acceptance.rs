@@ -749,7 +749,7 @@ where
     let barrier = Barrier::new(size.threads);
     let ops: u64 = std::thread::scope(|scope| {
         let control = &control;
-        scope.spawn(|| {
+        let side = scope.spawn(|| {
             let _release = Release(&control.hold);
             side(state, control)
         });
@@ -783,10 +783,14 @@ where
                 })
             })
             .collect();
-        workers
+        let ops = workers
             .into_iter()
             .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .sum()
+            .sum();
+        // Joined, not left to the scope: the scope returns as soon as the thread's closure
+        // has, while the thread itself is still exiting (see wait_until_quiescent).
+        side.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        ops
     });
     Run {
         ops,
@@ -1410,6 +1414,38 @@ fn after_fork(counters: &PerCpu, index: Index, owner: Owner) -> ! {
     unsafe { libc::_exit(status) }
 }
 
+/// Waits until no thread of this process is starting or exiting: each worker has
+/// published its id (it runs its loop) and the process has `threads` threads, no more.
+///
+/// Rust's standard library records each thread in a process-wide map (for its stack
+/// overflow handler) under a lock it takes at thread start and at thread exit
+/// (`std::sys::pal::unix::stack_overflow::thread_info`), with no fork handler. A fork
+/// while another thread holds that lock leaves it held for ever in the child, and every
+/// thread the child spawns blocks at its start. The previous scenario's side thread,
+/// still exiting when this one forks, was the holder in the hangs this gate removes
+/// (issue 10).
+fn wait_until_quiescent(control: &Control, threads: usize) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let started = control
+            .tids
+            .iter()
+            .all(|tid| tid.load(Ordering::Acquire) != 0);
+        let tasks = std::fs::read_dir("/proc/self/task")
+            .map_err(|e| format!("/proc/self/task: {e}"))?
+            .count();
+        if started && tasks == threads {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "after 30 s, {tasks} threads (expected {threads}), workers all started: {started}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Forks in the middle of a run; each child keeps working on its copy and must be exact.
 fn fork_mid_run(size: &Size, index: Index) -> Result<Report, String> {
     let counters = PerCpu::new();
@@ -1440,8 +1476,13 @@ fn fork_mid_run(size: &Size, index: Index) -> Result<Report, String> {
                     ops += 1;
                 }
                 let owner = rseq_dsl::registration().expect("forker registration").owner;
+                // The child spawns threads: fork only where no thread holds std's lock.
+                if let Err(e) = wait_until_quiescent(control, size.threads + 2) {
+                    panic!("no quiet moment to fork in: {e}");
+                }
                 // SAFETY: the child runs only after_fork, which uses no lock another thread
-                // of this process could have held (no printing) and leaves with _exit.
+                // of this process could have held (no printing; the thread spawns are safe
+                // after wait_until_quiescent) and leaves with _exit.
                 let pid = unsafe { libc::fork() };
                 if pid == 0 {
                     after_fork(c, index, owner);

@@ -10,6 +10,12 @@
  *     RSEQ-VM: FAIL <label> exit=N | signal=N | timeout (<s> s)
  *     RSEQ-VM: SUMMARY passed=N failed=N
  *     RSEQ-VM: END
+ *
+ * A test still running at its deadline is described before it is killed (dump_hang):
+ * every thread of every process in its session, its /proc stat, wchan, syscall line and
+ * kernel stack, its user-space return addresses (registers read with ptrace, then the
+ * frame-pointer chain), the mappings of its binary, and the kernel's stacks of all tasks
+ * (sysrq t). Lines "RSEQ-VM: PC ..." are symbolised by the host script after the boot.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,8 +25,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <elf.h>
 #include <sys/auxv.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -57,6 +68,175 @@ static int split(char *s, const char *sep, char **out, int max) {
     int n = 0;
     for (char *tok = strtok(s, sep); tok && n < max; tok = strtok(NULL, sep)) out[n++] = tok;
     return n;
+}
+
+/* Prints a /proc file of `dir` on one line, after `tag` (newlines become spaces). */
+static void show_file(const char *dir, const char *name, const char *tag) {
+    char path[256], buf[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return;
+    buf[n] = 0;
+    for (char *c = buf; *c; c++)
+        if (*c == '\n') *c = ' ';
+    say("DUMP %s %s: %s", tag, name, buf);
+}
+
+/* Prints every line of a /proc file, each after `tag`. */
+static void show_lines(const char *path, const char *tag, const char *only_with) {
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (!only_with || strstr(line, only_with)) say("DUMP %s %s", tag, line);
+    }
+    fclose(f);
+}
+
+/* Reads one word of the stopped thread `tid`'s memory; 0 when it cannot. */
+static unsigned long peek(pid_t tid, unsigned long addr) {
+    unsigned long word = 0;
+    struct iovec local = {&word, sizeof word}, remote = {(void *)addr, sizeof word};
+    if (process_vm_readv(tid, &local, 1, &remote, 1, 0) != sizeof word) return 0;
+    return word;
+}
+
+/*
+ * Stops thread `tid` with ptrace, reads its registers and prints its user-space return
+ * addresses: the PC, the link register (aarch64), then the frame-pointer chain (each
+ * frame record holds the caller's frame pointer and the return address). The test
+ * binaries are built with frame pointers; frames without one are skipped over.
+ */
+static void show_user_stack(pid_t pid, pid_t tid) {
+    if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
+        say("DUMP %d/%d ptrace: %s", pid, tid, strerror(errno));
+        return;
+    }
+    int status;
+    if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0 || waitpid(tid, &status, __WALL) != tid) {
+        say("DUMP %d/%d interrupt: %s", pid, tid, strerror(errno));
+        ptrace(PTRACE_DETACH, tid, 0, 0);
+        return;
+    }
+    unsigned long pc, fp, sp, lr = 0;
+    struct user_regs_struct regs;
+    struct iovec io = {&regs, sizeof regs};
+    if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &io) != 0) {
+        say("DUMP %d/%d regs: %s", pid, tid, strerror(errno));
+        ptrace(PTRACE_DETACH, tid, 0, 0);
+        return;
+    }
+#if defined(__aarch64__)
+    pc = regs.pc;
+    fp = regs.regs[29];
+    sp = regs.sp;
+    lr = regs.regs[30];
+#elif defined(__x86_64__)
+    pc = regs.rip;
+    fp = regs.rbp;
+    sp = regs.rsp;
+#endif
+    int frame = 0;
+    say("PC %d %d %d %#lx", pid, tid, frame++, pc);
+    if (lr) say("PC %d %d %d %#lx", pid, tid, frame++, lr);
+    /* A frame record lies above the stack pointer and each one above the last. */
+    unsigned long prev = sp;
+    while (fp > prev && fp - prev < (8ul << 20) && frame < 48) {
+        unsigned long ret = peek(tid, fp + sizeof(long));
+        if (!ret) break;
+        say("PC %d %d %d %#lx", pid, tid, frame++, ret);
+        prev = fp;
+        fp = peek(tid, fp);
+    }
+    ptrace(PTRACE_DETACH, tid, 0, 0);
+}
+
+/* Process group of `pid`, from field 5 of its stat (the name in field 2 may hold spaces). */
+static pid_t group_of(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    char *close_paren = strrchr(buf, ')');
+    int ppid, pgrp;
+    char state;
+    if (!close_paren || sscanf(close_paren + 2, "%c %d %d", &state, &ppid, &pgrp) != 3) return -1;
+    return pgrp;
+}
+
+/* Describes every thread of every process in the process group `group` (see the top). */
+static void dump_hang(pid_t group, const char *label) {
+    say("DUMP begin %s", label);
+    DIR *procs = opendir("/proc");
+    struct dirent *p;
+    while (procs && (p = readdir(procs))) {
+        pid_t pid = atoi(p->d_name);
+        if (pid <= 1 || group_of(pid) != group) continue;
+        char dir[64], path[128], tag[48];
+        snprintf(dir, sizeof dir, "/proc/%d", pid);
+        snprintf(tag, sizeof tag, "%d", pid);
+        show_file(dir, "cmdline", tag);
+        /* The executable's mappings: the host turns PCs into file addresses with them. */
+        snprintf(path, sizeof path, "/proc/%d/maps", pid);
+        char exe[256] = "";
+        snprintf(dir, sizeof dir, "/proc/%d/exe", pid);
+        ssize_t n = readlink(dir, exe, sizeof exe - 1);
+        exe[n > 0 ? n : 0] = 0;
+        say("DUMP %d exe: %s", pid, exe);
+        snprintf(tag, sizeof tag, "MAP %d", pid);
+        show_lines(path, tag, NULL);
+        snprintf(path, sizeof path, "/proc/%d/task", pid);
+        DIR *tasks = opendir(path);
+        struct dirent *t;
+        while (tasks && (t = readdir(tasks))) {
+            pid_t tid = atoi(t->d_name);
+            if (tid <= 0) continue;
+            char tdir[96];
+            snprintf(tdir, sizeof tdir, "/proc/%d/task/%d", pid, tid);
+            snprintf(tag, sizeof tag, "%d/%d", pid, tid);
+            show_file(tdir, "comm", tag);
+            show_file(tdir, "stat", tag);
+            show_file(tdir, "wchan", tag);
+            show_file(tdir, "syscall", tag);
+            char stack[128];
+            snprintf(stack, sizeof stack, "%s/stack", tdir);
+            snprintf(tag, sizeof tag, "%d/%d kernel", pid, tid);
+            show_lines(stack, tag, NULL);
+            show_user_stack(pid, tid);
+        }
+        if (tasks) closedir(tasks);
+    }
+    if (procs) closedir(procs);
+    if (getpid() != 1) { /* a trial run on the host: its kernel log is not ours */
+        say("DUMP end %s", label);
+        return;
+    }
+    /* The kernel's view of every task, at a log level the console prints. */
+    int fd = open("/proc/sys/kernel/printk", O_WRONLY);
+    if (fd >= 0) {
+        (void)!write(fd, "8", 1);
+        close(fd);
+    }
+    fd = open("/proc/sysrq-trigger", O_WRONLY);
+    if (fd >= 0) {
+        (void)!write(fd, "t", 1);
+        close(fd);
+    }
+    sleep(2); /* let the console drain the task dump before the markers go on */
+    fd = open("/proc/sys/kernel/printk", O_WRONLY);
+    if (fd >= 0) {
+        (void)!write(fd, "4", 1);
+        close(fd);
+    }
+    say("DUMP end %s", label);
 }
 
 /* Reaps every exited child that is not `keep` (orphans re-parented to PID 1). */
@@ -106,6 +286,8 @@ static int run(char *line, int *passed, int *failed) {
         reap_others(pid, &status, &done);
         if (done) break;
         if (now() - start > timeout) {
+            say("TIMEOUT %s after %d s: dumping before the kill", label, timeout);
+            dump_hang(pid, label);
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
@@ -133,11 +315,16 @@ static int run(char *line, int *passed, int *failed) {
     return 1;
 }
 
-int main(void) {
-    mount_fs("proc", "/proc");
-    mount_fs("sysfs", "/sys");
-    mount_fs("devtmpfs", "/dev");
-    mount_fs("tmpfs", "/tmp");
+int main(int argc, char **argv) {
+    /* Not PID 1: a trial run on the host (`init PLAN`), which mounts and powers off nothing. */
+    int is_init = getpid() == 1;
+    const char *plan_path = !is_init && argc > 1 ? argv[1] : "/plan";
+    if (is_init) {
+        mount_fs("proc", "/proc");
+        mount_fs("sysfs", "/sys");
+        mount_fs("devtmpfs", "/dev");
+        mount_fs("tmpfs", "/tmp");
+    }
     if (fcntl(1, F_GETFD) < 0) {
         int fd = open("/dev/console", O_RDWR);
         if (fd >= 0) {
@@ -146,9 +333,11 @@ int main(void) {
             dup2(fd, 2);
         }
     }
-    setenv("PATH", "/t:/bin", 1);
-    setenv("HOME", "/", 1);
-    setenv("TMPDIR", "/tmp", 1);
+    if (is_init) {
+        setenv("PATH", "/t:/bin", 1);
+        setenv("HOME", "/", 1);
+        setenv("TMPDIR", "/tmp", 1);
+    }
     setenv("RUST_BACKTRACE", "1", 1);
 
     struct utsname u;
@@ -157,7 +346,7 @@ int main(void) {
         u.machine, sysconf(_SC_NPROCESSORS_ONLN), getauxval(27), getauxval(28));
 
     int passed = 0, failed = 0;
-    FILE *plan = fopen("/plan", "r");
+    FILE *plan = fopen(plan_path, "r");
     if (!plan) {
         say("FAIL plan: %s", strerror(errno));
         failed++;
@@ -171,6 +360,7 @@ int main(void) {
     }
     say("SUMMARY passed=%d failed=%d", passed, failed);
     say("END");
+    if (!is_init) return failed != 0;
     sync();
     reboot(RB_POWER_OFF);
     return 0;
