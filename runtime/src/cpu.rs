@@ -1,9 +1,9 @@
 //! Reads of the CPU number, concurrency id and NUMA node, and the bound for per-CPU arrays.
 
 use core::ptr;
-use std::sync::OnceLock;
 
 use crate::abi::{RseqArea, MM_CID_OFFSET, NODE_ID_OFFSET};
+use crate::once::OnceWord;
 use crate::registration::{area, area_or_unregistered, feature_size};
 
 /// The CPU the calling thread runs on (it may migrate right after the read).
@@ -105,17 +105,51 @@ pub fn node_id() -> Option<usize> {
 /// assert!(rseq_dsl_runtime::possible_cpus() >= 1);
 /// ```
 pub fn possible_cpus() -> usize {
-    static POSSIBLE: OnceLock<usize> = OnceLock::new();
-    *POSSIBLE.get_or_init(|| {
-        std::fs::read_to_string("/sys/devices/system/cpu/possible")
-            .ok()
-            .and_then(|list| parse_cpu_list_bound(&list))
-            .unwrap_or_else(|| {
-                // SAFETY: sysconf has no preconditions.
-                let configured = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) };
-                configured.max(1) as usize
-            })
+    // Computed without allocating or locking (open, read, parse on the stack), so that a
+    // first use in a forked child or a signal handler cannot block; the file is the same
+    // for every thread, so racing first uses agree.
+    static POSSIBLE: OnceWord<usize> = OnceWord::new();
+    POSSIBLE.get_or_compute(|| {
+        read_possible_list().unwrap_or_else(|| {
+            // SAFETY: sysconf has no preconditions.
+            let configured = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) };
+            configured.max(1) as usize
+        })
     })
+}
+
+/// The bound from `/sys/devices/system/cpu/possible`, read with plain system calls.
+fn read_possible_list() -> Option<usize> {
+    // The list is short ("0-4095" at most a few ranges); a longer one is cut and falls back.
+    let mut buf = [0u8; 256];
+    // SAFETY: a NUL-terminated path and no pointer kept.
+    let fd = unsafe {
+        libc::open(
+            c"/sys/devices/system/cpu/possible".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return None;
+    }
+    let mut len = 0;
+    while len < buf.len() {
+        // SAFETY: reads into the unused tail of `buf`, within its bounds.
+        let n = unsafe { libc::read(fd, buf[len..].as_mut_ptr().cast(), buf.len() - len) };
+        if n < 0 && crate::error::last_errno() == libc::EINTR {
+            continue;
+        }
+        if n <= 0 {
+            break;
+        }
+        len += n as usize;
+    }
+    // SAFETY: closes the descriptor opened above, once.
+    unsafe { libc::close(fd) };
+    if len == buf.len() {
+        return None;
+    }
+    parse_cpu_list_bound(core::str::from_utf8(&buf[..len]).ok()?)
 }
 
 /// One past the highest CPU number in a kernel CPU list such as `0-3,8-11`.

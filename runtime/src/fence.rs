@@ -2,9 +2,8 @@
 //! process that is in flight (on every CPU, or on one), so that another thread can safely
 //! touch a CPU's data afterwards.
 
-use std::sync::OnceLock;
-
 use crate::error::{last_errno, FenceError};
+use crate::once::OnceWord;
 
 const MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ: libc::c_int = 1 << 7;
 const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ: libc::c_int = 1 << 8;
@@ -27,10 +26,11 @@ fn to_fence_error(errno: i32) -> FenceError {
     }
 }
 
-// The kernel requires the process to declare its intent once before the first fence.
+// The kernel requires the process to declare its intent once before the first fence. Racing
+// threads may each declare it: the kernel answers 0 to a repeated registration.
 fn register_intent() -> Result<(), FenceError> {
-    static INTENT: OnceLock<Result<(), FenceError>> = OnceLock::new();
-    *INTENT.get_or_init(|| {
+    static INTENT: OnceWord<Result<(), FenceError>> = OnceWord::new();
+    INTENT.get_or_compute(|| {
         membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0).map_err(to_fence_error)
     })
 }

@@ -25,6 +25,7 @@ mod error;
 mod fence;
 #[cfg(feature = "delay-injection")]
 pub mod inject;
+mod once;
 mod outcome;
 mod registration;
 pub mod stats;
@@ -41,6 +42,7 @@ pub mod __private {
     use core::ptr::NonNull;
 
     use crate::abi::{RseqArea, MM_CID_OFFSET};
+    pub use crate::once::{OnceWord, Packed};
     pub use crate::stats::record_abort;
     use crate::{Reason, Unavailable};
 

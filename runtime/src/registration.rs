@@ -7,10 +7,10 @@
 
 use core::cell::{Cell, UnsafeCell};
 use core::ptr::{self, NonNull};
-use std::sync::OnceLock;
 
 use crate::abi::{self, RseqArea};
 use crate::error::{last_errno, Reason, Unavailable};
+use crate::once::OnceWord;
 
 /// Who registered the calling thread's area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -126,10 +126,10 @@ impl Drop for OwnArea {
 
 /// glibc's registration, looked up at run time so that builds against libcs without these
 /// symbols (musl, glibc < 2.35, static binaries) still link: `Some(offset)` when glibc
-/// registers threads.
+/// registers threads. Both symbols are fixed before `main`, so every thread finds the same.
 fn glibc_offset() -> Option<isize> {
-    static GLIBC: OnceLock<Option<isize>> = OnceLock::new();
-    *GLIBC.get_or_init(|| {
+    static GLIBC: OnceWord<Option<isize>> = OnceWord::new();
+    GLIBC.get_or_compute(|| {
         // SAFETY: dlsym with RTLD_DEFAULT and NUL-terminated names; a null result means absent.
         let (size, offset) = unsafe {
             (
@@ -146,10 +146,11 @@ fn glibc_offset() -> Option<isize> {
     })
 }
 
-/// Bytes of the area the kernel fills in.
+/// Bytes of the area the kernel fills in (an auxiliary-vector entry: the same for every
+/// thread, read without side effects).
 pub(crate) fn feature_size() -> u32 {
-    static SIZE: OnceLock<u32> = OnceLock::new();
-    *SIZE.get_or_init(|| {
+    static SIZE: OnceWord<u32> = OnceWord::new();
+    SIZE.get_or_compute(|| {
         // SAFETY: getauxval has no preconditions; 0 means the tag is absent (before 6.3).
         let size = unsafe { libc::getauxval(abi::AT_RSEQ_FEATURE_SIZE) } as u32;
         size.max(abi::ORIGINAL_FEATURE_SIZE)

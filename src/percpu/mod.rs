@@ -273,9 +273,13 @@ fn fallback_cpu(len: usize) -> usize {
 }
 
 /// Whether membarrier's rseq fence works in this process, asked once.
+///
+/// A lock-free cell rather than a `OnceLock`, so that a child forked while another thread
+/// was probing does not wait for ever; racing first callers each fence once, harmlessly.
 fn fences_work() -> Result<(), crate::FenceError> {
-    static PROBE: std::sync::OnceLock<Result<(), crate::FenceError>> = std::sync::OnceLock::new();
-    *PROBE.get_or_init(|| crate::fence_cpu(crate::current_cpu()))
+    static PROBE: rseq_dsl_runtime::__private::OnceWord<Result<(), crate::FenceError>> =
+        rseq_dsl_runtime::__private::OnceWord::new();
+    PROBE.get_or_compute(|| crate::fence_cpu(crate::current_cpu()))
 }
 
 #[cfg(test)]
