@@ -1,0 +1,36 @@
+//! Checks the Linux restartable-sequence (rseq) descriptors of an ELF binary, or of the
+//! running process, against what the kernel (and debuggers) rely on.
+//!
+//! The tables are the customary ones of librseq, the kernel's selftests and `rseq!`:
+//! `__rseq_cs` holds 32-byte descriptors, `__rseq_cs_ptr_array` one pointer per descriptor,
+//! `__rseq_exit_point_array` `(start_ip, exit_ip)` pairs. Each descriptor must have version 0
+//! and flags 0, be 32-byte aligned, start and end in one executable section, have its abort
+//! handler outside `[start_ip, start_ip + post_commit_offset)` and preceded by the
+//! architecture's signature; each exit point must leave a known section for code.
+//!
+//! ```no_run
+//! use rseq_verify::{check, ElfImage};
+//!
+//! let image = ElfImage::open("target/debug/examples/counter")?;
+//! let report = check(&image, &image.tables());
+//! assert_eq!(report.violations(), 0);
+//! # Ok::<(), rseq_verify::Error>(())
+//! ```
+//!
+//! The same [`check`] runs on the process itself through [`ProcessImage`], with the tables
+//! taken from the linker's `__start_`/`__stop_` symbols ([`Tables::from_words`]).
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+mod check;
+mod elf;
+mod model;
+mod process;
+mod report;
+
+pub use check::{check, DescriptorReport, ExitReport, Image, Report, Tables, LEGACY_FLAGS};
+pub use elf::{ElfImage, Error};
+pub use model::{Arch, Finding, Region, Rule, Severity};
+pub use process::ProcessImage;
+pub use report::FileReport;
