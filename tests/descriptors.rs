@@ -1,11 +1,12 @@
 //! Walks every rseq descriptor of this test binary at run time, through the linker's
-//! start/stop symbols of `__rseq_cs_ptr_array` and `__rseq_exit_point_array`, and checks
-//! what the kernel (and debuggers) rely on: version and flags 0, a non-empty section, the
-//! abort handler outside it with the signature in the 4 bytes before it, and every exit
-//! point leaving a known section.
+//! start/stop symbols of `__rseq_cs_ptr_array` and `__rseq_exit_point_array`, and checks it
+//! with rseq-verify's checker (the one the `rseq-verify` tool runs on files): version and
+//! flags 0, 32-byte alignment, start and end in one executable mapping, the abort handler
+//! outside the section with the signature in the 4 bytes before it, and every exit point
+//! leaving a known section for code. Then the tool's reading of this binary's file must agree.
 
-use rseq_dsl::abi::{RseqCs, SIGNATURE};
 use rseq_dsl::{rseq, Outcome};
+use rseq_verify::{check, ElfImage, FileReport, ProcessImage, Report, Tables};
 
 extern "C" {
     // Defined by the linker for sections whose names are C identifiers.
@@ -29,39 +30,35 @@ unsafe fn words(start: *const u64, stop: *const u64) -> &'static [u64] {
     }
 }
 
-fn descriptors() -> Vec<&'static RseqCs> {
-    // SAFETY: both symbols delimit the pointer array, one u64 per descriptor.
-    let pointers = unsafe {
-        words(
-            __start___rseq_cs_ptr_array.as_ptr(),
-            __stop___rseq_cs_ptr_array.as_ptr(),
+/// The two arrays as this process sees them: relocated by the loader.
+fn tables() -> Tables {
+    // SAFETY: each pair of symbols delimits one array of u64 (pointers; (start, exit) pairs).
+    let (pointers, exits) = unsafe {
+        (
+            words(
+                __start___rseq_cs_ptr_array.as_ptr(),
+                __stop___rseq_cs_ptr_array.as_ptr(),
+            ),
+            words(
+                __start___rseq_exit_point_array.as_ptr(),
+                __stop___rseq_exit_point_array.as_ptr(),
+            ),
         )
     };
-    pointers
-        .iter()
-        .map(|&address| {
-            assert_eq!(
-                address % 32,
-                0,
-                "descriptor {address:#x} is not 32-byte aligned"
-            );
-            // SAFETY: each entry is the address of a descriptor in `__rseq_cs`, relocated at
-            // load time, 32-byte aligned (checked above) and never written.
-            unsafe { &*(address as *const RseqCs) }
-        })
-        .collect()
+    Tables::from_words(pointers, exits)
 }
 
-fn exit_points() -> Vec<(u64, u64)> {
-    // SAFETY: both symbols delimit the exit point array, pairs of u64.
-    let words = unsafe {
-        words(
-            __start___rseq_exit_point_array.as_ptr(),
-            __stop___rseq_exit_point_array.as_ptr(),
-        )
-    };
-    assert_eq!(words.len() % 2, 0, "the exit point array holds pairs");
-    words.chunks(2).map(|pair| (pair[0], pair[1])).collect()
+/// Panics with every finding unless there is none (warnings included: our code has no excuse).
+fn assert_clean(what: &str, kind: &str, report: Report) -> Report {
+    let report = FileReport::new(what, kind, report);
+    assert!(
+        report.violations == 0 && report.warnings == 0,
+        "{}{}",
+        report.findings(),
+        report.summary()
+    );
+    println!("{}", report.summary());
+    report.report
 }
 
 /// Sections of this file, run once each; how many sections and exits they instantiate.
@@ -132,63 +129,52 @@ fn exercise() {
 }
 
 #[test]
-fn every_descriptor_is_valid() {
+fn every_descriptor_and_exit_point_is_valid() {
     exercise();
-    let descriptors = descriptors();
+    let image = ProcessImage::current().expect("/proc/self/maps and /proc/self/mem");
+    let report = assert_clean("this process", "process", check(&image, &tables()));
     assert!(
-        descriptors.len() >= SECTIONS,
+        report.descriptors.len() >= SECTIONS,
         "found {} descriptors, this file alone has {SECTIONS} sections",
-        descriptors.len()
+        report.descriptors.len()
     );
-    let mut starts: Vec<u64> = descriptors.iter().map(|cs| cs.start_ip).collect();
-    starts.sort_unstable();
-    starts.dedup();
-    assert_eq!(
-        starts.len(),
-        descriptors.len(),
-        "two descriptors for one section"
+    assert!(
+        report.exit_points.len() >= EXITS,
+        "found {} exit points, this file alone has {EXITS} exits",
+        report.exit_points.len()
     );
-    for cs in &descriptors {
-        let name = format!("section at {:#x}", cs.start_ip);
-        assert_eq!(cs.version, 0, "{name}: version");
-        assert_eq!(cs.flags, 0, "{name}: flags");
-        assert_ne!(cs.start_ip, 0, "{name}: start_ip");
-        assert!(cs.post_commit_offset > 0, "{name}: empty section");
-        let end = cs.start_ip + cs.post_commit_offset;
-        assert!(
-            !(cs.start_ip..end).contains(&cs.abort_ip),
-            "{name}: abort_ip {:#x} inside the section (ends at {end:#x})",
-            cs.abort_ip
-        );
-        // SAFETY: abort_ip is code of this binary preceded by the 4-byte signature; code
-        // pages are readable.
-        let signature = unsafe { ((cs.abort_ip - 4) as *const u32).read_unaligned() };
-        assert_eq!(signature, SIGNATURE, "{name}: signature before abort_ip");
-    }
-    println!("{} descriptors checked", descriptors.len());
 }
 
+/// The tool, reading this binary's file (relocations and all), finds the same descriptors
+/// as the process, each moved by the one load bias.
 #[test]
-fn every_exit_point_leaves_a_known_section() {
+fn the_file_agrees_with_the_process() {
     exercise();
-    let descriptors = descriptors();
-    let exits = exit_points();
-    assert!(
-        exits.len() >= EXITS,
-        "found {} exit points, this file alone has {EXITS} exits",
-        exits.len()
-    );
-    for (start_ip, exit_ip) in &exits {
-        let cs = descriptors
-            .iter()
-            .find(|cs| cs.start_ip == *start_ip)
-            .unwrap_or_else(|| panic!("exit point {start_ip:#x} -> {exit_ip:#x}: no such section"));
-        let end = cs.start_ip + cs.post_commit_offset;
-        assert!(
-            !(cs.start_ip..end).contains(exit_ip),
-            "exit {exit_ip:#x} lies inside its section {start_ip:#x}..{end:#x}"
+    let process = ProcessImage::current().expect("/proc/self/maps and /proc/self/mem");
+    let in_memory = check(&process, &tables());
+    let file = ElfImage::open("/proc/self/exe").expect("this test binary parses");
+    let on_disk = assert_clean("/proc/self/exe", file.kind(), check(&file, &file.tables()));
+    assert_eq!(on_disk.descriptors.len(), in_memory.descriptors.len());
+    assert_eq!(on_disk.exit_points.len(), in_memory.exit_points.len());
+    let bias = in_memory.descriptors[0]
+        .start_ip
+        .wrapping_sub(on_disk.descriptors[0].start_ip);
+    for (m, f) in in_memory.descriptors.iter().zip(&on_disk.descriptors) {
+        assert_eq!(
+            m.address.wrapping_sub(f.address),
+            bias,
+            "descriptor address"
         );
-        assert_ne!(*exit_ip, cs.abort_ip, "an exit point is the abort handler");
+        assert_eq!(m.start_ip.wrapping_sub(f.start_ip), bias, "start_ip");
+        assert_eq!(m.abort_ip.wrapping_sub(f.abort_ip), bias, "abort_ip");
+        assert_eq!(m.post_commit_offset, f.post_commit_offset);
     }
-    println!("{} exit points checked", exits.len());
+    // Symbols come from the file; this file's sections are named after `exercise`.
+    assert!(
+        on_disk.descriptors.iter().any(|d| d
+            .symbol
+            .as_deref()
+            .is_some_and(|s| s.starts_with("descriptors::exercise"))),
+        "no descriptor inside descriptors::exercise"
+    );
 }

@@ -92,9 +92,11 @@ impl ElfImage {
         let arch = match header.e_machine(endian) {
             elf::EM_X86_64 => Arch::X86_64,
             elf::EM_AARCH64 => Arch::Aarch64,
-            other => return Err(Error(format!(
+            other => {
+                return Err(Error(format!(
                 "ELF machine {other} has no rseq signature here: supported are x86_64 and aarch64"
-            ))),
+            )))
+            }
         };
         let kind = match header.e_type(endian) {
             elf::ET_EXEC => "executable",
