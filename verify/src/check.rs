@@ -90,7 +90,7 @@ impl Tables {
             descriptors: pointers.to_vec(),
             ..Tables::default()
         };
-        if exits.len() % 2 != 0 {
+        if !exits.len().is_multiple_of(2) {
             tables.findings.push(Finding::violation(
                 Rule::Table,
                 format!(
@@ -250,7 +250,7 @@ fn descriptor(image: &dyn Image, address: u64) -> Option<DescriptorReport> {
         ));
     }
     flags(d.flags, &mut f);
-    if address % 32 != 0 {
+    if !address.is_multiple_of(32) {
         f.push(Finding::violation(
             Rule::Alignment,
             format!(

@@ -135,7 +135,7 @@ impl ElfImage {
     pub fn tables(&self) -> Tables {
         let mut tables = Tables::default();
         if let Some(&(address, size)) = self.sections.get("__rseq_cs_ptr_array") {
-            if size % 8 != 0 {
+            if !size.is_multiple_of(8) {
                 tables.findings.push(Finding::violation(
                     Rule::Table,
                     format!("__rseq_cs_ptr_array is {size} bytes, not a whole number of pointers"),
@@ -166,7 +166,7 @@ impl ElfImage {
             }
         }
         if let Some(&(address, size)) = self.sections.get("__rseq_exit_point_array") {
-            if size % 16 != 0 {
+            if !size.is_multiple_of(16) {
                 tables.findings.push(Finding::violation(
                     Rule::Table,
                     format!("__rseq_exit_point_array is {size} bytes, not (start, exit) pairs of 8-byte pointers"),

@@ -14,6 +14,23 @@ const VARIANTS: [(Machine, bool); 4] = [
     (Machine::Aarch64, true),
 ];
 
+/// Keeps a copy of a fixture for scripts/verify-ci.sh, which runs the tool on each: named
+/// `pass-*` where it must exit 0 (valid, or warnings only), `fail-*` where it must exit 1.
+fn keep(name: &str, fixture: &Fixture, passes: bool) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("rseq-verify-fixtures");
+    std::fs::create_dir_all(&dir).unwrap();
+    let prefix = if passes { "pass" } else { "fail" };
+    std::fs::write(dir.join(format!("{prefix}-{name}")), fixture.build()).unwrap();
+}
+
+fn variant(machine: Machine, shared: bool) -> String {
+    let arch = match machine {
+        Machine::X86_64 => "x86_64",
+        Machine::Aarch64 => "aarch64",
+    };
+    format!("{arch}-{}", if shared { "so" } else { "exec" })
+}
+
 fn verify(fixture: &Fixture) -> (ElfImage, Report) {
     let image = ElfImage::parse(fixture.build()).expect("the fixture parses");
     let report = check(&image, &image.tables());
@@ -175,9 +192,14 @@ const CASES: &[Case] = &[
 fn each_broken_fixture_fails_with_its_own_finding() {
     for (machine, shared) in VARIANTS {
         let mut messages = Vec::new();
-        for case in CASES.iter().filter(|c| shared || !c.shared_only) {
+        for (i, case) in CASES.iter().enumerate() {
+            if case.shared_only && !shared {
+                continue;
+            }
             let mut fixture = Fixture::valid(machine, shared);
             (case.breaks)(&mut fixture);
+            let name = format!("{}-{i:02}-{}", variant(machine, shared), case.rule.id());
+            keep(&name, &fixture, case.severity == Severity::Warning);
             let (_, report) = verify(&fixture);
             let findings: Vec<_> = report.all_findings().collect();
             let what = format!("{machine:?} shared={shared} {}", case.rule.id());

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Checks every rseq descriptor we ship with the rseq-verify tool (verify/), one summary line
+# per file, and exits non-zero on any violation:
+#   1. every x86_64 example and test binary of the workspace (the test profile of step 1 of
+#      .ci/run, so its build is reused);
+#   2. the aarch64 test binaries, where scripts/aarch64-vm.sh left them
+#      (target/aarch64-unknown-linux-*/release/deps);
+#   3. the broken fixtures of verify/tests/rules.rs: each `fail-*` must be rejected (exit 1),
+#      each `pass-*` accepted (valid, or warnings only).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${CARGO_TARGET_DIR:-target}
+
+cargo build -p rseq-verify
+verify="$target/debug/rseq-verify"
+
+echo "--- x86_64: examples and tests"
+# Cargo names every executable it built (JSON on stdout, its errors rendered on stderr); a
+# failed build stops the script here rather than checking a subset.
+artifacts=$(mktemp)
+trap 'rm -f "$artifacts"' EXIT
+cargo build --workspace --all-features --examples --tests \
+    --message-format=json-render-diagnostics >"$artifacts"
+mapfile -t ours < <(grep -o '"executable":"[^"]*"' "$artifacts" \
+    | sed 's/^"executable":"//; s/"$//' | sort -u)
+[ "${#ours[@]}" -gt 0 ] || { echo "no binaries built" >&2; exit 1; }
+status=0
+"$verify" --summary "${ours[@]}" || status=1
+
+echo "--- aarch64: test binaries"
+shopt -s nullglob
+aarch64=()
+for file in "$target"/aarch64-unknown-linux-*/release/deps/*-????????????????; do
+    # Test executables: hashed names without an extension, ELF, executable.
+    if [ -f "$file" ] && [ -x "$file" ] && [ "$(head -c4 "$file" | tr -d '\0')" = $'\x7fELF' ]; then
+        aarch64+=("$file")
+    fi
+done
+if [ "${#aarch64[@]}" -gt 0 ]; then
+    "$verify" --summary "${aarch64[@]}" || status=1
+else
+    echo "(none under $target/aarch64-unknown-linux-*/release: run scripts/aarch64-vm.sh first)"
+fi
+
+echo "--- broken fixtures (verify/tests/rules.rs)"
+cargo test -q -p rseq-verify --test rules >/dev/null
+fixtures=("$target"/tmp/rseq-verify-fixtures/*)
+[ "${#fixtures[@]}" -gt 0 ] || { echo "no fixtures written" >&2; exit 1; }
+rejected=0
+for fixture in "${fixtures[@]}"; do
+    code=0
+    out=$("$verify" --summary "$fixture") || code=$?
+    case "$(basename "$fixture"):$code" in
+        fail-*:1 | pass-*:0) ;;
+        *) echo "$out"; echo "UNEXPECTED exit $code for $fixture" >&2; status=1 ;;
+    esac
+    [ "$code" = 1 ] && rejected=$((rejected + 1))
+    # The finding of each fixture, then its summary line.
+    printf '%s\n' "$out" | grep -v '^summary: ' | sed 's/^/  /' || true
+    printf '%s\n' "$out" | grep '^summary: '
+done
+echo "verify-ci: ${#ours[@]} x86_64 binaries, ${#aarch64[@]} aarch64 binaries, ${#fixtures[@]} fixtures ($rejected rejected as they must be): $([ $status = 0 ] && echo OK || echo FAIL)"
+exit $status
