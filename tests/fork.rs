@@ -28,13 +28,16 @@ const CHILD_LIMIT: Duration = Duration::from_secs(20);
 /// The environment variable that turns this binary into one round of the first-use race.
 const RACE_ENV: &str = "RSEQ_DSL_FORK_RACE";
 
+/// A scenario: a note to print when it passes, or why it failed.
+type Scenario = fn() -> Result<String, String>;
+
 fn main() -> ExitCode {
     if let Some(round) = std::env::var_os(RACE_ENV) {
         // Nothing of the crate has run in this process yet: that is the point of the round.
         let round = round.to_str().and_then(|r| r.parse().ok()).unwrap_or(0);
         return race_round(round);
     }
-    let scenarios: [(&str, fn() -> Result<String, String>); 3] = [
+    let scenarios: [(&str, Scenario); 3] = [
         (
             "child_keeps_registration_and_counts_exactly",
             child_keeps_registration_and_counts_exactly,

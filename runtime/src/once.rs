@@ -131,7 +131,7 @@ impl Packed for Option<isize> {
     }
     fn unpack(bits: u64) -> Self {
         // Bit 62 is the payload's sign: move it to bit 63, then shift back arithmetically.
-        (bits & 1 != 0).then(|| (((bits << 1) as i64) >> 2) as isize)
+        (bits & 1 != 0).then_some((((bits << 1) as i64) >> 2) as isize)
     }
 }
 

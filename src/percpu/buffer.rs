@@ -35,6 +35,11 @@ struct Slot<T> {
 /// thread, a mutex-protected list per CPU with the same capacity takes its place (see
 /// [`Path`]); `Drop` frees what either holds.
 ///
+/// **Fork:** the rseq-path `push` and `pop` work in a child forked from a multithreaded
+/// parent. The fallback list's mutex behaves like [`std::sync::Mutex`]: a CPU's list that
+/// another thread held at the fork stays locked for ever, and a fallback push or pop on
+/// that CPU in the child waits for ever.
+///
 /// ```
 /// let buf = rseq_dsl::PerCpuBuffer::new(2);
 /// let mut pushed = 0;

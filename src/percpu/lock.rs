@@ -55,6 +55,12 @@ struct Slot<T> {
 /// read it). Where rseq is unavailable on a thread, it claims the lock word with a
 /// compare-and-swap and a fence (see [`Path`]); both kinds of thread may share a lock.
 ///
+/// **Fork:** as with [`std::sync::Mutex`], a CPU's lock that another thread held when the
+/// process forked stays held for ever in the child (that thread does not exist there):
+/// `try_lock` on that CPU returns `None`, `lock` returns only once the thread runs on
+/// another CPU, `lock_cpu` of it spins for ever, and the child never sees the value its
+/// holder was updating. Every other CPU's lock works.
+///
 /// ```
 /// use rseq_dsl::PerCpuLock;
 /// use std::sync::Arc;

@@ -107,6 +107,13 @@ struct Slot<T> {
 /// push and pop use a mutex-protected list per CPU (see [`Path`]); `drain_all` and `Drop`
 /// see both.
 ///
+/// **Fork:** the rseq-path `push` and `pop` work in a child forked from a multithreaded
+/// parent (a section that another thread had in flight left nothing half-done). The
+/// mutexes behave like [`std::sync::Mutex`]: one that another thread held at the fork
+/// stays held for ever, so in the child `drain_all` waits for ever if a drain was in
+/// progress, and so does a fallback push or pop on the CPU whose list was locked (an rseq
+/// pop reaches that list when its CPU's stack is empty and a fallback push ever happened).
+///
 /// ```
 /// use rseq_dsl::PerCpuStack;
 ///
