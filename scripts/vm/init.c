@@ -192,7 +192,7 @@ static void dump_hang(pid_t group, const char *label) {
         exe[n > 0 ? n : 0] = 0;
         say("DUMP %d exe: %s", pid, exe);
         snprintf(tag, sizeof tag, "MAP %d", pid);
-        show_lines(path, tag, NULL);
+        show_lines(path, tag, " /"); /* file-backed mappings only */
         snprintf(path, sizeof path, "/proc/%d/task", pid);
         DIR *tasks = opendir(path);
         struct dirent *t;
