@@ -169,12 +169,18 @@ fn the_file_agrees_with_the_process() {
         assert_eq!(m.abort_ip.wrapping_sub(f.abort_ip), bias, "abort_ip");
         assert_eq!(m.post_commit_offset, f.post_commit_offset);
     }
-    // Symbols come from the file; this file's sections are named after `exercise`.
+    // Symbols come from the file; this file's sections are named after `exercise`. A
+    // stripped copy (the aarch64 VM runs those) has no symbols to name them by.
+    let symbols: Vec<&str> = on_disk
+        .descriptors
+        .iter()
+        .filter_map(|d| d.symbol.as_deref())
+        .collect();
     assert!(
-        on_disk.descriptors.iter().any(|d| d
-            .symbol
-            .as_deref()
-            .is_some_and(|s| s.starts_with("descriptors::exercise"))),
-        "no descriptor inside descriptors::exercise"
+        symbols.is_empty()
+            || symbols
+                .iter()
+                .any(|s| s.starts_with("descriptors::exercise")),
+        "no descriptor inside descriptors::exercise: {symbols:?}"
     );
 }
