@@ -346,36 +346,39 @@ fn signature(image: &dyn Image, abort_ip: u64, f: &mut Vec<Finding>) {
     let arch = image.arch();
     let expected = arch.signature_bytes();
     let mut found = [0u8; 4];
-    let hex = |b: [u8; 4]| format!("{:02x} {:02x} {:02x} {:02x}", b[0], b[1], b[2], b[3]);
     if abort_ip < 4 || !image.read(abort_ip - 4, &mut found) {
         f.push(Finding::violation(
             Rule::Signature,
             format!("the 4 bytes before abort_ip {abort_ip:#x} are not in the image"),
         ));
-    } else if found == expected {
-    } else if found == [expected[3], expected[2], expected[1], expected[0]] {
-        f.push(Finding::violation(
-            Rule::SignatureByteOrder,
-            format!(
-                "signature before abort_ip {abort_ip:#x} is in the wrong byte order: bytes {}, {} expects {} ({:#010x})",
-                hex(found),
-                arch.name(),
-                hex(expected),
-                arch.signature()
-            ),
-        ));
-    } else {
-        f.push(Finding::violation(
-            Rule::Signature,
-            format!(
-                "no signature before abort_ip {abort_ip:#x}: bytes {}, {} expects {} ({:#010x})",
-                hex(found),
-                arch.name(),
-                hex(expected),
-                arch.signature()
-            ),
-        ));
+        return;
     }
+    let mut reversed = expected;
+    reversed.reverse();
+    let (rule, what) = match found {
+        _ if found == expected => return,
+        // Written as a data word of the other byte order (a `.long` where the architecture
+        // wants `.inst`, or the big-endian `RSEQ_SIG_DATA` in a little-endian file).
+        _ if found == reversed => (
+            Rule::SignatureByteOrder,
+            format!("signature before abort_ip {abort_ip:#x} is in the wrong byte order"),
+        ),
+        _ => (
+            Rule::Signature,
+            format!("no signature before abort_ip {abort_ip:#x}"),
+        ),
+    };
+    let hex = |b: [u8; 4]| format!("{:02x} {:02x} {:02x} {:02x}", b[0], b[1], b[2], b[3]);
+    f.push(Finding::violation(
+        rule,
+        format!(
+            "{what}: bytes {}, {} expects {} ({:#010x})",
+            hex(found),
+            arch.name(),
+            hex(expected),
+            arch.signature()
+        ),
+    ));
 }
 
 /// Two descriptors for one section: the kernel does not mind, but a tool that maps a start
