@@ -263,31 +263,35 @@ cp -L "$CROSS_LIB/ld-linux-aarch64.so.1" "$STAGE/lib/"
 
 # Every test binary once per registration path: musl (no libc registration: own area),
 # glibc (glibc's area), glibc with its registration off (own area beside glibc).
-# The acceptance suite under emulation: the glibc pass runs every scenario at the quick size
-# (each data structure x index x ordering x delay point x yield/signal/sleep, fork,
-# seccomp, the control: about 60 s on 6.12); the two own-area passes run the signal
-# scenarios and the control. Left out: the 10,000-thread churn scenario (the runtime's own
-# churn test runs in an own-area pass, about 25 s) and the glibc-off child, which would
-# rerun the whole suite (the own-area passes stand for it).
-ACCEPTANCE_GLIBC=${AARCH64_VM_ACCEPTANCE:-!churn !glibc.pthread}
-ACCEPTANCE_OWN=${AARCH64_VM_ACCEPTANCE_OWN:-signal/1 control}
-# Deadlines: about 5x the time on 6.12 under TCG; a test that overruns is dumped, then
-# killed, and fails.
-deadline_of() { # TEST_NAME ACCEPTANCE_WORDS
-    case $1 in
-    acceptance) if [ "$2" = "$ACCEPTANCE_GLIBC" ]; then echo 300; else echo 120; fi ;;
-    *) echo 150 ;;
-    esac
-}
+# The acceptance suite under emulation, in groups of scenarios (one plan line each, so that
+# each has a deadline sized to its own time): the glibc pass runs every scenario at the
+# quick size (each data structure x index x ordering x delay point x yield/signal/sleep,
+# fork, seccomp, the control); the two own-area passes run the signal scenarios, fork and
+# the control. Left out: the 10,000-thread churn scenario (the runtime's own churn test
+# runs in an own-area pass) and the glibc-off child, which would rerun the whole suite
+# (the own-area passes stand for it). `a+b` selects scenarios that contain both words.
+ACCEPTANCE_GLIBC=${AARCH64_VM_ACCEPTANCE:-spinlock;list;buffer;records;membarrier;!spinlock !list !buffer !records !membarrier}
+ACCEPTANCE_OWN=${AARCH64_VM_ACCEPTANCE_OWN:-signal/1+increment signal/1+spinlock;signal/1+list;signal/1+buffer signal/1+records signal/1+membarrier control fork}
+# Deadlines, a few times each test's time on 6.12 under TCG with the machine busy (an
+# acceptance group takes up to about 60 s, the runtime suite 20 s): a test that overruns
+# is dumped, then killed, and fails.
+ACCEPTANCE_DEADLINE=240
+TEST_DEADLINE=150
 {
-    plan() { # LABEL ENV DIR LIST ACCEPTANCE_WORDS SKIP
-        local name args
+    plan() { # LABEL ENV DIR LIST ACCEPTANCE_GROUPS SKIP
+        local name group groups
         for name in $(awk '{ print $1 }' <<<"$4" | sort); do
             [ "$name" = "${6:-}" ] && continue
-            args="--test-threads=2"
-            [ "$name" = acceptance ] && args=$5
-            printf '%s %s\t%s\t%s\t/t/%s/%s %s\n' "$1" "$name" "$(deadline_of "$name" "$5")" \
-                "$2" "$3" "$name" "$args"
+            if [ "$name" != acceptance ]; then
+                printf '%s %s\t%s\t%s\t/t/%s/%s --test-threads=2\n' "$1" "$name" \
+                    "$TEST_DEADLINE" "$2" "$3" "$name"
+                continue
+            fi
+            IFS=';' read -r -a groups <<<"$5"
+            for group in "${groups[@]}"; do
+                printf '%s acceptance [%s]\t%s\t%s\t/t/%s/acceptance %s !churn !glibc.pthread\n' \
+                    "$1" "$group" "$ACCEPTANCE_DEADLINE" "$2" "$3" "$group"
+            done
         done
     }
     if [ -n "${AARCH64_VM_REPEAT:-}" ]; then

@@ -1831,8 +1831,12 @@ fn main() -> ExitCode {
     if role.is_none() {
         scenarios.extend(children());
     }
+    // A word joined with `+` (`signal/1+list`) selects the scenarios that contain every part.
     scenarios.retain(|s| {
-        (filters.is_empty() || filters.iter().any(|f| s.name.contains(f)))
+        (filters.is_empty()
+            || filters
+                .iter()
+                .any(|f| f.split('+').all(|part| s.name.contains(part))))
             && !excluded.iter().any(|x| s.name.contains(x))
     });
 
