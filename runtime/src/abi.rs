@@ -13,7 +13,7 @@ mod arch;
 #[path = "abi/x86_64.rs"]
 mod arch;
 
-pub use arch::{thread_pointer, ARCH_NAME, SIGNATURE, SYS_RSEQ};
+pub use arch::{glibc_rseq_symbols, thread_pointer, ARCH_NAME, SIGNATURE, SYS_RSEQ};
 
 /// The per-thread area shared with the kernel (`struct rseq` of the uapi header).
 ///

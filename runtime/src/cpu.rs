@@ -109,13 +109,34 @@ pub fn possible_cpus() -> usize {
     // first use in a forked child or a signal handler cannot block; the file is the same
     // for every thread, so racing first uses agree.
     static POSSIBLE: OnceWord<usize> = OnceWord::new();
-    POSSIBLE.get_or_compute(|| {
-        read_possible_list().unwrap_or_else(|| {
-            // SAFETY: sysconf has no preconditions.
-            let configured = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) };
-            configured.max(1) as usize
-        })
-    })
+    POSSIBLE.get_or_compute(|| read_possible_list().unwrap_or_else(fallback_bound))
+}
+
+/// Where `/sys` cannot be read (a sandbox, a container without it): CPU numbers can be
+/// sparse, so a CPU *count* is not a bound. Take the highest CPU the thread may run on,
+/// plus one, and never less than the configured count.
+fn fallback_bound() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let configured = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) };
+    // SAFETY: cpu_set_t is plain data (all zeroes is the empty set); the call gets its size.
+    let allowed = unsafe {
+        let mut set: libc::cpu_set_t = core::mem::zeroed();
+        let size = core::mem::size_of::<libc::cpu_set_t>();
+        (libc::sched_getaffinity(0, size, &mut set) == 0).then_some(set)
+    };
+    let highest_allowed = allowed.and_then(|set| {
+        // SAFETY: CPU_ISSET reads the set within its CPU_SETSIZE bits.
+        (0..libc::CPU_SETSIZE as usize)
+            .rev()
+            .find(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+    });
+    bound_from(usize::try_from(configured).ok(), highest_allowed)
+}
+
+/// One past the highest known CPU number, at least the configured count, at least 1.
+fn bound_from(configured: Option<usize>, highest_allowed: Option<usize>) -> usize {
+    let by_id = highest_allowed.map_or(0, |cpu| cpu + 1);
+    by_id.max(configured.unwrap_or(0)).max(1)
 }
 
 /// The bound from `/sys/devices/system/cpu/possible`, read with plain system calls.
@@ -153,19 +174,31 @@ fn read_possible_list() -> Option<usize> {
 }
 
 /// One past the highest CPU number in a kernel CPU list such as `0-3,8-11`.
+///
+/// Ranges and single CPUs may be mixed and sparse (`0,2,4-7`); the highest number decides,
+/// not how many there are. Anything malformed is `None`, so the caller falls back.
 fn parse_cpu_list_bound(list: &str) -> Option<usize> {
     let mut bound = None;
-    for part in list.trim().split(',').filter(|p| !p.is_empty()) {
-        let last = part.rsplit('-').next()?;
+    for part in list
+        .trim()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let (first, last) = part.split_once('-').unwrap_or((part, part));
+        let first: usize = first.trim().parse().ok()?;
         let last: usize = last.trim().parse().ok()?;
-        bound = Some(bound.unwrap_or(0).max(last + 1));
+        if last < first {
+            return None;
+        }
+        bound = Some(bound.unwrap_or(0).max(last.checked_add(1)?));
     }
     bound
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_cpu_list_bound;
+    use super::{bound_from, parse_cpu_list_bound};
 
     #[test]
     fn cpu_lists_parse_to_one_past_the_highest_cpu() {
@@ -175,5 +208,32 @@ mod tests {
         assert_eq!(parse_cpu_list_bound("0,5"), Some(6));
         assert_eq!(parse_cpu_list_bound(""), None);
         assert_eq!(parse_cpu_list_bound("x-y"), None);
+    }
+
+    /// Sparse lists: the bound is the highest id + 1, never the number of CPUs listed.
+    #[test]
+    fn sparse_cpu_lists_bound_by_the_highest_id() {
+        assert_eq!(parse_cpu_list_bound("0,2,4,6\n"), Some(7));
+        assert_eq!(parse_cpu_list_bound("0-1,64-127\n"), Some(128));
+        assert_eq!(parse_cpu_list_bound("8-11,0-3"), Some(12));
+        assert_eq!(parse_cpu_list_bound("3"), Some(4));
+        assert_eq!(parse_cpu_list_bound("0-3, 6"), Some(7));
+        assert_eq!(parse_cpu_list_bound("0-4095"), Some(4096));
+        // Malformed: fall back rather than guess.
+        assert_eq!(parse_cpu_list_bound("3-1"), None);
+        assert_eq!(parse_cpu_list_bound("0-"), None);
+        assert_eq!(parse_cpu_list_bound("-3"), None);
+        assert_eq!(parse_cpu_list_bound("0-1-2"), None);
+        assert_eq!(parse_cpu_list_bound("18446744073709551615"), None);
+    }
+
+    /// Without the list: two CPUs allowed, numbered 0 and 5, are a bound of 6, not 2.
+    #[test]
+    fn the_fallback_bound_is_the_highest_allowed_id_plus_one() {
+        assert_eq!(bound_from(Some(2), Some(5)), 6);
+        assert_eq!(bound_from(Some(8), Some(3)), 8);
+        assert_eq!(bound_from(None, Some(0)), 1);
+        assert_eq!(bound_from(None, None), 1);
+        assert!(super::fallback_bound() >= 1);
     }
 }

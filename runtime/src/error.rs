@@ -25,6 +25,9 @@ pub enum Reason {
     MmCidUnsupported,
     /// The thread is exiting and its own area has already been unregistered.
     ThreadExiting,
+    /// [`prepare_unload`](crate::prepare_unload) retired the thread from this copy of the
+    /// crate: the code using it is about to be unloaded.
+    Unloaded,
 }
 
 /// rseq cannot be used on this thread; the reason says why.
@@ -70,6 +73,9 @@ impl fmt::Display for Unavailable {
                 f.write_str("rseq mm_cid unavailable: the kernel does not maintain mm_cid (needs Linux 6.3+)")
             }
             Reason::ThreadExiting => f.write_str("rseq unavailable: the thread is exiting"),
+            Reason::Unloaded => {
+                f.write_str("rseq unavailable: prepare_unload() retired this thread")
+            }
         }
     }
 }

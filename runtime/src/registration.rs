@@ -2,15 +2,53 @@
 //!
 //! Two owners are possible. Where glibc registered the thread (`__rseq_size > 0`), its area
 //! lives at thread pointer + `__rseq_offset` and we only read it. Otherwise this crate
-//! registers a thread-local area of its own and unregisters it from that thread-local's
-//! destructor, before the thread's TLS block is freed.
+//! registers a thread-local area of its own and unregisters it from a `pthread_key_t`
+//! destructor, which runs before the thread's TLS block is freed.
+//!
+//! Everything a first use on a thread does is async-signal-safe, so that the first use may
+//! happen inside a signal handler (profilers count from SIGPROF): the process-wide values
+//! are computed before `main` by `init` (an `.init_array` entry), glibc's symbols are weak
+//! references rather than `dlsym` lookups, and the own area's thread-locals have no Rust
+//! destructor, whose lazy registration would allocate. What remains is plain loads and
+//! stores, the `rseq` system call and `pthread_setspecific` on a key created before `main`
+//! (one of the first 32 keys, which glibc stores without allocating).
 
 use core::cell::{Cell, UnsafeCell};
 use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::abi::{self, RseqArea};
 use crate::error::{last_errno, Reason, Unavailable};
 use crate::once::OnceWord;
+
+// The constructor: glibc, musl and the dynamic loader run `.init_array` entries before
+// `main`, and before `dlopen` returns for a shared object, while nothing else can use the
+// crate yet.
+#[used]
+#[link_section = ".init_array"]
+static INIT: extern "C" fn() = init;
+
+/// Set once `init` has run (before `main` unless the C runtime skipped `.init_array`).
+static INIT_DONE: AtomicBool = AtomicBool::new(false);
+
+/// Computes every process-wide value a first use needs, so that none is computed lazily
+/// later, possibly inside a signal handler. Each is also computed on demand if this never
+/// ran: still correct, only not signal-safe on that first use.
+extern "C" fn init() {
+    let glibc = glibc_offset();
+    feature_size();
+    crate::possible_cpus();
+    if glibc.is_none() {
+        // Own areas will be needed: create the key now, while no handler can interrupt.
+        own_key();
+    }
+    INIT_DONE.store(true, Ordering::Release);
+}
+
+/// Whether the process-wide values were computed by the constructor.
+pub(crate) fn initialized_before_main() -> bool {
+    INIT_DONE.load(Ordering::Acquire)
+}
 
 /// Who registered the calling thread's area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,9 +98,53 @@ thread_local! {
     // failed thread makes one system call, not one per operation.
     static FAILURE: Cell<Option<Unavailable>> = const { Cell::new(None) };
     static OWNER: Cell<Option<Owner>> = const { Cell::new(None) };
-    // This crate's own area, used only where glibc does not own one. Its destructor
-    // unregisters it before the memory goes away.
+    // This crate's own area, used only where glibc does not own one. No Rust destructor (its
+    // lazy registration allocates, which a signal handler must not do): the key's destructor
+    // unregisters it instead, see `own_key`.
     static OWN_AREA: OwnArea = const { OwnArea::new() };
+}
+
+/// The `pthread_key_t` whose destructor unregisters a thread's own area, plus one; 0 while
+/// not created. A key, unlike a Rust thread-local destructor, is created once per process
+/// (before `main`, by `init`) and armed per thread by a store that does not allocate.
+static OWN_KEY: AtomicU64 = AtomicU64::new(0);
+
+/// The key, created on first use if the constructor did not create it.
+fn own_key() -> Option<libc::pthread_key_t> {
+    let set = OWN_KEY.load(Ordering::Acquire);
+    if set != 0 {
+        return Some((set - 1) as libc::pthread_key_t);
+    }
+    let mut key: libc::pthread_key_t = 0;
+    // SAFETY: creates a key whose destructor is an `unsafe extern "C" fn(*mut c_void)`.
+    if unsafe { libc::pthread_key_create(&mut key, Some(release_own_area)) } != 0 {
+        return None;
+    }
+    match OWN_KEY.compare_exchange(0, u64::from(key) + 1, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => Some(key),
+        Err(winner) => {
+            // Another thread created one first: give this one back and use theirs.
+            // SAFETY: the key was created above and never armed.
+            unsafe { libc::pthread_key_delete(key) };
+            Some((winner - 1) as libc::pthread_key_t)
+        }
+    }
+}
+
+/// The key's destructor, run by the C runtime on the exiting thread (after Rust's
+/// thread-local destructors on glibc) and before the thread's TLS memory is freed.
+unsafe extern "C" fn release_own_area(_area: *mut libc::c_void) {
+    // Later destructors must not use the area any more: route them to the slow path,
+    // which reports ThreadExiting.
+    retire(Reason::ThreadExiting);
+}
+
+/// Unregisters this thread's own area (if this copy of the crate registered one) and makes
+/// every later use on this thread report `reason`.
+fn retire(reason: Reason) {
+    let _ = AREA.try_with(|a| a.set(unregistered()));
+    let _ = FAILURE.try_with(|f| f.set(Some(Unavailable::new(reason))));
+    let _ = OWN_AREA.try_with(OwnArea::unregister);
 }
 
 struct OwnArea {
@@ -81,66 +163,71 @@ impl OwnArea {
     fn register(&self) -> Result<NonNull<RseqArea>, Unavailable> {
         let area = self.area.get();
         if !self.registered.get() {
+            let key = own_key().ok_or(Unavailable::new(Reason::Errno(libc::EAGAIN)))?;
             // SAFETY: `area` is a live, 32-byte aligned thread-local of length OWN_AREA_LEN;
-            // the kernel writes it until we unregister it in Drop, which runs before the
-            // thread-local storage is freed.
+            // the kernel writes it until `unregister`, which the key's destructor runs
+            // before the thread-local storage is freed.
             let rc =
                 unsafe { libc::syscall(abi::SYS_RSEQ, area, abi::OWN_AREA_LEN, 0, abi::SIGNATURE) };
             if rc != 0 {
                 return Err(Unavailable::from_errno(last_errno()));
             }
             self.registered.set(true);
+            // Arm the destructor: a non-null value makes the C runtime call it at exit.
+            // SAFETY: `key` is a live key; the value is only handed back to the destructor.
+            let rc = unsafe { libc::pthread_setspecific(key, area as *const libc::c_void) };
+            if rc != 0 {
+                // Without the destructor the kernel would outlive the memory: undo.
+                self.unregister();
+                return Err(Unavailable::from_errno(rc));
+            }
         }
         // SAFETY: `area` points into a live thread-local and is never null.
         Ok(unsafe { NonNull::new_unchecked(area) })
     }
-}
 
-impl Drop for OwnArea {
-    fn drop(&mut self) {
-        // Later TLS destructors must not use the area any more: route them to the slow path,
-        // which reports ThreadExiting.
-        let _ = AREA.try_with(|a| a.set(unregistered()));
-        let _ = FAILURE.try_with(|f| f.set(Some(Unavailable::new(Reason::ThreadExiting))));
-        if self.registered.get() {
-            // SAFETY: unregisters exactly the area, length and signature registered above,
-            // from the thread that registered it.
-            let rc = unsafe {
-                libc::syscall(
-                    abi::SYS_RSEQ,
-                    self.area.get(),
-                    abi::OWN_AREA_LEN,
-                    abi::RSEQ_FLAG_UNREGISTER,
-                    abi::SIGNATURE,
-                )
-            };
-            if rc != 0 {
-                // The kernel would keep writing into memory about to be freed: there is no
-                // safe way to continue.
-                std::process::abort();
-            }
-            self.registered.set(false);
+    fn unregister(&self) {
+        if !self.registered.get() {
+            return;
+        }
+        // SAFETY: unregisters exactly the area, length and signature registered above,
+        // from the thread that registered it.
+        let rc = unsafe {
+            libc::syscall(
+                abi::SYS_RSEQ,
+                self.area.get(),
+                abi::OWN_AREA_LEN,
+                abi::RSEQ_FLAG_UNREGISTER,
+                abi::SIGNATURE,
+            )
+        };
+        if rc != 0 {
+            // The kernel would keep writing into memory about to be freed: there is no
+            // safe way to continue.
+            std::process::abort();
+        }
+        self.registered.set(false);
+        if let Some(key) = own_key() {
+            // Disarm: nothing is left for the destructor, which may live in a library about
+            // to be unloaded (see prepare_unload).
+            // SAFETY: a live key; storing null allocates nothing.
+            unsafe { libc::pthread_setspecific(key, ptr::null()) };
         }
     }
 }
 
-/// glibc's registration, looked up at run time so that builds against libcs without these
-/// symbols (musl, glibc < 2.35, static binaries) still link: `Some(offset)` when glibc
-/// registers threads. Both symbols are fixed before `main`, so every thread finds the same.
+/// glibc's registration: `Some(offset)` when glibc registers threads. The symbols are weak
+/// references (see [`abi::glibc_rseq_symbols`]), so builds against libcs without them (musl,
+/// glibc < 2.35) still link and static glibc binaries find them too. Both are fixed before
+/// `main` (and before constructors run), so every thread finds the same.
 fn glibc_offset() -> Option<isize> {
     static GLIBC: OnceWord<Option<isize>> = OnceWord::new();
     GLIBC.get_or_compute(|| {
-        // SAFETY: dlsym with RTLD_DEFAULT and NUL-terminated names; a null result means absent.
-        let (size, offset) = unsafe {
-            (
-                libc::dlsym(libc::RTLD_DEFAULT, c"__rseq_size".as_ptr()) as *const u32,
-                libc::dlsym(libc::RTLD_DEFAULT, c"__rseq_offset".as_ptr()) as *const isize,
-            )
-        };
+        let (offset, size) = abi::glibc_rseq_symbols();
         if size.is_null() || offset.is_null() {
             return None;
         }
-        // SAFETY: glibc defines both as read-only data objects of these types, set before main.
+        // SAFETY: glibc defines both as read-only data objects of these types.
         let (size, offset) = unsafe { (size.read(), offset.read()) };
         (size > 0).then_some(offset)
     })
@@ -254,4 +341,42 @@ pub fn registration() -> Result<Registration, Unavailable> {
 /// ```
 pub fn is_available() -> bool {
     area().is_ok()
+}
+
+/// Prepares the calling thread for the unloading of code that ran critical sections on it:
+/// call it on every thread that ran sections of a shared library (a `cdylib`, a plugin),
+/// after the thread's last section and before `dlclose`.
+///
+/// Why: after a section the thread's `rseq_cs` still points at the section's descriptor,
+/// and the kernel reads it at the next preemption or signal. If the library holding it is
+/// unmapped first, that read fails and the kernel kills the thread with SIGSEGV. This
+/// clears `rseq_cs` (librseq's `rseq_prepare_unload`), and where this copy of the crate
+/// registered an area of its own for the thread (no glibc registration), unregisters it
+/// and disarms its exit-time destructor, which would otherwise run in unmapped code.
+///
+/// Afterwards this copy of the crate treats the thread as unavailable
+/// ([`Reason::Unloaded`]): sections return `Err`, the building blocks take their fallback
+/// paths and [`current_cpu`](crate::current_cpu) uses `sched_getcpu`, so code that still
+/// runs before the unload stays correct. It never registers the thread, makes no
+/// allocation and is async-signal-safe.
+///
+/// ```
+/// // In a library's teardown, on each thread that used it:
+/// std::thread::spawn(|| {
+///     let _ = rseq_dsl_runtime::is_available();
+///     rseq_dsl_runtime::prepare_unload();
+///     assert!(!rseq_dsl_runtime::is_available());
+/// })
+/// .join()
+/// .unwrap();
+/// ```
+pub fn prepare_unload() {
+    let area = area_or_unregistered();
+    if area != unregistered() {
+        // SAFETY: the thread's registered area; rseq_cs is the one field user space owns,
+        // and 0 means "no section". A section a signal handler runs after this store sets
+        // it again, and the kernel clears it lazily, as after any section.
+        unsafe { ptr::addr_of!((*area).rseq_cs).cast_mut().write_volatile(0) };
+    }
+    retire(Reason::Unloaded);
 }

@@ -22,17 +22,45 @@ static CHECKED_AT_EXIT: AtomicUsize = AtomicUsize::new(0);
 /// Threads whose exit-time check failed (each printed its reason).
 static FAILED_AT_EXIT: AtomicUsize = AtomicUsize::new(0);
 
-/// A thread-local touched before the runtime's, so that its destructor runs after the
-/// runtime's own-area destructor (thread-local destructors run in reverse order of
-/// registration) and can look at the thread as the runtime leaves it.
+/// What a thread saw when it registered, checked again when it exits: from a
+/// `pthread_key_t` destructor of a key created after the runtime's (in `main`, after the
+/// runtime's constructor), because the C runtime calls key destructors in the order the
+/// keys were created, and the runtime unregisters its own area from its key's destructor.
+/// So the check sees the thread as the runtime leaves it.
 struct ExitCheck {
     area: Cell<*const RseqArea>,
     owner: Cell<Option<Owner>>,
 }
 
 thread_local! {
+    // No Rust destructor: read from the key's destructor, after Rust's own have run.
     static EXIT_CHECK: ExitCheck = const {
         ExitCheck { area: Cell::new(std::ptr::null()), owner: Cell::new(None) }
+    };
+}
+
+/// The test's key, created once by the first thread that needs it.
+fn exit_key() -> libc::pthread_key_t {
+    static KEY: std::sync::OnceLock<libc::pthread_key_t> = std::sync::OnceLock::new();
+    *KEY.get_or_init(|| {
+        let mut key = 0;
+        // SAFETY: a key with an extern "C" destructor.
+        assert_eq!(
+            unsafe { libc::pthread_key_create(&mut key, Some(check_at_exit)) },
+            0
+        );
+        key
+    })
+}
+
+unsafe extern "C" fn check_at_exit(_: *mut libc::c_void) {
+    // A panic here would abort the process: report instead.
+    match EXIT_CHECK.with(ExitCheck::check) {
+        Ok(()) => CHECKED_AT_EXIT.fetch_add(1, Ordering::Relaxed),
+        Err(e) => {
+            eprintln!("exit check failed: {e}");
+            FAILED_AT_EXIT.fetch_add(1, Ordering::Relaxed)
+        }
     };
 }
 
@@ -41,7 +69,7 @@ impl ExitCheck {
         let area = self.area.get();
         match self.owner.get() {
             Some(Owner::Own) => {
-                // The runtime's destructor has run: its area must be gone from the API ...
+                // The runtime's key destructor has run: its area must be gone from the API ...
                 match rseq_dsl_runtime::area() {
                     Err(e) if e.reason() == Reason::ThreadExiting => {}
                     other => return Err(format!("area() after the own area's drop: {other:?}")),
@@ -73,20 +101,7 @@ impl ExitCheck {
     }
 }
 
-impl Drop for ExitCheck {
-    fn drop(&mut self) {
-        // A panic in a thread-local destructor aborts the process: report instead.
-        if let Err(e) = self.check() {
-            eprintln!("exit check failed: {e}");
-            FAILED_AT_EXIT.fetch_add(1, Ordering::Relaxed);
-        } else {
-            CHECKED_AT_EXIT.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-}
-
 fn short_lived_thread() {
-    // Touch EXIT_CHECK before the runtime's thread-locals: see ExitCheck.
     EXIT_CHECK.with(|c| {
         assert!(current_cpu() < possible_cpus());
         let r = registration().expect("registration");
@@ -94,6 +109,12 @@ fn short_lived_thread() {
         c.area.set(r.area);
         c.owner.set(Some(r.owner));
     });
+    // Arm the exit check (any non-null value): see ExitCheck.
+    // SAFETY: a live key; the value is never dereferenced.
+    assert_eq!(
+        unsafe { libc::pthread_setspecific(exit_key(), 1 as *const libc::c_void) },
+        0
+    );
 }
 
 /// Resident set size in bytes, from /proc/self/statm.

@@ -1,4 +1,4 @@
-//! aarch64 constants. Every architecture file exports the same four items.
+//! aarch64 constants. Every architecture file exports the same five items.
 
 /// Name used in diagnostics.
 pub const ARCH_NAME: &str = "aarch64";
@@ -18,4 +18,37 @@ pub fn thread_pointer() -> *mut u8 {
         core::arch::asm!("mrs {}, tpidr_el0", out(reg) tp, options(nostack, nomem, preserves_flags));
     }
     tp
+}
+
+/// The addresses of glibc's `__rseq_offset` and `__rseq_size`, or nulls where the C library
+/// does not define them (musl, glibc before 2.35).
+///
+/// Weak references, resolved by the linker or the dynamic loader before any Rust code runs:
+/// they work in static binaries, where `dlsym` finds nothing, and reading them is one load
+/// from the GOT, safe in a signal handler. A weak undefined symbol's GOT entry holds 0.
+///
+/// ```
+/// let (offset, size) = rseq_dsl_runtime::abi::glibc_rseq_symbols();
+/// // glibc defines both or neither.
+/// assert_eq!(offset.is_null(), size.is_null());
+/// ```
+#[inline(never)]
+pub fn glibc_rseq_symbols() -> (*const isize, *const u32) {
+    let (offset, size): (*const isize, *const u32);
+    // SAFETY: loads two GOT entries filled in at link or load time; `.weak` makes a missing
+    // definition resolve to 0 instead of failing the link. No other memory is touched.
+    unsafe {
+        core::arch::asm!(
+            ".weak __rseq_offset",
+            ".weak __rseq_size",
+            "adrp {offset}, :got:__rseq_offset",
+            "ldr {offset}, [{offset}, :got_lo12:__rseq_offset]",
+            "adrp {size}, :got:__rseq_size",
+            "ldr {size}, [{size}, :got_lo12:__rseq_size]",
+            offset = out(reg) offset,
+            size = out(reg) size,
+            options(nostack, pure, readonly, preserves_flags),
+        );
+    }
+    (offset, size)
 }

@@ -1,4 +1,4 @@
-//! x86_64 constants. Every architecture file exports the same four items.
+//! x86_64 constants. Every architecture file exports the same five items.
 
 /// Name used in diagnostics.
 pub const ARCH_NAME: &str = "x86_64";
@@ -20,4 +20,35 @@ pub fn thread_pointer() -> *mut u8 {
         core::arch::asm!("mov {}, qword ptr fs:[0]", out(reg) tp, options(nostack, readonly, preserves_flags));
     }
     tp
+}
+
+/// The addresses of glibc's `__rseq_offset` and `__rseq_size`, or nulls where the C library
+/// does not define them (musl, glibc before 2.35).
+///
+/// Weak references, resolved by the linker or the dynamic loader before any Rust code runs:
+/// they work in static binaries, where `dlsym` finds nothing, and reading them is one load
+/// from the GOT, safe in a signal handler. A weak undefined symbol's GOT entry holds 0.
+///
+/// ```
+/// let (offset, size) = rseq_dsl_runtime::abi::glibc_rseq_symbols();
+/// // glibc defines both or neither.
+/// assert_eq!(offset.is_null(), size.is_null());
+/// ```
+#[inline(never)]
+pub fn glibc_rseq_symbols() -> (*const isize, *const u32) {
+    let (offset, size): (*const isize, *const u32);
+    // SAFETY: loads two GOT entries filled in at link or load time; `.weak` makes a missing
+    // definition resolve to 0 instead of failing the link. No other memory is touched.
+    unsafe {
+        core::arch::asm!(
+            ".weak __rseq_offset",
+            ".weak __rseq_size",
+            "mov {offset}, qword ptr [rip + __rseq_offset@GOTPCREL]",
+            "mov {size}, qword ptr [rip + __rseq_size@GOTPCREL]",
+            offset = out(reg) offset,
+            size = out(reg) size,
+            options(nostack, pure, readonly, preserves_flags),
+        );
+    }
+    (offset, size)
 }
