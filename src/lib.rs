@@ -11,5 +11,6 @@ extern crate self as rseq_dsl;
 
 mod percpu;
 pub use percpu::{
-    Node, Path, PerCpu, PerCpuBuffer, PerCpuCounter, PerCpuLock, PerCpuLockGuard, PerCpuStack,
+    LockError, Node, Path, PerCpu, PerCpuBuffer, PerCpuCounter, PerCpuLock, PerCpuLockGuard,
+    PerCpuStack,
 };

@@ -134,6 +134,10 @@ impl<T> PerCpuLock<T> {
     /// Locks the value of the CPU the thread runs on, spinning (then yielding) while
     /// another thread holds it.
     ///
+    /// Panics with [`LockError`] where [`checked_lock`](PerCpuLock::checked_lock) returns
+    /// it (a thread without rseq that may neither fence nor pin itself), instead of
+    /// spinning for ever.
+    ///
     /// ```
     /// let lock = rseq_dsl::PerCpuLock::new(|_| 0);
     /// *lock.lock() += 1;
@@ -141,16 +145,46 @@ impl<T> PerCpuLock<T> {
     /// ```
     #[inline]
     pub fn lock(&self) -> PerCpuLockGuard<'_, T> {
+        match self.checked_lock() {
+            Ok(guard) => guard,
+            Err(e) => lock_failed(e),
+        }
+    }
+
+    /// Locks the value of the CPU the thread runs on, spinning while another thread holds
+    /// it; fails instead of spinning for ever where this thread can never take the lock.
+    ///
+    /// That happens only on a thread without rseq (see [`Path`]) using a lock that threads
+    /// with rseq share, where both safe ways for it to exclude sections on a CPU are
+    /// refused: membarrier's rseq fence (kernels before 5.10, a sandbox) and pinning itself
+    /// to its CPU with `sched_setaffinity` (a seccomp filter, a cgroup that forbids it).
+    ///
+    /// ```
+    /// let lock = rseq_dsl::PerCpuLock::new(|_| 0u32);
+    /// match lock.checked_lock() {
+    ///     Ok(mut guard) => *guard += 1,
+    ///     Err(e) => eprintln!("{e}"),
+    /// }
+    /// ```
+    pub fn checked_lock(&self) -> Result<PerCpuLockGuard<'_, T>, LockError> {
         let mut spins = 0u32;
         loop {
-            if let Some(guard) = self.try_lock() {
-                return guard;
+            let attempt = match self.mode.load(Ordering::Relaxed) {
+                MODE_RSEQ => match self.try_lock_section() {
+                    Ok(attempt) => attempt,
+                    Err(_) => self.try_lock_slow()?,
+                },
+                _ => self.try_lock_slow()?,
+            };
+            if let Some(guard) = attempt {
+                return Ok(guard);
             }
             backoff(&mut spins);
         }
     }
 
-    /// Locks the running CPU's value if it is free; `None` if another thread holds it.
+    /// Locks the running CPU's value if it is free; `None` if another thread holds it (or,
+    /// on a thread without rseq, where [`checked_lock`](PerCpuLock::checked_lock) fails).
     ///
     /// ```
     /// let lock = rseq_dsl::PerCpuLock::new(|_| ());
@@ -166,7 +200,7 @@ impl<T> PerCpuLock<T> {
                 return out;
             }
         }
-        self.try_lock_slow()
+        self.try_lock_slow().ok().flatten()
     }
 
     #[inline(always)]
@@ -192,7 +226,7 @@ impl<T> PerCpuLock<T> {
     }
 
     #[cold]
-    fn try_lock_slow(&self) -> Option<PerCpuLockGuard<'_, T>> {
+    fn try_lock_slow(&self) -> Result<Option<PerCpuLockGuard<'_, T>>, LockError> {
         let rseq = crate::is_available();
         let mode = match self.mode.load(Ordering::Acquire) {
             MODE_UNSET => {
@@ -210,7 +244,7 @@ impl<T> PerCpuLock<T> {
             mode => mode,
         };
         let cpu = crate::current_cpu().min(self.slots.len() - 1);
-        match mode {
+        Ok(match mode {
             MODE_RSEQ if rseq => self.try_lock_section().ok().flatten(),
             // Every thread uses compare-and-swap: correct from any CPU.
             MODE_ATOMIC => self.claim(cpu).then(|| self.guard(cpu)),
@@ -218,10 +252,14 @@ impl<T> PerCpuLock<T> {
                 let cpu = fallback_cpu(self.slots.len());
                 match self.claim_and_fence(cpu) {
                     Ok(owned) => owned.then(|| self.guard(cpu)),
-                    Err(_) => self.claim_pinned(),
+                    // Neither way can ever work on this thread: say so rather than spin.
+                    Err(fence) => self.claim_pinned().map_err(|affinity_errno| LockError {
+                        fence,
+                        affinity_errno,
+                    })?,
                 }
             }
-        }
+        })
     }
 
     /// Locks the value of `cpu` from any CPU (to flush or read it), spinning while it is
@@ -292,17 +330,26 @@ impl<T> PerCpuLock<T> {
             return Ok(false);
         }
         if let Err(e) = crate::fence_cpu(cpu) {
-            // The probe succeeded; a later failure would leave a claim we cannot confirm.
-            panic!("membarrier fence of cpu {cpu} failed after a successful probe: {e}");
+            // The probe succeeded, but the fence can still be refused (a seccomp filter
+            // installed since). Withdraw the claim, so that no word stays held for ever:
+            // the value was not touched, and a section that read 0 before the claim and
+            // commits later owns the lock as it would have anyway. If such a section
+            // committed already, the word is 1, not the token, and stays its.
+            let _ = word.compare_exchange(token, 0, Ordering::Release, Ordering::Relaxed);
+            return Err(e);
         }
         Ok(word.load(Ordering::Acquire) == token)
     }
 
-    /// Without a fence: pin to the running CPU, claim its word, unpin (see Slot).
-    fn claim_pinned(&self) -> Option<PerCpuLockGuard<'_, T>> {
-        let pin = Pin::to_current_cpu()?;
+    /// Without a fence: pin to the running CPU, claim its word, unpin (see Slot). The
+    /// errno where the thread may not pin itself; `Ok(None)` where the word is held or the
+    /// thread moved while pinning (try again).
+    fn claim_pinned(&self) -> Result<Option<PerCpuLockGuard<'_, T>>, i32> {
+        let Some(pin) = Pin::to_current_cpu()? else {
+            return Ok(None);
+        };
         let cpu = pin.cpu.min(self.slots.len() - 1);
-        self.claim(cpu).then(|| self.guard(cpu))
+        Ok(self.claim(cpu).then(|| self.guard(cpu)))
     }
 
     /// The values, once every guard is gone.
@@ -384,6 +431,65 @@ impl<T: fmt::Debug> fmt::Debug for PerCpuLockGuard<'_, T> {
     }
 }
 
+/// Why [`PerCpuLock::checked_lock`] can never lock on the calling thread: it has no rseq,
+/// and both ways for such a thread to exclude the sections of other threads are refused.
+///
+/// ```
+/// let lock = rseq_dsl::PerCpuLock::new(|_| ());
+/// if let Err(e) = lock.checked_lock() {
+///     println!("fence: {}, sched_setaffinity errno {}", e.fence(), e.affinity_errno());
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockError {
+    fence: FenceError,
+    affinity_errno: i32,
+}
+
+impl LockError {
+    /// Why membarrier's rseq fence failed.
+    ///
+    /// ```
+    /// fn explain(e: &rseq_dsl::LockError) -> String {
+    ///     e.fence().to_string()
+    /// }
+    /// ```
+    pub fn fence(&self) -> FenceError {
+        self.fence
+    }
+
+    /// The errno with which pinning the thread to its CPU (`sched_setaffinity`) failed.
+    ///
+    /// ```
+    /// fn refused(e: &rseq_dsl::LockError) -> bool {
+    ///     e.affinity_errno() == libc::EPERM
+    /// }
+    /// ```
+    pub fn affinity_errno(&self) -> i32 {
+        self.affinity_errno
+    }
+}
+
+impl fmt::Display for LockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "PerCpuLock: this thread has no rseq and may neither fence ({}) nor pin itself \
+             to its CPU (sched_setaffinity errno {}), so it can never take a lock that \
+             threads with rseq share",
+            self.fence, self.affinity_errno
+        )
+    }
+}
+
+impl std::error::Error for LockError {}
+
+#[cold]
+#[inline(never)]
+fn lock_failed(e: LockError) -> ! {
+    panic!("{e}")
+}
+
 impl<T> fmt::Debug for PerCpuLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PerCpuLock")
@@ -415,23 +521,30 @@ struct Pin {
 }
 
 impl Pin {
-    fn to_current_cpu() -> Option<Pin> {
+    /// The errno where the thread may not read or set its affinity (or learn its CPU);
+    /// `Ok(None)` where it moved meanwhile.
+    fn to_current_cpu() -> Result<Option<Pin>, i32> {
+        let last = || {
+            std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EPERM)
+        };
         // SAFETY: cpu_set_t is plain data; the calls get valid pointers and sizes.
         unsafe {
             let mut old: libc::cpu_set_t = core::mem::zeroed();
             let size = core::mem::size_of::<libc::cpu_set_t>();
             if libc::sched_getaffinity(0, size, &mut old) != 0 {
-                return None;
+                return Err(last());
             }
-            let cpu = usize::try_from(libc::sched_getcpu()).ok()?;
+            let cpu = usize::try_from(libc::sched_getcpu()).map_err(|_| last())?;
             let mut one: libc::cpu_set_t = core::mem::zeroed();
             libc::CPU_SET(cpu, &mut one);
             if libc::sched_setaffinity(0, size, &one) != 0 {
-                return None;
+                return Err(last());
             }
             let pin = Pin { old, cpu };
             // The kernel moves the thread before sched_setaffinity returns.
-            (usize::try_from(libc::sched_getcpu()).ok() == Some(cpu)).then_some(pin)
+            Ok((usize::try_from(libc::sched_getcpu()).ok() == Some(cpu)).then_some(pin))
         }
     }
 }
@@ -500,6 +613,82 @@ mod tests {
         assert_eq!(v.iter().map(|p| p.0).sum::<u64>(), 12_000);
     }
 
+    /// Runs `f` on a thread; `None` if it has not returned after 10 s (it is left
+    /// spinning: the test fails either way).
+    fn within_deadline<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Option<R> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(10)).ok()
+    }
+
+    /// A remote claim whose fence is refused after the probe (a seccomp filter installed
+    /// since) must not keep the word: another thread locks that CPU afterwards. Before the
+    /// fix the claimer panicked with the word still claimed and the second lock_cpu spun
+    /// for ever.
+    #[test]
+    fn a_refused_fence_leaves_no_claim() {
+        if super::super::fences_work().is_err() {
+            eprintln!("skipped: no membarrier fence here");
+            return;
+        }
+        let lock = Arc::new(PerCpuLock::new(|_| 0u32));
+        let refused = {
+            let lock = lock.clone();
+            std::thread::spawn(move || {
+                crate::percpu::refuse::on_this_thread(&[libc::SYS_membarrier]);
+                lock.lock_cpu(0).map(|_| ())
+            })
+            .join()
+            .expect("lock_cpu panicked when its fence was refused")
+        };
+        assert!(
+            matches!(refused, Err(FenceError::Errno(libc::EPERM))),
+            "{refused:?}"
+        );
+        let again = within_deadline(move || lock.lock_cpu(0).map(|g| *g));
+        assert_eq!(again, Some(Ok(0)), "the refused claim was left held");
+    }
+
+    /// A thread without rseq, on a lock that sections use, where the fence and pinning are
+    /// both refused: `checked_lock` says why and `lock` panics with it. Before the fix
+    /// `lock` spun for ever.
+    #[test]
+    fn lock_without_fence_or_affinity_is_an_error() {
+        let lock = Arc::new(PerCpuLock::new(|_| 0u32));
+        lock.mode.store(MODE_RSEQ, Ordering::Relaxed);
+        let outcome = within_deadline({
+            let lock = lock.clone();
+            move || {
+                // No rseq on this thread from here on, as in a library about to unload.
+                crate::prepare_unload();
+                assert_eq!(crate::Path::current(), Path::Fallback);
+                crate::percpu::refuse::on_this_thread(&[
+                    libc::SYS_membarrier,
+                    libc::SYS_sched_setaffinity,
+                ]);
+                let checked = lock.checked_lock().map(|_| ());
+                let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    drop(lock.lock());
+                }));
+                let message = panicked
+                    .expect_err("lock() returned")
+                    .downcast::<String>()
+                    .map(|m| *m)
+                    .unwrap_or_default();
+                (checked, message)
+            }
+        });
+        let (checked, message) = outcome.expect("lock() spun instead of failing");
+        let e = checked.expect_err("checked_lock");
+        assert_eq!(e.affinity_errno(), libc::EPERM);
+        assert!(message.contains("neither fence"), "{message}");
+        // Nothing was left claimed: a thread with rseq locks every CPU.
+        let lock = Arc::try_unwrap(lock).ok().unwrap();
+        assert_eq!(lock.into_vec().iter().sum::<u32>(), 0);
+    }
+
     #[test]
     fn atomic_mode_and_pinned_claims_are_exclusive() {
         let lock = PerCpuLock::new(|_| 0u32);
@@ -507,7 +696,7 @@ mod tests {
         let g = lock.lock();
         assert!(!lock.claim(g.cpu()));
         drop(g);
-        if let Some(g) = lock.claim_pinned() {
+        if let Ok(Some(g)) = lock.claim_pinned() {
             assert!(!lock.claim(g.cpu()));
         };
     }

@@ -14,7 +14,7 @@ mod stack;
 
 pub use buffer::PerCpuBuffer;
 pub use counter::PerCpuCounter;
-pub use lock::{PerCpuLock, PerCpuLockGuard};
+pub use lock::{LockError, PerCpuLock, PerCpuLockGuard};
 pub use stack::{Node, PerCpuStack};
 
 use core::cell::UnsafeCell;
@@ -282,6 +282,59 @@ fn fences_work() -> Result<(), crate::FenceError> {
     PROBE.get_or_compute(|| crate::fence_cpu(crate::current_cpu()))
 }
 
+/// A seccomp filter on the calling thread only, for tests of what happens when the kernel
+/// refuses a system call (a sandbox): other threads, and threads this one creates later
+/// (which inherit it), see the filter; the rest of the test binary does not.
+#[cfg(test)]
+pub(crate) mod refuse {
+    #[cfg(target_arch = "x86_64")]
+    const AUDIT_ARCH: u32 = 0xc000_003e; // EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
+    #[cfg(target_arch = "aarch64")]
+    const AUDIT_ARCH: u32 = 0xc000_00b7; // EM_AARCH64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
+
+    /// Makes every call in `syscalls` fail with EPERM on the calling thread, for good.
+    pub(crate) fn on_this_thread(syscalls: &[libc::c_long]) {
+        let stmt = |code: u32, k: u32| libc::sock_filter {
+            code: code as u16,
+            jt: 0,
+            jf: 0,
+            k,
+        };
+        let jeq = |k: u32, jt: u8| libc::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            jt,
+            jf: 0,
+            k,
+        };
+        let load_word = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
+        let allow = stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW);
+        let deny = stmt(
+            libc::BPF_RET | libc::BPF_K,
+            libc::SECCOMP_RET_ERRNO | libc::EPERM as u32,
+        );
+        // arch check, then one compare per call jumping to `deny` at the end.
+        let n = syscalls.len() as u8;
+        let mut filter = vec![stmt(load_word, 4), jeq(AUDIT_ARCH, 1), allow];
+        filter.push(stmt(load_word, 0));
+        for (i, &nr) in syscalls.iter().enumerate() {
+            filter.push(jeq(nr as u32, n - i as u8));
+        }
+        filter.push(allow);
+        filter.push(deny);
+        let prog = libc::sock_fprog {
+            len: filter.len() as libc::c_ushort,
+            filter: filter.as_mut_ptr(),
+        };
+        // SAFETY: two prctl calls with a valid program; the kernel copies the filter.
+        unsafe {
+            assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+            let mode = libc::SECCOMP_MODE_FILTER as libc::c_ulong;
+            let rc = libc::prctl(libc::PR_SET_SECCOMP, mode, &prog as *const libc::sock_fprog);
+            assert_eq!(rc, 0, "seccomp: {}", std::io::Error::last_os_error());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +363,22 @@ mod tests {
         assert_eq!(Rc::strong_count(&marker), 6);
         drop(slots);
         assert_eq!(Rc::strong_count(&marker), 1);
+    }
+
+    #[test]
+    fn the_refusing_filter_refuses_only_its_calls_on_its_thread() {
+        std::thread::spawn(|| {
+            refuse::on_this_thread(&[libc::SYS_membarrier, libc::SYS_sched_setaffinity]);
+            // SAFETY: plain integer arguments; query (0) and a nonsense command.
+            assert_eq!(unsafe { libc::syscall(libc::SYS_membarrier, 0, 0, 0) }, -1);
+            assert!(crate::fence_all().is_err());
+            assert!(crate::current_cpu() < crate::possible_cpus());
+        })
+        .join()
+        .unwrap();
+        // Other threads are not filtered (membarrier's query answers a bit mask).
+        // SAFETY: MEMBARRIER_CMD_QUERY takes no pointer.
+        assert!(unsafe { libc::syscall(libc::SYS_membarrier, 0, 0, 0) } >= 0);
     }
 
     #[test]

@@ -295,8 +295,10 @@ impl<T> PerCpuStack<T> {
     /// For each CPU whose list is non-empty: flip the slot's `active` index to its empty
     /// spare list, then [`fence_cpu`](crate::fence_cpu) that CPU, which restarts any
     /// section still working on the old list. After the fence the old list is the
-    /// drainer's alone. Fails only where the kernel lacks membarrier's rseq fence (before
-    /// Linux 5.10, or a sandbox) while rseq lists hold items; nothing is taken then.
+    /// drainer's alone. Fails where the fence is refused (before Linux 5.10, a sandbox, a
+    /// seccomp filter) while rseq lists hold items. Nothing is lost then: items already
+    /// taken from other CPUs go back to a fallback list, and a list whose fence failed stays
+    /// in its slot, for pops and for the next drain whose fence works.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -334,38 +336,62 @@ impl<T> PerCpuStack<T> {
         let _drain = self.drain_lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::new();
         for cpu in 0..self.slots.len() {
-            let slot = self.slots.get_raw(cpu);
-            // SAFETY: in range; the fields are atomics and a Mutex, shared access is fine.
-            // (Sections write `heads` with plain stores; see Slot and the counter's Slot
-            // for why atomic loads of words written that way are sound.)
-            let slot = unsafe { &*slot };
-            let which = slot.active.load(Ordering::Relaxed);
-            if !slot.heads[which].load(Ordering::Acquire).is_null() {
-                fences_work()?;
-                slot.active.store(1 - which, Ordering::Release);
-                if let Err(e) = crate::fence_cpu(cpu) {
-                    // The probe succeeded, so this cannot be a missing feature. Nothing is
-                    // lost: the list stays in the slot, where Drop finds it.
-                    panic!("membarrier fence of cpu {cpu} failed after a successful probe: {e}");
+            if let Err(e) = self.drain_cpu(cpu, &mut out) {
+                // Nothing may be lost: what was taken goes back, onto the fallback list of
+                // the CPU that failed, where pops on every path and later drains find it.
+                if !out.is_empty() {
+                    self.fallback_used.store(true, Ordering::Relaxed);
+                    // SAFETY: in range; the fallback list is a Mutex, shared access is fine.
+                    let slot = unsafe { &*self.slots.get_raw(cpu) };
+                    let mut list = slot.fallback.lock().unwrap_or_else(|e| e.into_inner());
+                    list.append(&mut out);
                 }
-                fence(Ordering::Acquire);
-                // No section uses this list any more (the fence restarted those that did),
-                // so taking it needs no atomicity; swap keeps it simple.
-                let mut top = slot.heads[which].swap(ptr::null_mut(), Ordering::Acquire);
-                while !top.is_null() {
-                    // SAFETY: every node in a list is an owned Box that only the list points to.
-                    let mut node = unsafe { Box::from_raw(top) };
-                    top = node.next;
-                    node.next = ptr::null_mut();
-                    out.push(node);
-                }
-            }
-            if self.fallback_used.load(Ordering::Relaxed) {
-                let mut list = slot.fallback.lock().unwrap_or_else(|e| e.into_inner());
-                out.append(&mut list);
+                return Err(e);
             }
         }
         Ok(out)
+    }
+
+    /// Appends `cpu`'s items to `out`. On error it has appended nothing, and every item is
+    /// still in the slot.
+    fn drain_cpu(&self, cpu: usize, out: &mut Vec<Box<Node<T>>>) -> Result<(), FenceError> {
+        let slot = self.slots.get_raw(cpu);
+        // SAFETY: in range; the fields are atomics and a Mutex, shared access is fine.
+        // (Sections write `heads` with plain stores; see Slot and the counter's Slot for
+        // why atomic loads of words written that way are sound.)
+        let slot = unsafe { &*slot };
+        let which = slot.active.load(Ordering::Relaxed);
+        let busy = !slot.heads[which].load(Ordering::Acquire).is_null();
+        // Non-empty only after a drain whose fence failed once it had flipped `active`:
+        // sections that read the old index may still have been working on that list then.
+        let stranded = !slot.heads[1 - which].load(Ordering::Acquire).is_null();
+        if busy || stranded {
+            fences_work()?;
+            if busy {
+                // A stranded list becomes the active one again: its items stay reachable.
+                slot.active.store(1 - which, Ordering::Release);
+            }
+            // On failure the lists stay where they are: a flipped-away list is stranded
+            // (see above) and the next drain whose fence works takes it.
+            crate::fence_cpu(cpu)?;
+            fence(Ordering::Acquire);
+            // No section uses the inactive list any more (the fence restarted those that
+            // did), so taking it needs no atomicity; swap keeps it simple.
+            let old = if busy { which } else { 1 - which };
+            let mut top = slot.heads[old].swap(ptr::null_mut(), Ordering::Acquire);
+            while !top.is_null() {
+                // SAFETY: every node in a list is an owned Box that only the list points to.
+                let mut node = unsafe { Box::from_raw(top) };
+                top = node.next;
+                node.next = ptr::null_mut();
+                out.push(node);
+            }
+        }
+        if self.fallback_used.load(Ordering::Relaxed) {
+            let mut list = slot.fallback.lock().unwrap_or_else(|e| e.into_inner());
+            out.append(&mut list);
+        }
+        Ok(())
     }
 
     /// The path push and pop take on the calling thread.
@@ -430,14 +456,75 @@ mod tests {
         }
     }
 
+    struct Counted(Arc<AtomicU64>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A drain whose fence the kernel refuses (a seccomp filter on the draining thread)
+    /// after it has taken CPU 0's fallback items: nothing may be dropped, and a later drain
+    /// with a working fence gets every item. Before the fix the taken items were dropped
+    /// (fence unsupported) or the drain panicked, holding them (fence refused after the
+    /// probe).
+    #[test]
+    fn a_refused_fence_loses_nothing() {
+        let s = PerCpuStack::new();
+        let last = s.slots.len() - 1;
+        if last == 0 {
+            eprintln!("skipped: one possible CPU");
+            return;
+        }
+        let drops = Arc::new(AtomicU64::new(0));
+        // By hand, so that the drain meets them in this order whatever CPU the test runs
+        // on: fallback items on CPU 0, an rseq list on the last CPU.
+        s.fallback_used.store(true, Ordering::Relaxed);
+        s.slots
+            .get(0)
+            .unwrap()
+            .fallback
+            .lock()
+            .unwrap()
+            .extend((0..3).map(|_| Node::new(Counted(drops.clone()))));
+        for _ in 0..3 {
+            let node = Box::into_raw(Node::new(Counted(drops.clone())));
+            let slot = s.slots.get(last).unwrap();
+            let head = &slot.heads[slot.active.load(Ordering::Relaxed)];
+            // SAFETY: the node is ours; no section runs on this stack yet.
+            unsafe { (*node).next = head.load(Ordering::Relaxed) };
+            head.store(node, Ordering::Relaxed);
+        }
+        // Probe (and cache) the fence before the filter, as a process that used it would.
+        let fences = fences_work().is_ok();
+        let refused = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    crate::percpu::refuse::on_this_thread(&[libc::SYS_membarrier]);
+                    s.drain_all().map(|v| v.len())
+                })
+                .join()
+        });
+        let refused = refused.expect("drain_all panicked when its fence was refused");
+        assert!(refused.is_err(), "{refused:?}");
+        assert_eq!(
+            drops.load(Ordering::Relaxed),
+            0,
+            "a refused drain dropped items"
+        );
+        if fences {
+            // The stranded list and the returned items come back with a working fence.
+            let all = s.drain_all().expect("drain with a working fence");
+            assert_eq!(all.len(), 6);
+            drop(all);
+        } else {
+            drop(s);
+        }
+        assert_eq!(drops.load(Ordering::Relaxed), 6);
+    }
+
     #[test]
     fn drop_frees_everything() {
-        struct Counted(Arc<AtomicU64>);
-        impl Drop for Counted {
-            fn drop(&mut self) {
-                self.0.fetch_add(1, Ordering::Relaxed);
-            }
-        }
         let drops = Arc::new(AtomicU64::new(0));
         let s = PerCpuStack::new();
         for _ in 0..50 {
