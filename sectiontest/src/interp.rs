@@ -1,0 +1,226 @@
+//! The reference interpreter: what a section must do, from Rust's semantics of the same
+//! syntax, written without looking at how `lower.rs` or the backends do it.
+//!
+//! Values are canonical bit patterns: an integer's low `bits` with zeroes above (an `i8`
+//! of -1 is `0xff`), a pointer its address. Memory is the arena alone; an access outside
+//! it is a generator bug, reported as such rather than guessed at.
+
+use crate::ast::{BinOp, CmpOp, Cond, Expr, Int, Kind, OffsetKind, Section, Source, Stmt, Ty};
+use crate::state::ARENA;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    Committed,
+    Exited,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: Status,
+    /// The yielded or exit value, canonical; 0 for `()`.
+    pub value: u64,
+}
+
+pub struct Machine<'a> {
+    pub base: u64,
+    pub mem: &'a mut [u8],
+    vars: Vec<(String, u64)>,
+}
+
+/// Runs `section` once, without interruption, for index `index` and the inputs' integers.
+pub fn run(
+    section: &Section,
+    base: u64,
+    mem: &mut [u8],
+    ints: &[u64],
+    index: u64,
+) -> Result<Outcome, String> {
+    let mut m = Machine {
+        base,
+        mem,
+        vars: vec![(crate::ast::INDEX.to_string(), index)],
+    };
+    for input in &section.inputs {
+        let value = match &input.source {
+            // `ints[i] as T`: Rust's cast from u64.
+            Source::Int(i) => cast(ints[*i], &Ty::Int(Int::U64), &input.ty),
+            Source::Arena { offset, stride } => base + offset + stride * (index % 4),
+            Source::Null => 0,
+        };
+        m.vars.push((input.name.clone(), value));
+    }
+    for stmt in &section.stmts {
+        match stmt {
+            Stmt::Let { name, value } => {
+                let v = m.eval(value)?;
+                m.vars.push((name.clone(), v));
+            }
+            Stmt::Store { ptr, value } => {
+                let address = m.eval(ptr)?;
+                let v = m.eval(value)?;
+                m.write(address, value.ty.size(), v)?;
+            }
+            Stmt::Copy { dst, src, len } => {
+                let (d, s) = (m.eval(dst)?, m.eval(src)?);
+                let bytes = m.slice(s, *len)?.to_vec();
+                m.slice(d, *len)?.copy_from_slice(&bytes);
+            }
+            Stmt::ExitIf { cond, value } => {
+                let v = match value {
+                    Some(v) => m.eval(v)?,
+                    None => 0,
+                };
+                if m.cond(cond)? {
+                    return Ok(Outcome {
+                        status: Status::Exited,
+                        value: v,
+                    });
+                }
+            }
+        }
+    }
+    let c = &section.commit;
+    let address = m.eval(&c.ptr)?;
+    let mut v = m.eval(&c.value)?;
+    let size = c.value.ty.size();
+    if c.add {
+        let int = c.value.ty.scalar();
+        let old = m.read(address, size)?;
+        v = int.wrap(int.value(old) + int.value(v));
+    }
+    m.write(address, size, v)?;
+    let value = match &section.yielded {
+        Some(name) => m.var(name)?,
+        None => 0,
+    };
+    Ok(Outcome {
+        status: Status::Committed,
+        value,
+    })
+}
+
+/// Rust's `as` between section types, on canonical values.
+pub fn cast(value: u64, from: &Ty, to: &Ty) -> u64 {
+    let from_int = from.scalar();
+    // Widening follows the source's signedness (pointers count as `usize`).
+    let math = from_int.value(value);
+    to.scalar().wrap(math)
+}
+
+impl Machine<'_> {
+    fn var(&self, name: &str) -> Result<u64, String> {
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| format!("unbound name `{name}`"))
+    }
+
+    fn slice(&mut self, address: u64, len: u64) -> Result<&mut [u8], String> {
+        let offset = address.wrapping_sub(self.base);
+        if offset > ARENA || len > ARENA - offset {
+            return Err(format!(
+                "access of {len} bytes at arena offset {} is outside the arena",
+                offset as i64
+            ));
+        }
+        Ok(&mut self.mem[offset as usize..(offset + len) as usize])
+    }
+
+    fn read(&mut self, address: u64, size: u64) -> Result<u64, String> {
+        check_aligned(address, size)?;
+        let mut bytes = [0u8; 8];
+        bytes[..size as usize].copy_from_slice(self.slice(address, size)?);
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    fn write(&mut self, address: u64, size: u64, value: u64) -> Result<(), String> {
+        check_aligned(address, size)?;
+        let bytes = value.to_le_bytes();
+        self.slice(address, size)?
+            .copy_from_slice(&bytes[..size as usize]);
+        Ok(())
+    }
+
+    pub fn eval(&mut self, e: &Expr) -> Result<u64, String> {
+        let int = e.ty.scalar();
+        Ok(match &e.kind {
+            Kind::Var(name) => self.var(name)?,
+            Kind::Lit { value, .. } => int.wrap(*value),
+            Kind::Load(ptr) => {
+                let address = self.eval(ptr)?;
+                self.read(address, e.ty.size())?
+            }
+            Kind::Offset { ptr, count, kind } => {
+                let p = self.eval(ptr)?;
+                let n = self.eval(count)?;
+                match kind {
+                    OffsetKind::Add => p.wrapping_add(n.wrapping_mul(ptr.ty.elem_size())),
+                    OffsetKind::Sub => p.wrapping_sub(n.wrapping_mul(ptr.ty.elem_size())),
+                    OffsetKind::ByteAdd => p.wrapping_add(n),
+                }
+            }
+            Kind::Cast(inner) => {
+                let v = self.eval(inner)?;
+                cast(v, &inner.ty, &e.ty)
+            }
+            Kind::Bin(op, l, r) => {
+                let (a, b) = (int.value(self.eval(l)?), int.value(self.eval(r)?));
+                let (ua, ub) = (a as u64, b as u64);
+                int.wrap(match op {
+                    BinOp::Add => a + b,
+                    BinOp::Sub => a - b,
+                    BinOp::Mul => i128::from(ua.wrapping_mul(ub)),
+                    BinOp::And => i128::from(ua & ub),
+                    BinOp::Or => i128::from(ua | ub),
+                    BinOp::Xor => i128::from(ua ^ ub),
+                })
+            }
+            Kind::Shift {
+                value,
+                left,
+                amount,
+            } => {
+                let v = int.value(self.eval(value)?);
+                if *left {
+                    int.wrap(v << amount)
+                } else {
+                    // Arithmetic for signed types (the value is sign-extended), logical else.
+                    int.wrap(v >> amount)
+                }
+            }
+            Kind::Not(inner) => int.wrap(!int.value(self.eval(inner)?)),
+            Kind::Neg(inner) => int.wrap(-int.value(self.eval(inner)?)),
+        })
+    }
+
+    pub fn cond(&mut self, c: &Cond) -> Result<bool, String> {
+        Ok(match c {
+            Cond::Cmp(op, l, r) => {
+                let int = l.ty.scalar();
+                let (a, b) = (int.value(self.eval(l)?), int.value(self.eval(r)?));
+                match op {
+                    CmpOp::Eq => a == b,
+                    CmpOp::Ne => a != b,
+                    CmpOp::Lt => a < b,
+                    CmpOp::Le => a <= b,
+                    CmpOp::Gt => a > b,
+                    CmpOp::Ge => a >= b,
+                }
+            }
+            Cond::IsNull(ptr) => self.eval(ptr)? == 0,
+            Cond::Not(inner) => !self.cond(inner)?,
+        })
+    }
+}
+
+/// Rust requires aligned loads and stores through raw pointers (and aarch64's release
+/// store faults on a misaligned one): the generator must never produce one.
+fn check_aligned(address: u64, size: u64) -> Result<(), String> {
+    if address % size == 0 {
+        Ok(())
+    } else {
+        Err(format!("misaligned {size}-byte access at {address:#x}"))
+    }
+}
