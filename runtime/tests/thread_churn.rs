@@ -112,7 +112,7 @@ fn short_lived_thread() {
     // Arm the exit check (any non-null value): see ExitCheck.
     // SAFETY: a live key; the value is never dereferenced.
     assert_eq!(
-        unsafe { libc::pthread_setspecific(exit_key(), 1 as *const libc::c_void) },
+        unsafe { libc::pthread_setspecific(exit_key(), std::ptr::dangling::<libc::c_void>()) },
         0
     );
 }
