@@ -13,6 +13,22 @@
 //!     Err(e) => println!("cpu {cpu} via sched_getcpu: {e}"),
 //! }
 //! ```
+//!
+//! # Signal handlers, static binaries, unloading
+//!
+//! The queries ([`area`], [`current_cpu`], [`registration`], [`is_available`], [`mm_cid`],
+//! [`node_id`], [`possible_cpus`]), the fences, [`prepare_unload`] and every `rseq!`
+//! section are async-signal-safe, a thread's first use inside a handler included: the process-wide values (glibc's
+//! registration, the feature size, [`possible_cpus`]) are computed by a constructor before
+//! `main` (or before `dlopen` returns), glibc's `__rseq_offset` and `__rseq_size` are weak
+//! symbol references rather than `dlsym` lookups, and registering a thread's own area
+//! allocates nothing (its exit-time unregistration hangs on a `pthread_key_t` created by
+//! that constructor). The weak references also find glibc's registration in static
+//! binaries (`-C target-feature=+crt-static`).
+//!
+//! A shared library that runs sections must call [`prepare_unload`] on each thread that
+//! ran them, after the last one and before `dlclose`: otherwise the kernel reads the
+//! unloaded descriptor at the thread's next preemption and kills the process.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 

@@ -40,6 +40,11 @@ struct Slot<T> {
 /// another thread held at the fork stays locked for ever, and a fallback push or pop on
 /// that CPU in the child waits for ever.
 ///
+/// **Signal handlers:** none of its operations is async-signal-safe. `push` and `pop` box
+/// and free values, and on the fallback path (or when a pop finds the rseq list empty
+/// after a fallback push) they lock a mutex that the interrupted code may hold.
+/// `push_box` and `pop_box` allocate nothing, but share that mutex.
+///
 /// ```
 /// let buf = rseq_dsl::PerCpuBuffer::new(2);
 /// let mut pushed = 0;

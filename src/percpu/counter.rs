@@ -38,6 +38,11 @@ struct Slot {
 /// of the slot of `sched_getcpu()`: still lock-free and exact, just slower.
 /// [`path`](PerCpuCounter::path) says which one the calling thread takes.
 ///
+/// **Signal handlers:** `add` and `sum` are async-signal-safe on both paths, including a
+/// thread's first use inside a handler (registration then happens in the handler, which
+/// the runtime makes safe): profilers may count from SIGPROF. Creating a counter
+/// allocates, so do it before the handler is installed.
+///
 /// ```
 /// use rseq_dsl::PerCpuCounter;
 /// use std::sync::Arc;

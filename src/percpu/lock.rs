@@ -61,6 +61,12 @@ struct Slot<T> {
 /// another CPU, `lock_cpu` of it spins for ever, and the child never sees the value its
 /// holder was updating. Every other CPU's lock works.
 ///
+/// **Signal handlers:** `lock` and `lock_cpu` are not async-signal-safe: a handler that
+/// interrupts its own thread while that thread holds the lock of the CPU they both run on
+/// would wait for ever (as with any spinlock). `try_lock` never waits and allocates
+/// nothing (a section, or a compare-and-swap with a fence or a pin, all system calls that
+/// are safe there): it may be used in a handler that drops the guard before returning.
+///
 /// ```
 /// use rseq_dsl::PerCpuLock;
 /// use std::sync::Arc;

@@ -6,6 +6,11 @@
 //! correct, never a wrong result, and [`Path::current`] says which path the calling thread
 //! takes. Threads on both paths may use the same object at the same time; each block
 //! explains why that mix is sound.
+//!
+//! In signal handlers: `rseq!` sections, [`PerCpuCounter`]'s `add` and `sum`, reads of a
+//! [`PerCpu`] and the runtime's queries are async-signal-safe, first use on a thread
+//! included. Whatever allocates or takes the mutex of a fallback path is not: each type's
+//! docs say which of its operations are which.
 
 mod buffer;
 mod counter;

@@ -114,6 +114,12 @@ struct Slot<T> {
 /// progress, and so does a fallback push or pop on the CPU whose list was locked (an rseq
 /// pop reaches that list when its CPU's stack is empty and a fallback push ever happened).
 ///
+/// **Signal handlers:** `push_node` and `pop_node` on a thread with rseq are single
+/// sections and allocate nothing, so they are async-signal-safe as long as no thread of
+/// the process ever took the fallback path (a fallback push makes later pops lock the
+/// fallback list). `push` and `pop` allocate or free the node, and the fallback path and
+/// `drain_all` lock mutexes: none of these is async-signal-safe.
+///
 /// ```
 /// use rseq_dsl::PerCpuStack;
 ///
