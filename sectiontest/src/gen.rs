@@ -419,9 +419,30 @@ impl Gen<'_> {
     fn try_int_expr(&mut self, int: Int, depth: usize) -> Expr {
         let ty = Ty::Int(int);
         if depth == 0 || self.rng.chance(25) {
-            if self.rng.chance(65) {
+            if self.rng.chance(50) {
                 if let Some(v) = self.var_of(&ty) {
                     return v;
+                }
+            }
+            if self.rng.chance(60) {
+                // Another integer name, cast: values from memory and inputs, not constants.
+                let ints: Vec<(String, Ty)> = self
+                    .env
+                    .vars
+                    .iter()
+                    .filter(|(n, t, _)| !t.is_ptr() && !(self.idempotent && n == INDEX))
+                    .map(|(n, t, _)| (n.clone(), t.clone()))
+                    .collect();
+                if !ints.is_empty() {
+                    let (name, t) = self.rng.pick(&ints).clone();
+                    let v = Expr::var(&name, t);
+                    if v.ty == ty {
+                        return v;
+                    }
+                    return Expr {
+                        kind: Kind::Cast(Box::new(v)),
+                        ty,
+                    };
                 }
             }
             return self.literal(int);
@@ -431,7 +452,7 @@ impl Gen<'_> {
             kind: kind(Box::new(e)),
             ty: Ty::Int(int),
         };
-        match self.rng.below(12) {
+        match self.rng.below(13) {
             0 => self.literal(int),
             1..=3 => {
                 let op = *self.rng.pick(&[
@@ -461,11 +482,11 @@ impl Gen<'_> {
             }
             5 => un(Kind::Not, self.int_expr(int, d)),
             6 if int.signed() => un(Kind::Neg, self.int_expr(int, d)),
-            6..=8 if !self.no_loads => match self.access_ptr(&ty, false, int.bytes(), ARENA, d) {
+            6..=9 if !self.no_loads => match self.access_ptr(&ty, false, int.bytes(), ARENA, d) {
                 Some(p) => un(Kind::Load, p),
                 None => self.literal(int),
             },
-            9 if self.rng.chance(30) => {
+            10 if self.rng.chance(30) => {
                 // An address as an integer.
                 let pty = self.random_ptr_ty();
                 let p = self.ptr_expr(&pty, d);

@@ -53,7 +53,7 @@ struct Run {
     value: u64,
     attempts: u64,
     aborts: u64,
-    mem: Vec<u8>,
+    mem: Mem,
 }
 
 pub struct Mismatch {
@@ -263,7 +263,17 @@ fn run_binary(path: &Path, args: &[String]) -> Result<(u64, Vec<Run>, u64, u64),
             String::from_utf8_lossy(&output.stderr)
         ));
     }
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    Ok(parse_output(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// Memory as the binary printed it: every byte, or (with `--digest`) a hash.
+enum Mem {
+    Bytes(Vec<u8>),
+    Digest(u64),
+}
+
+/// The binary's output: the arena base, the runs, aborts and signals.
+fn parse_output(stdout: &str) -> (u64, Vec<Run>, u64, u64) {
     let (mut base, mut runs, mut aborts, mut signals) = (0, Vec::new(), 0, 0);
     for line in stdout.lines() {
         let f: Vec<&str> = line.split(' ').collect();
@@ -282,14 +292,19 @@ fn run_binary(path: &Path, args: &[String]) -> Result<(u64, Vec<Run>, u64, u64),
                 value: hex(f[6]),
                 attempts: f[7].parse().unwrap(),
                 aborts: f[8].parse().unwrap(),
-                mem: (0..f[9].len() / 2)
-                    .map(|i| u8::from_str_radix(&f[9][2 * i..2 * i + 2], 16).unwrap())
-                    .collect(),
+                mem: match f[9].strip_prefix('h') {
+                    Some(h) => Mem::Digest(hex(h)),
+                    None => Mem::Bytes(
+                        (0..f[9].len() / 2)
+                            .map(|i| u8::from_str_radix(&f[9][2 * i..2 * i + 2], 16).unwrap())
+                            .collect(),
+                    ),
+                },
             }),
             _ => {}
         }
     }
-    Ok((base, runs, aborts, signals))
+    (base, runs, aborts, signals)
 }
 
 /// `None` when the run agrees with the interpreter; else what differs.
@@ -309,7 +324,11 @@ fn compare(section: &Section, base: u64, run: &Run) -> Option<String> {
         Status::Committed => COMMITTED,
         Status::Exited => EXITED,
     };
-    if kind == run.kind && expected.value == run.value && mem == run.mem {
+    let same_mem = match &run.mem {
+        Mem::Bytes(bytes) => *bytes == mem,
+        Mem::Digest(h) => *h == crate::support::digest(&mem),
+    };
+    if kind == run.kind && expected.value == run.value && same_mem {
         return None;
     }
     let name = |k: u8| ["committed", "exited", "aborted (gave up)", "unavailable"][k as usize];
@@ -318,13 +337,25 @@ fn compare(section: &Section, base: u64, run: &Run) -> Option<String> {
         "expected: {} value {:#x}\nactual:   {} value {:#x} (index {}, {} attempts, {} aborts)\n",
         name(kind), expected.value, name(run.kind), run.value, run.cpu, run.attempts, run.aborts
     );
-    for (i, (e, a)) in mem.iter().zip(&run.mem).enumerate() {
-        if e != a {
+    match &run.mem {
+        Mem::Bytes(actual) => {
+            for (i, (e, a)) in mem.iter().zip(actual).enumerate() {
+                if e != a {
+                    let _ = writeln!(
+                        text,
+                        "  byte {i:>3} (arena offset {i:#x}): expected {e:#04x}, actual {a:#04x}"
+                    );
+                }
+            }
+        }
+        Mem::Digest(h) if !same_mem => {
             let _ = writeln!(
                 text,
-                "  byte {i:>3} (arena offset {i:#x}): expected {e:#04x}, actual {a:#04x}"
+                "  memory differs (digest {h:#x}, expected {:#x}); rerun natively for the bytes",
+                crate::support::digest(&mem)
             );
         }
+        Mem::Digest(_) => {}
     }
     Some(text)
 }
@@ -354,10 +385,9 @@ fn describe_state(seed: u64, base: u64) -> String {
     text
 }
 
-/// Runs the whole differential test; `Err` carries every mismatch report (shrunk).
-pub fn run(opts: &Options) -> Result<Tally, String> {
-    let mut tally = Tally::default();
-    let mut plain: Vec<(usize, Section)> = (0..opts.sections)
+/// The sections of a run: `sections` plain ones, then `storm_sections` idempotent ones.
+fn sections(opts: &Options) -> Result<(Vec<(usize, Section)>, Vec<(usize, Section)>), String> {
+    let plain: Vec<(usize, Section)> = (0..opts.sections)
         .map(|id| {
             (
                 id,
@@ -365,7 +395,7 @@ pub fn run(opts: &Options) -> Result<Tally, String> {
             )
         })
         .collect();
-    let mut stormy: Vec<(usize, Section)> = (0..opts.storm_sections)
+    let stormy: Vec<(usize, Section)> = (0..opts.storm_sections)
         .map(|i| {
             let id = opts.sections + i;
             (
@@ -382,6 +412,77 @@ pub fn run(opts: &Options) -> Result<Tally, String> {
             ));
         }
     }
+    Ok((plain, stormy))
+}
+
+/// Compares the output of a binary run elsewhere (the aarch64 VM) with the interpreter,
+/// for the sections of `opts` (same seed and counts as the build). No shrinking: that
+/// needs the machine; the report names the section and state to rerun.
+pub fn compare_output(opts: &Options, stdout: &str) -> Result<Tally, String> {
+    let (plain, stormy) = sections(opts)?;
+    let by_id: HashMap<usize, &Section> = plain
+        .iter()
+        .chain(&stormy)
+        .map(|(id, s)| (*id, s))
+        .collect();
+    let (base, runs, aborts, signals) = parse_output(stdout);
+    let mut tally = Tally {
+        aborts,
+        signals,
+        ..Tally::default()
+    };
+    let mut failures = Vec::new();
+    let mut ids = Vec::new();
+    for r in &runs {
+        tally.runs += 1;
+        match r.kind {
+            COMMITTED => tally.committed += 1,
+            EXITED => tally.exited += 1,
+            UNAVAILABLE => {
+                tally.unavailable += 1;
+                continue;
+            }
+            _ => {}
+        }
+        if !ids.contains(&r.id) {
+            ids.push(r.id);
+        }
+        let Some(section) = by_id.get(&r.id) else {
+            return Err(format!(
+                "the output names section {}, which these options do not generate",
+                r.id
+            ));
+        };
+        if let Some(diff) = compare(section, base, r) {
+            failures.push(format!(
+                "MISMATCH: section {}:\nrseq!({})\n{}{}",
+                r.id,
+                section.print(),
+                describe_state(r.state_seed, base),
+                diff
+            ));
+        }
+    }
+    tally.sections = ids.len();
+    if runs.is_empty() {
+        failures.push("the output holds no run".to_string());
+    }
+    if runs.iter().any(|r| r.id >= opts.sections) && aborts == 0 {
+        failures.push(format!(
+            "the signal storm caused no abort ({signals} signals)"
+        ));
+    }
+    if failures.is_empty() {
+        Ok(tally)
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+/// Runs the whole differential test; `Err` carries every mismatch report (shrunk).
+pub fn run(opts: &Options) -> Result<Tally, String> {
+    let mut tally = Tally::default();
+    let (mut plain, mut stormy) = sections(opts)?;
     let dir = opts.dir.join("crate");
     let target = opts.target.as_deref();
     let plain_bin = build_dropping(&dir, false, target, &mut plain, &mut stormy, &mut tally)?;

@@ -7,6 +7,12 @@
 
 use crate::ast::{BinOp, CmpOp, Cond, Expr, Int, Kind, OffsetKind, Section, Source, Stmt, Ty};
 use crate::state::ARENA;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The control (`--control`): a deliberately wrong interpreter whose signed `>>` is
+/// logical. A run with it must report mismatches, which shows that the harness can see
+/// a one-instruction miscompilation (an `shr` for a `sar`).
+pub static CONTROL: AtomicBool = AtomicBool::new(false);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -187,7 +193,11 @@ impl Machine<'_> {
                     int.wrap(v << amount)
                 } else {
                     // Arithmetic for signed types (the value is sign-extended), logical else.
-                    int.wrap(v >> amount)
+                    if CONTROL.load(Ordering::Relaxed) {
+                        int.wrap(((v as u64 & (u64::MAX >> (64 - int.bits()))) >> amount) as i128)
+                    } else {
+                        int.wrap(v >> amount)
+                    }
                 }
             }
             Kind::Not(inner) => int.wrap(!int.value(self.eval(inner)?)),

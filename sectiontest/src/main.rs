@@ -1,5 +1,6 @@
 //! `cargo run -p rseq-sectiontest --release -- [--seed HEX] [--sections N] [--states K]
-//! [--storm-sections M] [--storm-states K] [--storm-repeat R] [--target TRIPLE]`
+//! [--storm-sections M] [--storm-states K] [--storm-repeat R] [--target TRIPLE]
+//! [--control 1] [--compare OUTPUT]`
 //!
 //! Generates sections, compiles them with the real `rseq!`, runs each on random memory
 //! states and compares with the reference interpreter; then the same for idempotent
@@ -31,6 +32,8 @@ fn main() -> ExitCode {
         dir: target_dir.join("sectiontest"),
         max_shrink_rounds: 12,
     };
+    let mut control = false;
+    let mut compare = Vec::new();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
         let Some(value) = pair.get(1) else {
@@ -51,6 +54,8 @@ fn main() -> ExitCode {
             "--shrink-rounds" => opts.max_shrink_rounds = number(),
             "--target" => opts.target = Some(value.clone()),
             "--dir" => opts.dir = PathBuf::from(value),
+            "--control" => control = value == "1",
+            "--compare" => compare.push(PathBuf::from(value)),
             other => {
                 eprintln!("unknown option {other}");
                 return ExitCode::from(2);
@@ -67,6 +72,42 @@ fn main() -> ExitCode {
         opts.storm_repeat
     );
     let start = Instant::now();
+    if !compare.is_empty() {
+        let mut failed = false;
+        for path in &compare {
+            let text = std::fs::read_to_string(path).expect("read the output to compare");
+            match rseq_sectiontest::harness::compare_output(&opts, &text) {
+                Ok(t) => println!(
+                    "sectiontest: seed {:#x}: {}: {} sections, {} runs agree with the interpreter ({} committed, {} exited, {} unavailable); {} aborts from {} signals",
+                    opts.seed, path.display(), t.sections, t.runs - t.unavailable, t.committed, t.exited, t.unavailable, t.aborts, t.signals
+                ),
+                Err(report) => {
+                    eprintln!("sectiontest: seed {:#x}: {}: FAILED\n{report}", opts.seed, path.display());
+                    failed = true;
+                }
+            }
+        }
+        return if failed {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    if control {
+        // The control must fail: mismatches are its success.
+        rseq_sectiontest::interp::CONTROL.store(true, std::sync::atomic::Ordering::Relaxed);
+        opts.max_shrink_rounds = 0;
+        return match run(&opts) {
+            Err(report) if report.contains("MISMATCH") || report.contains("expected:") => {
+                println!("sectiontest control: the wrong interpreter was caught, as it must be");
+                ExitCode::SUCCESS
+            }
+            _ => {
+                eprintln!("sectiontest control: a wrong interpreter went unnoticed");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(&opts) {
         Ok(t) => {
             println!(

@@ -84,6 +84,8 @@ struct Args {
     state_seed: Option<u64>,
     /// Repeat each run under the storm this many times.
     repeat: usize,
+    /// Print a hash of the memory rather than its bytes (a slow serial console).
+    digest: bool,
 }
 
 fn args() -> Args {
@@ -92,6 +94,7 @@ fn args() -> Args {
         states: 1,
         state_seed: None,
         repeat: 1,
+        digest: false,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let num = |s: &str| -> u64 {
@@ -105,6 +108,7 @@ fn args() -> Args {
             "--states" => a.states = value.parse().expect("--states N"),
             "--state-seed" => a.state_seed = Some(num(value)),
             "--repeat" => a.repeat = value.parse().expect("--repeat N"),
+            "--digest" => a.digest = value == "1",
             other => panic!("unknown argument {other}"),
         }
     }
@@ -209,8 +213,12 @@ pub fn main(cases: &[Case], hooks: Hooks) {
                 // SAFETY: the arena's bytes, read after the section returned.
                 let mem = unsafe { std::slice::from_raw_parts(base, initial.len()) };
                 let mut hex = String::with_capacity(mem.len() * 2);
-                for byte in mem {
-                    let _ = write!(hex, "{byte:02x}");
+                if args.digest {
+                    let _ = write!(hex, "h{:016x}", digest(mem));
+                } else {
+                    for byte in mem {
+                        let _ = write!(hex, "{byte:02x}");
+                    }
                 }
                 writeln!(
                     out,
@@ -226,4 +234,11 @@ pub fn main(cases: &[Case], hooks: Hooks) {
     writeln!(out, "ABORTS {total_aborts} SIGNALS {sent}").unwrap();
     out.flush().unwrap();
     drop(arena);
+}
+
+/// FNV-1a over the arena: what `--digest` prints instead of the bytes.
+pub fn digest(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
