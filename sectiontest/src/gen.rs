@@ -371,7 +371,7 @@ impl Gen<'_> {
             1 => 1,
             2 => int.max(),
             3 => int.min(),
-            4 => int.value(self.rng.next()),
+            4 => int.value(self.rng.next_u64()),
             5 => {
                 let bits = *self.rng.pick(&[7u32, 8, 15, 16, 31, 32, 63]);
                 let v = (1i128 << bits) + self.rng.below(3) as i128 - 1;
@@ -430,7 +430,7 @@ impl Gen<'_> {
                     .env
                     .vars
                     .iter()
-                    .filter(|(n, t, _)| !t.is_ptr() && !(self.idempotent && n == INDEX))
+                    .filter(|(n, t, _)| !(t.is_ptr() || self.idempotent && n == INDEX))
                     .map(|(n, t, _)| (n.clone(), t.clone()))
                     .collect();
                 if !ints.is_empty() {

@@ -15,6 +15,9 @@ use crate::shrink;
 use crate::state::StateSpec;
 use crate::support::{COMMITTED, EXITED, UNAVAILABLE};
 
+/// Sections with their ids (ids name the functions of the test crate and its output).
+type Numbered = Vec<(usize, Section)>;
+
 pub struct Options {
     pub seed: u64,
     pub sections: usize,
@@ -386,7 +389,7 @@ fn describe_state(seed: u64, base: u64) -> String {
 }
 
 /// The sections of a run: `sections` plain ones, then `storm_sections` idempotent ones.
-fn sections(opts: &Options) -> Result<(Vec<(usize, Section)>, Vec<(usize, Section)>), String> {
+fn sections(opts: &Options) -> Result<(Numbered, Numbered), String> {
     let plain: Vec<(usize, Section)> = (0..opts.sections)
         .map(|id| {
             (

@@ -228,7 +228,7 @@ impl Machine<'_> {
 /// Rust requires aligned loads and stores through raw pointers (and aarch64's release
 /// store faults on a misaligned one): the generator must never produce one.
 fn check_aligned(address: u64, size: u64) -> Result<(), String> {
-    if address % size == 0 {
+    if address.is_multiple_of(size) {
         Ok(())
     } else {
         Err(format!("misaligned {size}-byte access at {address:#x}"))

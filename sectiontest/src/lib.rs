@@ -13,3 +13,6 @@ pub mod rng;
 pub mod shrink;
 pub mod state;
 pub mod support;
+
+#[cfg(test)]
+mod tests;

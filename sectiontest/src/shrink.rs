@@ -65,7 +65,15 @@ pub fn candidates(s: &Section) -> Vec<Section> {
             out.push(c);
         }
     }
-    out.retain(|c| validate(c).is_ok());
+    // Some steps change nothing visible (a suffix the context needs anyway): drop those
+    // and duplicates, so each candidate costs its compile for a reason.
+    let mut seen = vec![s.print()];
+    out.retain(|c| {
+        let text = c.print();
+        let new = !seen.contains(&text);
+        seen.push(text);
+        new && validate(c).is_ok()
+    });
     out
 }
 

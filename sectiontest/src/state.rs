@@ -49,8 +49,8 @@ const POOL: [u64; 12] = [
 fn interesting(rng: &mut Rng) -> u64 {
     match rng.below(4) {
         0 => *rng.pick(&POOL),
-        1 => rng.next() & 0xff,
-        _ => rng.next(),
+        1 => rng.next_u64() & 0xff,
+        _ => rng.next_u64(),
     }
 }
 
