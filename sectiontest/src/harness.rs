@@ -467,8 +467,9 @@ pub fn compare_output(opts: &Options, stdout: &str) -> Result<Tally, String> {
         }
     }
     tally.sections = ids.len();
-    if runs.is_empty() {
-        failures.push("the output holds no run".to_string());
+    if tally.runs == tally.unavailable {
+        failures
+            .push("no run: the output is empty, or rseq was unavailable in every run".to_string());
     }
     if runs.iter().any(|r| r.id >= opts.sections) && aborts == 0 {
         failures.push(format!(
@@ -575,6 +576,9 @@ pub fn run(opts: &Options) -> Result<Tally, String> {
                 "the signal storm caused no abort ({signals} signals): it proved nothing"
             ));
         }
+    }
+    if tally.runs == tally.unavailable {
+        failures.push("rseq was unavailable in every run: nothing was compared".to_string());
     }
     if failures.is_empty() {
         Ok(tally)
