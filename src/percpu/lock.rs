@@ -170,7 +170,7 @@ impl<T> PerCpuLock<T> {
     /// match lock.checked_lock() {
     ///     Ok(mut guard) => *guard += 1,
     ///     Err(e) => eprintln!("{e}"),
-    /// }
+    /// };
     /// ```
     pub fn checked_lock(&self) -> Result<PerCpuLockGuard<'_, T>, LockError> {
         let mut spins = 0u32;
@@ -444,7 +444,7 @@ impl<T: fmt::Debug> fmt::Debug for PerCpuLockGuard<'_, T> {
 /// let lock = rseq_dsl::PerCpuLock::new(|_| ());
 /// if let Err(e) = lock.checked_lock() {
 ///     println!("fence: {}, sched_setaffinity errno {}", e.fence(), e.affinity_errno());
-/// }
+/// };
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LockError {
