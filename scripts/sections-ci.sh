@@ -12,7 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-limit=${SECTIONS_CI_SECONDS:-300}
+# Generous: a fresh checkout builds the driver and the generated crate (twice) first.
+limit=${SECTIONS_CI_SECONDS:-900}
 args=(--sections "${SECTIONS:-300}" --states "${STATES:-20}"
       --storm-sections "${STORM_SECTIONS:-100}" --storm-states "${STORM_STATES:-10}")
 if [ -n "${SECTIONS_SEED:-}" ]; then
