@@ -37,7 +37,7 @@ fn lock(slots: &PerCpu<Locked>) -> usize {
             })
         };
         match out.expect("this template needs rseq") {
-            Outcome::Committed { cpu, .. } => {
+            Outcome::Committed { index: cpu, .. } => {
                 std::sync::atomic::fence(Ordering::Acquire);
                 return cpu;
             }

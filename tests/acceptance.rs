@@ -368,7 +368,7 @@ fn committed<T, E: std::fmt::Debug>(out: Section<T, E>, what: &str) -> T {
 /// `Some(value)` if committed, `None` if it left through its exit.
 fn committed_or_exited<T, E>(out: Section<T, E>, what: &str) -> Option<(usize, T)> {
     match out {
-        Ok(Outcome::Committed { cpu, value }) => Some((cpu, value)),
+        Ok(Outcome::Committed { index, value }) => Some((index, value)),
         Ok(Outcome::Exited { .. }) => None,
         Ok(Outcome::Aborted) => panic!("{what}: aborted without no_retry"),
         Err(e) => panic!("{what}: {e}"),

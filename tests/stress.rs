@@ -189,7 +189,7 @@ fn lock_guards_plain_counter() {
                     })
                 };
                 match out.unwrap() {
-                    Outcome::Committed { cpu, .. } => break cpu,
+                    Outcome::Committed { index, .. } => break index,
                     Outcome::Exited { .. } => {
                         busy += 1;
                         std::thread::yield_now();

@@ -186,7 +186,7 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String]) -> Token
     let exited_branch = (!lowered.exits.is_empty()).then(|| {
         quote! {
             if #status == #STATUS_EXITED {
-                break #outcome::Exited { cpu: #index, value: #exit_value };
+                break #outcome::Exited { index: #index, value: #exit_value };
             }
         }
     });
@@ -223,7 +223,7 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String]) -> Token
                     options(nostack)
                 );
                 if #status == #STATUS_COMMITTED {
-                    break #outcome::Committed { cpu: #index, value: #yield_value };
+                    break #outcome::Committed { index: #index, value: #yield_value };
                 }
                 #exited_branch
                 #trap_branch

@@ -9,6 +9,10 @@ use core::fmt;
 /// let e = Unavailable::new(Reason::NotImplemented);
 /// assert_eq!(e.reason(), Reason::NotImplemented);
 /// assert!(e.to_string().contains("ENOSYS"));
+/// // Both are errors, for `?` into `Box<dyn Error>` or `anyhow`.
+/// let boxed: Box<dyn std::error::Error> = Box::new(Reason::MmCidUnsupported);
+/// assert_eq!(boxed.to_string(), "the kernel does not maintain mm_cid (needs Linux 6.3+)");
+/// assert_eq!(Unavailable::from(Reason::NotPermitted).reason(), Reason::NotPermitted);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
@@ -58,24 +62,41 @@ impl Unavailable {
     }
 }
 
+impl From<Reason> for Unavailable {
+    fn from(reason: Reason) -> Self {
+        Unavailable::new(reason)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::NotImplemented => f.write_str(
+                "the rseq system call returned ENOSYS (kernel, emulator or sandbox lacks it)",
+            ),
+            Reason::NotPermitted => f.write_str("the rseq system call returned EPERM"),
+            Reason::RegisteredElsewhere => f.write_str(
+                "another rseq area is registered for this thread by code that does not publish it",
+            ),
+            Reason::Errno(e) => write!(f, "the rseq system call failed with errno {e}"),
+            Reason::MmCidUnsupported => {
+                f.write_str("the kernel does not maintain mm_cid (needs Linux 6.3+)")
+            }
+            Reason::ThreadExiting => f.write_str("the thread is exiting"),
+            Reason::Unloaded => f.write_str("prepare_unload() retired this thread"),
+        }
+    }
+}
+
+impl std::error::Error for Reason {}
+
 impl fmt::Display for Unavailable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The reason is part of the message, so `source()` stays `None` (an error chain
+        // printer would otherwise repeat it).
         match self.reason {
-            Reason::NotImplemented => {
-                f.write_str("rseq unavailable: the rseq system call returned ENOSYS (kernel, emulator or sandbox lacks it)")
-            }
-            Reason::NotPermitted => f.write_str("rseq unavailable: the rseq system call returned EPERM"),
-            Reason::RegisteredElsewhere => f.write_str(
-                "rseq unavailable: another rseq area is registered for this thread by code that does not publish it",
-            ),
-            Reason::Errno(e) => write!(f, "rseq unavailable: the rseq system call failed with errno {e}"),
-            Reason::MmCidUnsupported => {
-                f.write_str("rseq mm_cid unavailable: the kernel does not maintain mm_cid (needs Linux 6.3+)")
-            }
-            Reason::ThreadExiting => f.write_str("rseq unavailable: the thread is exiting"),
-            Reason::Unloaded => {
-                f.write_str("rseq unavailable: prepare_unload() retired this thread")
-            }
+            Reason::MmCidUnsupported => write!(f, "rseq mm_cid unavailable: {}", self.reason),
+            _ => write!(f, "rseq unavailable: {}", self.reason),
         }
     }
 }

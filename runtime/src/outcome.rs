@@ -3,27 +3,33 @@
 /// The result of a critical section that ran: it committed, or left through an `exit`,
 /// or (only with `no_retry`) was aborted by the kernel.
 ///
-/// `cpu` is the index (CPU number or mm_cid) the attempt used.
+/// `index` is what the attempt was indexed by: the CPU number (`|cpu|` sections), or the
+/// concurrency id (`rseq!(mm_cid, |cid| ...)`).
 ///
 /// ```
 /// use rseq_dsl_runtime::Outcome;
-/// let o: Outcome<u64, ()> = Outcome::Committed { cpu: 1, value: 7 };
+/// let o: Outcome<u64, ()> = Outcome::Committed { index: 1, value: 7 };
+/// assert!(o.is_committed());
+/// assert_eq!(o.index(), Some(1));
 /// assert_eq!(o.committed(), Some(7));
-/// assert_eq!(o.cpu(), Some(1));
+///
+/// let e: Outcome<u64, u8> = Outcome::Exited { index: 0, value: 2 };
+/// assert_eq!(e.exited(), Some(2));
+/// assert_eq!(Outcome::<u64, u8>::Aborted.index(), None);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome<T, E> {
     /// The committing store happened.
     Committed {
-        /// The index the section ran for.
-        cpu: usize,
+        /// The CPU number or concurrency id the section ran for.
+        index: usize,
         /// The yielded value, or `()`.
         value: T,
     },
     /// An `exit` left the section before the commit; nothing was committed.
     Exited {
-        /// The index the section ran for.
-        cpu: usize,
+        /// The CPU number or concurrency id the section ran for.
+        index: usize,
         /// The exit's value, or `()`.
         value: E,
     },
@@ -53,10 +59,10 @@ impl<T, E> Outcome<T, E> {
         }
     }
 
-    /// The index the attempt used, unless it was aborted.
-    pub fn cpu(&self) -> Option<usize> {
+    /// The CPU number or concurrency id the attempt used, unless it was aborted.
+    pub fn index(&self) -> Option<usize> {
         match self {
-            Outcome::Committed { cpu, .. } | Outcome::Exited { cpu, .. } => Some(*cpu),
+            Outcome::Committed { index, .. } | Outcome::Exited { index, .. } => Some(*index),
             Outcome::Aborted => None,
         }
     }

@@ -117,8 +117,8 @@ incremental = false
     text += REC_DECL;
     text += "\n\nfn res<Y: Bits, E: Bits>(r: Result<Outcome<Y, E>, Unavailable>) -> Res {\n";
     text += "    match r {\n";
-    let _ = writeln!(text, "        Ok(Outcome::Committed {{ cpu, value }}) => Res {{ kind: {COMMITTED}, cpu, value: value.bits() }},");
-    let _ = writeln!(text, "        Ok(Outcome::Exited {{ cpu, value }}) => Res {{ kind: {EXITED}, cpu, value: value.bits() }},");
+    let _ = writeln!(text, "        Ok(Outcome::Committed {{ index: cpu, value }}) => Res {{ kind: {COMMITTED}, cpu, value: value.bits() }},");
+    let _ = writeln!(text, "        Ok(Outcome::Exited {{ index: cpu, value }}) => Res {{ kind: {EXITED}, cpu, value: value.bits() }},");
     let _ = writeln!(
         text,
         "        Ok(Outcome::Aborted) => Res {{ kind: support::ABORTED, cpu: 0, value: 0 }},"

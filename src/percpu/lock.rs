@@ -223,7 +223,7 @@ impl<T> PerCpuLock<T> {
             })
         }?;
         Ok(match out {
-            Outcome::Committed { cpu, .. } => {
+            Outcome::Committed { index: cpu, .. } => {
                 core::sync::atomic::fence(Ordering::Acquire);
                 Some(self.guard(cpu))
             }
