@@ -30,7 +30,7 @@
 //! ran them, after the last one and before `dlclose`: otherwise the kernel reads the
 //! unloaded descriptor at the thread's next preemption and kills the process.
 #![deny(unsafe_op_in_unsafe_fn)]
-#![warn(missing_docs)]
+#![deny(missing_docs, missing_debug_implementations)]
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("rseq-dsl supports x86_64 and aarch64 Linux");
@@ -50,6 +50,8 @@ mod error;
 mod fence;
 #[cfg(feature = "delay-injection")]
 pub mod inject;
+// OnceWord is public only through the hidden `__private` module, for generated code.
+#[allow(missing_debug_implementations)]
 mod once;
 mod outcome;
 mod registration;
