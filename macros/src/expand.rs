@@ -32,7 +32,7 @@ pub fn rseq(input: TokenStream) -> TokenStream {
         .iter()
         .map(|(arch, _)| quote!(target_arch = #arch));
     let unsupported = fallback(
-        syn::Error::new(Span::call_site(), arch::UNSUPPORTED_TARGET),
+        syn::Error::new(Span::call_site(), arch::unsupported_target()),
         &input,
     );
     quote! {

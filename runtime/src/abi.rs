@@ -6,14 +6,26 @@
 
 use core::mem::{align_of, offset_of, size_of};
 
+// One file per architecture, each exporting the same items; this list is the only place
+// that names the supported architectures (the crate refuses any other target here).
 #[cfg(target_arch = "aarch64")]
 #[path = "abi/aarch64.rs"]
+mod arch;
+#[cfg(target_arch = "riscv64")]
+#[path = "abi/riscv64.rs"]
 mod arch;
 #[cfg(target_arch = "x86_64")]
 #[path = "abi/x86_64.rs"]
 mod arch;
 
-pub use arch::{glibc_rseq_symbols, thread_pointer, ARCH_NAME, SIGNATURE, SYS_RSEQ};
+#[cfg(not(any(
+    target_arch = "aarch64",
+    target_arch = "riscv64",
+    target_arch = "x86_64"
+)))]
+compile_error!("rseq-dsl supports x86_64, aarch64 and riscv64 Linux");
+
+pub use arch::{glibc_rseq_symbols, thread_pointer, ARCH_NAME, AUDIT_ARCH, SIGNATURE, SYS_RSEQ};
 
 /// The per-thread area shared with the kernel (`struct rseq` of the uapi header).
 ///

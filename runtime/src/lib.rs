@@ -32,9 +32,6 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs, missing_debug_implementations)]
 
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-compile_error!("rseq-dsl supports x86_64 and aarch64 Linux");
-
 // The abort signature is emitted with `.inst`, which is little-endian on every aarch64
 // target (instructions always are), while the kernel compares it as a data word in the
 // process's byte order: on aarch64_be every abort would kill the process with SIGSEGV.

@@ -292,10 +292,7 @@ fn fences_work() -> Result<(), crate::FenceError> {
 /// (which inherit it), see the filter; the rest of the test binary does not.
 #[cfg(test)]
 pub(crate) mod refuse {
-    #[cfg(target_arch = "x86_64")]
-    const AUDIT_ARCH: u32 = 0xc000_003e; // EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
-    #[cfg(target_arch = "aarch64")]
-    const AUDIT_ARCH: u32 = 0xc000_00b7; // EM_AARCH64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
+    use rseq_dsl_runtime::abi::AUDIT_ARCH;
 
     /// Makes every call in `syscalls` fail with EPERM on the calling thread, for good.
     pub(crate) fn on_this_thread(syscalls: &[libc::c_long]) {

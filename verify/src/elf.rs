@@ -82,7 +82,8 @@ impl ElfImage {
         }
         if data.get(4) == Some(&elf::ELFCLASS32) {
             return Err(Error(
-                "32-bit ELF file: only x86_64 and aarch64 (64-bit) files are supported".into(),
+                "32-bit ELF file: only x86_64, aarch64 and riscv64 (64-bit) files are supported"
+                    .into(),
             ));
         }
         let file = ElfFile64::<Endianness>::parse(&data[..])
@@ -92,9 +93,10 @@ impl ElfImage {
         let arch = match header.e_machine(endian) {
             elf::EM_X86_64 => Arch::X86_64,
             elf::EM_AARCH64 => Arch::Aarch64,
+            elf::EM_RISCV => Arch::Riscv64,
             other => {
                 return Err(Error(format!(
-                "ELF machine {other} has no rseq signature here: supported are x86_64 and aarch64"
+                "ELF machine {other} has no rseq signature here: supported are x86_64, aarch64 and riscv64"
             )))
             }
         };
@@ -344,6 +346,8 @@ fn pointer_relocations(arch: Arch) -> [u32; 3] {
             elf::R_AARCH64_ABS64,
             elf::R_AARCH64_GLOB_DAT,
         ],
+        // RISC-V fills GOT entries with the plain absolute relocation.
+        Arch::Riscv64 => [elf::R_RISCV_RELATIVE, elf::R_RISCV_64, elf::R_RISCV_64],
     }
 }
 

@@ -11,6 +11,9 @@ pub enum Arch {
     X86_64,
     /// AArch64: the signature is an instruction (`.inst 0xd428bc00`, `brk #0x45e0`).
     Aarch64,
+    /// RISC-V 64: the signature is a 4-byte-aligned data word (`.word 0xf1401073`, which
+    /// decodes as `csrw mhartid, x0`, illegal in user mode).
+    Riscv64,
 }
 
 impl Arch {
@@ -20,6 +23,8 @@ impl Arch {
             Some(Arch::X86_64)
         } else if cfg!(target_arch = "aarch64") {
             Some(Arch::Aarch64)
+        } else if cfg!(target_arch = "riscv64") {
+            Some(Arch::Riscv64)
         } else {
             None
         }
@@ -30,6 +35,7 @@ impl Arch {
         match self {
             Arch::X86_64 => "x86_64",
             Arch::Aarch64 => "aarch64",
+            Arch::Riscv64 => "riscv64",
         }
     }
 
@@ -38,6 +44,7 @@ impl Arch {
         match self {
             Arch::X86_64 => 0x5305_3053,
             Arch::Aarch64 => 0xd428_bc00,
+            Arch::Riscv64 => 0xf140_1073,
         }
     }
 

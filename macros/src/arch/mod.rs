@@ -5,6 +5,7 @@
 use crate::lower::{Lowered, Target};
 
 pub mod aarch64;
+pub mod riscv64;
 pub mod x86_64;
 
 /// Labels every backend uses. Intel-syntax x86 rejects labels made only of 0s and 1s, so
@@ -43,12 +44,20 @@ pub trait Backend: Target {
 /// Every backend, by the `target_arch` it serves. A proc-macro runs on the host and cannot
 /// see the target (Cargo sets `CARGO_CFG_TARGET_ARCH` only for build scripts), so the
 /// expansion holds one `#[cfg(target_arch = ...)]` variant per backend.
-pub const BACKENDS: [(&str, &dyn Backend); 2] =
-    [("x86_64", &x86_64::X86_64), ("aarch64", &aarch64::Aarch64)];
+pub const BACKENDS: [(&str, &dyn Backend); 3] = [
+    ("x86_64", &x86_64::X86_64),
+    ("aarch64", &aarch64::Aarch64),
+    ("riscv64", &riscv64::Riscv64),
+];
 
-/// The error of a target without a backend.
-pub const UNSUPPORTED_TARGET: &str =
-    "rseq! has no backend for this target architecture: supported are x86_64 and aarch64";
+/// The error of a target without a backend, naming every backend in [`BACKENDS`].
+pub fn unsupported_target() -> String {
+    let names: Vec<&str> = BACKENDS.iter().map(|(arch, _)| *arch).collect();
+    format!(
+        "rseq! has no backend for this target architecture: supported are {}",
+        names.join(", ")
+    )
+}
 
 /// The descriptor (version 0, flags 0, start, length up to post-commit, abort) in
 /// `__rseq_cs`, and its entry in `__rseq_cs_ptr_array` for debuggers and the descriptor

@@ -1,4 +1,4 @@
-//! aarch64 constants. Every architecture file exports the same five items.
+//! aarch64 constants. Every architecture file exports the same items.
 
 /// Name used in diagnostics.
 pub const ARCH_NAME: &str = "aarch64";
@@ -8,6 +8,9 @@ pub const SIGNATURE: u32 = 0xd428_bc00;
 
 /// `rseq` system call number (the generic syscall table).
 pub const SYS_RSEQ: libc::c_long = 293;
+
+/// `seccomp_data.arch` of this architecture: `EM_AARCH64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE`.
+pub const AUDIT_ARCH: u32 = 0xc000_00b7;
 
 /// The thread pointer, `tpidr_el0`. glibc's `__rseq_offset` is negative relative to it here.
 #[inline(always)]

@@ -1,4 +1,4 @@
-//! x86_64 constants. Every architecture file exports the same five items.
+//! x86_64 constants. Every architecture file exports the same items.
 
 /// Name used in diagnostics.
 pub const ARCH_NAME: &str = "x86_64";
@@ -9,6 +9,9 @@ pub const SIGNATURE: u32 = 0x5305_3053;
 
 /// `rseq` system call number.
 pub const SYS_RSEQ: libc::c_long = 334;
+
+/// `seccomp_data.arch` of this architecture: `EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE`.
+pub const AUDIT_ARCH: u32 = 0xc000_003e;
 
 /// The thread pointer: glibc's TCB starts with a pointer to itself at `fs:0`.
 #[inline(always)]

@@ -5,10 +5,7 @@
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
-#[cfg(target_arch = "x86_64")]
-const AUDIT_ARCH: u32 = 0xc000_003e; // EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
-#[cfg(target_arch = "aarch64")]
-const AUDIT_ARCH: u32 = 0xc000_00b7; // EM_AARCH64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
+use rseq_dsl_runtime::abi::AUDIT_ARCH;
 
 /// Classic BPF: the `rseq` system call `sys_rseq` of this architecture fails with ENOSYS,
 /// every other call is allowed.

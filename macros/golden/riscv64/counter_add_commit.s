@@ -1,0 +1,29 @@
+# s0: in area
+# s1: in index
+# s2: in slot
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+lla {status}, 3b
+sd {status}, 8({s0})
+4:
+lwu {status}, 4({s0})
+bne {status}, {s1}, 6f
+ld {status}, 0({s2})
+addi {status}, {status}, 1
+sd {status}, 0({s2})
+5:
+li {status}, 0
+j 9f
+  .balign 4
+  .word 0xf1401073
+6:
+li {status}, 2
+9:

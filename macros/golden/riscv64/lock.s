@@ -1,0 +1,37 @@
+# s0: in area
+# s1: inout index
+# s2: in lock
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+lla {status}, 3b
+sd {status}, 8({s0})
+4:
+lwu {status}, 4({s0})
+bne {status}, {s1}, 6f
+ld {s1}, 0({s2})
+bne {s1}, zero, 20f
+li {status}, 1
+sd {status}, 0({s2})
+5:
+li {status}, 0
+j 9f
+20:
+li {status}, 1
+j 9f
+  .balign 4
+  .word 0xf1401073
+6:
+li {status}, 2
+9:
+  .pushsection __rseq_exit_point_array, "awR"
+  .balign 8
+  .quad 4b, 20b
+  .popsection

@@ -1,0 +1,48 @@
+# s0: in area
+# s1: inout index
+# s2: in b
+# s3: in w
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+lla {status}, 3b
+sd {status}, 8({s0})
+4:
+lwu {status}, 4({s0})
+bne {status}, {s1}, 6f
+lbu {s1}, 0({s2})
+addi {s1}, {s1}, 10
+andi {s1}, {s1}, 255
+sb {s1}, 1({s2})
+lh {s1}, 0({s3})
+bge {s1}, zero, 20f
+li {status}, 3
+mul {s1}, {s1}, {status}
+slli {s1}, {s1}, 48
+srai {s1}, {s1}, 48
+addi {s1}, {s1}, -1
+slli {s1}, {s1}, 48
+srai {s1}, {s1}, 48
+sh {s1}, 0({s3})
+5:
+li {status}, 0
+j 9f
+20:
+li {status}, 1
+j 9f
+  .balign 4
+  .word 0xf1401073
+6:
+li {status}, 2
+9:
+  .pushsection __rseq_exit_point_array, "awR"
+  .balign 8
+  .quad 4b, 20b
+  .popsection
