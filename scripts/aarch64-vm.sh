@@ -264,10 +264,11 @@ cp -L "$CROSS_LIB/ld-linux-aarch64.so.1" "$STAGE/lib/"
 # Every test binary once per registration path: musl (no libc registration: own area),
 # glibc (glibc's area), glibc with its registration off (own area beside glibc).
 # The acceptance suite under emulation, in groups of scenarios (one plan line each, so that
-# each has a deadline sized to its own time): the glibc pass runs every scenario at the
-# quick size (each data structure x index x ordering x delay point x yield/signal/sleep,
-# fork, seccomp, the control); the two own-area passes run the signal scenarios, fork and
-# the control. Left out: the 10,000-thread churn scenario (the runtime's own churn test
+# each has a deadline sized to its own time), at the tiny size (a tenth of the quick size's
+# operations, at least one abort where a scenario forces them; AARCH64_VM_ACCEPTANCE_SIZE=
+# quick for more): the glibc pass runs every scenario (each data structure x index x
+# ordering x delay point x yield/signal/sleep, fork, seccomp, the control); the two
+# own-area passes run the signal scenarios, fork and the control. Left out: the 10,000-thread churn scenario (the runtime's own churn test
 # runs in an own-area pass) and the glibc-off child, which would rerun the whole suite
 # (the own-area passes stand for it). `a+b` selects scenarios that contain both words.
 ACCEPTANCE_GLIBC=${AARCH64_VM_ACCEPTANCE:-spinlock;list;buffer;records;membarrier;!spinlock !list !buffer !records !membarrier}
@@ -275,6 +276,7 @@ ACCEPTANCE_OWN=${AARCH64_VM_ACCEPTANCE_OWN:-signal/1+increment signal/1+spinlock
 # Deadlines, a few times each test's time on 6.12 under TCG with the machine busy (an
 # acceptance group takes up to about 60 s, the runtime suite 20 s): a test that overruns
 # is dumped, then killed, and fails.
+ACCEPTANCE_SIZE=${AARCH64_VM_ACCEPTANCE_SIZE:-tiny}
 ACCEPTANCE_DEADLINE=240
 TEST_DEADLINE=150
 {
@@ -289,8 +291,8 @@ TEST_DEADLINE=150
             fi
             IFS=';' read -r -a groups <<<"$5"
             for group in "${groups[@]}"; do
-                printf '%s acceptance [%s]\t%s\t%s\t/t/%s/acceptance %s !churn !glibc.pthread\n' \
-                    "$1" "$group" "$ACCEPTANCE_DEADLINE" "$2" "$3" "$group"
+                printf '%s acceptance [%s]\t%s\t%s\t/t/%s/acceptance --%s %s !churn !glibc.pthread\n' \
+                    "$1" "$group" "$ACCEPTANCE_DEADLINE" "$2" "$3" "$ACCEPTANCE_SIZE" "$group"
             done
         done
     }
