@@ -158,7 +158,10 @@ fn stack_push_pop_copy_mm_cid_no_retry() {
     let mut by_cid = vec![0u64; rseq_dsl::possible_cpus()];
     let p = by_cid.as_mut_ptr();
     match unsafe { rseq!(mm_cid, |cid| { in slot: *mut u64 = p.add(cid); commit *slot += 5; }) } {
-        Ok(out) => assert_eq!(out.index(), rseq_dsl::mm_cid().map(|_| out.index().unwrap())),
+        Ok(out) => assert_eq!(
+            out.index(),
+            rseq_dsl::mm_cid().map(|_| out.index().unwrap())
+        ),
         Err(e) => assert_eq!(e.reason(), rseq_dsl::Reason::MmCidUnsupported),
     }
     let out =

@@ -1,0 +1,47 @@
+//! The control: the same increment without rseq, which must lose updates under the same
+//! load (otherwise the suite proves nothing).
+
+use std::sync::atomic::Ordering;
+
+use crate::{harness::*, memory::*, modes::*, runner::*};
+
+/// Loops between the load and the store of the control (as the reference's control).
+pub(crate) const CONTROL_LOOPS: u32 = 200;
+
+pub(crate) fn control(size: &Size) -> Result<Report, String> {
+    // At least the quick size's work, whatever the size: with too few operations (the tiny
+    // size, or an idle emulated CPU) a race may simply not happen, and the control would
+    // say nothing about the checks.
+    let quick = Size::quick(size.threads);
+    let size = if size.reps < quick.reps { &quick } else { size };
+    let counters = PerCpu::new();
+    let mode = Mode {
+        index: Index::CpuId,
+        commit: Commit::Relaxed,
+        disturb: Disturb::Plain,
+    };
+    let run = run_workers(
+        size,
+        mode,
+        false,
+        &counters,
+        |c, _| {
+            let slot = c.word(rseq_dsl::current_cpu());
+            let v = slot.load(Ordering::Relaxed);
+            spin(CONTROL_LOOPS);
+            slot.store(v + 1, Ordering::Relaxed);
+        },
+        no_side,
+    );
+    let lost = run.ops - counters.sum();
+    ensure(lost > 0, || {
+        format!(
+            "control lost no updates in {} operations: the checks cannot detect a race",
+            run.ops
+        )
+    })?;
+    Ok(Report {
+        note: format!("control: lost {lost} updates (expected)"),
+        ..Report::of(&run)
+    })
+}
