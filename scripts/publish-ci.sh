@@ -2,7 +2,8 @@
 # Ready to publish, as CI proves it:
 #   1. the documentation of every workspace crate builds with warnings denied (broken or
 #      private intra-doc links, missing docs: the published crates deny missing_docs),
-#      once with default features and once with all of them (`inject`, `stats`);
+#      once with default features and once with all of them (`inject`, `stats`); and the
+#      published crates' docs for the other Linux targets docs.rs builds (aarch64, riscv64);
 #   2. `cargo publish --dry-run` of the three published crates in one command, in
 #      dependency order (rseq-dsl-runtime, rseq-dsl-macros, then rseq-dsl): cargo packages
 #      each, checks its metadata, and builds each package from its .crate file alone, the
@@ -32,6 +33,14 @@ fi
 echo "publish-ci: docs, warnings denied"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --all-features
+# The other targets docs.rs builds ([package.metadata.docs.rs] of the root crate): the
+# published crates' docs for each (rust-std added with rustup if missing).
+host=$(rustc -vV | sed -n 's/^host: //p')
+for target in $(sed -n 's/^targets = \[\(.*\)\]$/\1/p' Cargo.toml | tr -d '",'); do
+    [ "$target" = "$host" ] && continue
+    rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+    RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --target "$target" "${published[@]}"
+done
 
 echo "publish-ci: package file lists"
 for crate in rseq-dsl-runtime rseq-dsl-macros rseq-dsl; do

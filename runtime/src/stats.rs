@@ -1,5 +1,5 @@
-//! Abort statistics for tests. Generated sections call [`record_abort`] on every abort;
-//! without the `stats` feature it compiles to nothing.
+//! Abort statistics (the `stats` feature). Every generated section counts its aborts here;
+//! without the feature the counting compiles to nothing and the counters read 0.
 //!
 //! ```
 //! // Counters only move with the `stats` feature; they always read consistently.
@@ -35,7 +35,9 @@ mod counters {
     }
 }
 
-/// Counts one abort of a critical section on the calling thread.
+/// Counts one abort of a critical section on the calling thread. Called by the code that
+/// `rseq!` generates (through `__private`), never by users: hidden from the docs.
+#[doc(hidden)]
 #[inline(always)]
 pub fn record_abort() {
     #[cfg(feature = "stats")]
