@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{check_registration, raw_rseq};
+use common::{check_registration, raw_rseq_len, registered_len};
 use rseq_dsl_runtime::{current_cpu, possible_cpus, registration};
 
 /// Why the child failed, as its exit status.
@@ -16,7 +16,7 @@ const STALE_CPU_ID: i32 = 15;
 
 /// The child's checks. It runs in a copy of a multithreaded process, so it only reads
 /// memory and makes system calls: no allocation, no locks, no panics.
-fn child_checks(parent: &rseq_dsl_runtime::Registration) -> i32 {
+fn child_checks(parent: &rseq_dsl_runtime::Registration, len: u32) -> i32 {
     let cpu = current_cpu();
     if cpu >= possible_cpus() {
         return BAD_CPU;
@@ -35,7 +35,7 @@ fn child_checks(parent: &rseq_dsl_runtime::Registration) -> i32 {
     // EBUSY: the kernel kept exactly this area registered for the child (fork copies the
     // registration; a new thread or exec would have none).
     // SAFETY: re-registering the registered area changes nothing.
-    if unsafe { raw_rseq(r.area, 0) } != Err(libc::EBUSY) {
+    if unsafe { raw_rseq_len(r.area, len, 0) } != Err(libc::EBUSY) {
         return KERNEL_LOST_AREA;
     }
     // SAFETY: the area is this thread's registered area.
@@ -52,12 +52,14 @@ fn forked_child_keeps_the_registration() {
     let parent = registration().expect("parent registration");
     check_registration(&parent);
     assert!(current_cpu() < possible_cpus());
+    // Looked up before the fork: the child makes no library calls that may take locks.
+    let len = registered_len(parent.owner);
 
     // SAFETY: the child runs only child_checks (reads and system calls) and then _exit.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
     if pid == 0 {
-        let code = child_checks(&parent);
+        let code = child_checks(&parent, len);
         // SAFETY: _exit ends the child without running the parent's atexit handlers.
         unsafe { libc::_exit(code) };
     }

@@ -105,15 +105,31 @@ pub fn getcpu_node() -> usize {
 /// the thread exits: the caller must keep it alive that long.
 pub unsafe fn raw_rseq(area: *const abi::RseqArea, flags: libc::c_int) -> Result<(), i32> {
     // SAFETY: forwarded to the caller.
-    let rc = unsafe {
-        libc::syscall(
-            abi::SYS_RSEQ,
-            area,
-            abi::OWN_AREA_LEN,
-            flags,
-            abi::SIGNATURE,
-        )
-    };
+    unsafe { raw_rseq_len(area, abi::OWN_AREA_LEN, flags) }
+}
+
+/// The length `owner`'s area was registered with, which a re-registration must repeat (the
+/// kernel answers EINVAL, not EBUSY, to another length): the runtime's [`abi::OWN_AREA_LEN`],
+/// or glibc's `max(__rseq_size, 32)` (32 up to glibc 2.40; from 2.41 the kernel's feature
+/// size, 33 on 7.x kernels, whose V2 mode this selects).
+pub fn registered_len(owner: rseq_dsl_runtime::Owner) -> u32 {
+    match (owner, glibc_rseq_symbols()) {
+        (rseq_dsl_runtime::Owner::Glibc, Some((size, _))) => size.max(abi::OWN_AREA_LEN),
+        _ => abi::OWN_AREA_LEN,
+    }
+}
+
+/// As [`raw_rseq`], with the registration length `len`.
+///
+/// # Safety
+/// As [`raw_rseq`].
+pub unsafe fn raw_rseq_len(
+    area: *const abi::RseqArea,
+    len: u32,
+    flags: libc::c_int,
+) -> Result<(), i32> {
+    // SAFETY: forwarded to the caller.
+    let rc = unsafe { libc::syscall(abi::SYS_RSEQ, area, len, flags, abi::SIGNATURE) };
     if rc == 0 {
         Ok(())
     } else {
@@ -209,5 +225,6 @@ pub fn check_registration(r: &rseq_dsl_runtime::Registration) {
     // The kernel answers EBUSY only when exactly this area, length and signature is already
     // registered for the calling thread: proof that `r.area` is the live registration.
     // SAFETY: registering an area the kernel already has registered changes nothing.
-    assert_eq!(unsafe { raw_rseq(r.area, 0) }, Err(libc::EBUSY));
+    let len = registered_len(r.owner);
+    assert_eq!(unsafe { raw_rseq_len(r.area, len, 0) }, Err(libc::EBUSY));
 }
