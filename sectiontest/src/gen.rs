@@ -262,7 +262,11 @@ fn bin(op: BinOp, int: Int, a: Abs, b: Abs) -> Abs {
             | (Range { lo: c, hi: c2, .. }, Range { lo, hi, align: al })
                 if c == c2 && c >= 0 && lo >= 0 =>
             {
-                fit(int, lo * c, hi * c, al.saturating_mul(pow2_of(c)))
+                // Products of 64-bit bounds can leave i128: then nothing is known.
+                match (lo.checked_mul(c), hi.checked_mul(c)) {
+                    (Some(lo), Some(hi)) => fit(int, lo, hi, al.saturating_mul(pow2_of(c))),
+                    _ => Top,
+                }
             }
             _ => Top,
         },
