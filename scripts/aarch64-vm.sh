@@ -351,6 +351,10 @@ for suite in $KERNELS; do
     fi
 done
 
+consoles=()
+for suite in $KERNELS; do consoles+=("$VM/console-$suite.log.txt"); done
+# The README's aarch64 rows: `python3 scripts/vm/summary.py --readme README.md` on these.
+python3 "$ROOT/scripts/vm/summary.py" "${consoles[@]}" || true
 log "total $(($(date +%s) - START)) s"
 if [ "$vm_failed" != 0 ] || [ "$user_failed" != 0 ]; then
     die "aarch64 tests failed"
