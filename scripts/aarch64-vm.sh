@@ -174,7 +174,7 @@ for suite in $KERNELS; do fetch_kernel "$suite"; done
 #    root crate's other tests (the `stress` suite and the library's unit tests), which take
 #    many minutes under emulation.
 # ---------------------------------------------------------------------------------------
-ROOT_TESTS=(--test smoke --test descriptors --test acceptance)
+ROOT_TESTS=(--test smoke --test descriptors --test acceptance --test fork)
 if [ "${AARCH64_VM_ALL:-0}" = 1 ]; then ROOT_TESTS=(--lib --tests); fi
 # Frame pointers and line tables: /init walks the frame chain of a hung test, and the
 # host names the functions (scripts/vm/symbolize.py).
@@ -196,8 +196,12 @@ build_tests() { # TARGET -> "name path" lines
     } 2>/dev/null) |
         jq -r 'select(.reason == "compiler-artifact" and .executable != null
                       and .target.name != "ui")
-               | "\(.target.name) \(.executable)"'
+               | (if .target.name == "fork" and (.target.src_path | contains("/runtime/") | not)
+                  then "fork_contract" else .target.name end) as $name
+               | "\($name) \(.executable)"'
 }
+# (The root crate's tests/fork.rs, the fork contract, shares its name with the runtime's
+# fork test: it goes by fork_contract in the VM.)
 log "building test binaries for $MUSL and $GNU"
 MUSL_TESTS=$(build_tests "$MUSL")
 GNU_TESTS=$(build_tests "$GNU")
