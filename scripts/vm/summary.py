@@ -50,8 +50,8 @@ def row(path):
         text += f", {p['aborts']:,} aborts"
         cells.append(text)
     return (f"| aarch64 | {kernel} (qemu-system, `-smp 2`) | glibc 2.36 (glibc's area), glibc with "
-            "the tunable off (own area), musl static (own area) | runtime tests, smoke, descriptor "
-            "walk; the acceptance matrix at the tiny size (glibc's area: every scenario but churn "
+            "the tunable off (own area), musl static (own area) | runtime tests, smoke, descriptor walk, "
+            "fork contract; the acceptance matrix at the tiny size (glibc's area: every scenario but churn "
             "and the glibc-off child; own areas: signal, fork, control) | " + "; ".join(cells) + " |")
 
 
