@@ -408,7 +408,7 @@ fn sections(opts: &Options) -> Result<(Numbered, Numbered), String> {
         })
         .collect();
     for (_, s) in plain.iter().chain(&stormy) {
-        if let Err(e) = crate::gen::validate(s) {
+        if let Err(e) = crate::validate::validate(s) {
             return Err(format!(
                 "generator bug: an invalid section ({e}):\n{}",
                 s.print()

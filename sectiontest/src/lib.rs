@@ -5,6 +5,7 @@
 //! through [`support`], and compares.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod absint;
 pub mod ast;
 pub mod gen;
 pub mod harness;
@@ -13,6 +14,7 @@ pub mod rng;
 pub mod shrink;
 pub mod state;
 pub mod support;
+pub mod validate;
 
 #[cfg(test)]
 mod tests;

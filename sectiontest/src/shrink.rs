@@ -3,7 +3,7 @@
 //! fails, until none does.
 
 use crate::ast::*;
-use crate::gen::validate;
+use crate::validate::validate;
 
 /// Candidates one step simpler than `s`, valid ones only, smallest changes last.
 pub fn candidates(s: &Section) -> Vec<Section> {

@@ -3,10 +3,11 @@
 //! interpreter follows Rust's semantics on known cases, the shrinker only shrinks.
 
 use crate::ast::*;
-use crate::gen::{generate, validate, Config};
+use crate::gen::{generate, Config};
 use crate::interp::{self, Status};
 use crate::rng::derive;
 use crate::state::StateSpec;
+use crate::validate::validate;
 
 const BASE: u64 = 0x7f00_1234_5000;
 
