@@ -9,8 +9,15 @@ fn report(label: &str) {
     let node = rseq_dsl::node_id().map_or("n/a".to_string(), |n| n.to_string());
     match rseq_dsl::registration() {
         Ok(r) => println!(
-            "{label:>9}: cpu_id {cpu:>3}  mm_cid {mm_cid:>3}  node_id {node:>2}  area {:?} by {:?}, feature size {}, glibc offset {:?}, {} path",
-            r.area, r.owner, r.feature_size, r.thread_pointer_offset, rseq_dsl::Path::current()
+            "{label:>9}: cpu_id {cpu:>3}  mm_cid {mm_cid:>3}  node_id {node:>2}  area {:?} by {:?}, {:?} mode ({} bytes), feature size {}, alignment {}, glibc offset {:?}, {} path",
+            r.area,
+            r.owner,
+            r.mode,
+            r.registered_len,
+            r.feature_size,
+            r.required_alignment,
+            r.thread_pointer_offset,
+            rseq_dsl::Path::current()
         ),
         Err(e) => println!("{label:>9}: cpu {cpu:>3} (sched_getcpu fallback): {e}"),
     }

@@ -115,9 +115,9 @@ pub const MM_CID_OFFSET: usize = 24;
 /// Byte offset of `slice_ctrl`.
 pub const SLICE_CTRL_OFFSET: usize = 28;
 
-/// Length this crate registers its own area with: the original 32-byte ABI, accepted by
-/// every kernel with rseq (a longer one selects the kernel's V2 mode on 7.0+).
-pub const OWN_AREA_LEN: u32 = 32;
+/// The original registration length, accepted by every kernel with rseq. A longer one
+/// (at least the feature size, aligned to `AT_RSEQ_ALIGN`) selects the V2 mode of Linux 7.0+.
+pub const LEGACY_AREA_LEN: u32 = 32;
 
 /// Feature size of kernels before 6.3, which do not publish `AT_RSEQ_FEATURE_SIZE`.
 pub const ORIGINAL_FEATURE_SIZE: u32 = 20;

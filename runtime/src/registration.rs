@@ -37,6 +37,7 @@ static INIT_DONE: AtomicBool = AtomicBool::new(false);
 extern "C" fn init() {
     let glibc = glibc_offset();
     feature_size();
+    required_alignment();
     crate::possible_cpus();
     if glibc.is_none() {
         // Own areas will be needed: create the key now, while no handler can interrupt.
@@ -59,20 +60,61 @@ pub enum Owner {
     Own,
 }
 
+/// Which of the kernel's two registration modes a thread's area is in (Linux 7.0+ tells
+/// them apart by the registered length; earlier kernels have only the first).
+///
+/// ```
+/// use rseq_dsl_runtime::Mode;
+/// assert_eq!(Mode::for_len(32), Mode::Legacy);
+/// assert_eq!(Mode::for_len(33), Mode::V2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Registered with the original 32 bytes: the kernel rewrites the ids at every context
+    /// switch and signal, and looks at `rseq_cs` on every return to user space.
+    Legacy,
+    /// Registered with more than 32 bytes (Linux 7.0+): ids are written only when they
+    /// change, `rseq_cs` is evaluated only after a preemption or before a signal, and any
+    /// user write to a kernel-owned field gets the process killed.
+    V2,
+}
+
+impl Mode {
+    /// The mode a registration of `len` bytes selects.
+    pub const fn for_len(len: u32) -> Mode {
+        if len > abi::LEGACY_AREA_LEN {
+            Mode::V2
+        } else {
+            Mode::Legacy
+        }
+    }
+}
+
 /// How the calling thread's rseq area is registered, for diagnostics.
 ///
 /// ```
 /// match rseq_dsl_runtime::registration() {
-///     Ok(r) => println!("{:?} area, feature size {}", r.owner, r.feature_size),
+///     Ok(r) => println!(
+///         "{:?} area, {:?} mode ({} bytes), feature size {}, alignment {}",
+///         r.owner, r.mode, r.registered_len, r.feature_size, r.required_alignment
+///     ),
 ///     Err(e) => println!("{e}"),
 /// }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Registration {
     /// Who registered the area.
     pub owner: Owner,
+    /// The kernel mode the registration selected.
+    pub mode: Mode,
+    /// The length the area was registered with (32, or more in [`Mode::V2`]).
+    pub registered_len: u32,
     /// Bytes of the area the kernel fills in (`AT_RSEQ_FEATURE_SIZE`, 20 before Linux 6.3).
     pub feature_size: u32,
+    /// The alignment the kernel requires of an area longer than 32 bytes
+    /// (`AT_RSEQ_ALIGN`; 32 where the kernel does not publish it).
+    pub required_alignment: u32,
     /// glibc's `__rseq_offset` from the thread pointer, when glibc owns the area.
     pub thread_pointer_offset: Option<isize>,
     /// Address of the area.
@@ -147,32 +189,64 @@ fn retire(reason: Reason) {
     let _ = OWN_AREA.try_with(OwnArea::unregister);
 }
 
+/// Room for an own area in either mode: the original 32 bytes, then what kernels 7.0+
+/// add past them (`AT_RSEQ_FEATURE_SIZE` 33, `AT_RSEQ_ALIGN` 64), zero as the kernel
+/// expects a fresh area's extension to be.
+#[repr(C, align(64))]
+struct OwnStorage {
+    area: RseqArea,
+    extension: [u8; 32],
+}
+
+/// The length this crate registers its own areas with: all of [`OwnStorage`] (V2 mode)
+/// where the kernel has fields past 32 bytes and the storage satisfies its size and
+/// alignment, the original 32 bytes (legacy mode) everywhere else.
+fn own_registration_len() -> u32 {
+    let storage = core::mem::size_of::<OwnStorage>() as u32;
+    let alignment = core::mem::align_of::<OwnStorage>() as u32;
+    let fits = feature_size() <= storage && required_alignment() <= alignment;
+    if feature_size() > abi::LEGACY_AREA_LEN && fits {
+        storage
+    } else {
+        abi::LEGACY_AREA_LEN
+    }
+}
+
 struct OwnArea {
-    area: UnsafeCell<RseqArea>,
-    registered: Cell<bool>,
+    storage: UnsafeCell<OwnStorage>,
+    /// The registered length while registered, 0 otherwise: unregistering must repeat it.
+    registered_len: Cell<u32>,
 }
 
 impl OwnArea {
     const fn new() -> Self {
         OwnArea {
-            area: UnsafeCell::new(RseqArea::new()),
-            registered: Cell::new(false),
+            storage: UnsafeCell::new(OwnStorage {
+                area: RseqArea::new(),
+                extension: [0; 32],
+            }),
+            registered_len: Cell::new(0),
         }
     }
 
+    fn area(&self) -> *mut RseqArea {
+        // SAFETY: a projection to the first field of a live thread-local; nothing is read.
+        unsafe { ptr::addr_of_mut!((*self.storage.get()).area) }
+    }
+
     fn register(&self) -> Result<NonNull<RseqArea>, Unavailable> {
-        let area = self.area.get();
-        if !self.registered.get() {
+        let area = self.area();
+        if self.registered_len.get() == 0 {
             let key = own_key().ok_or(Unavailable::new(Reason::Errno(libc::EAGAIN)))?;
-            // SAFETY: `area` is a live, 32-byte aligned thread-local of length OWN_AREA_LEN;
-            // the kernel writes it until `unregister`, which the key's destructor runs
-            // before the thread-local storage is freed.
-            let rc =
-                unsafe { libc::syscall(abi::SYS_RSEQ, area, abi::OWN_AREA_LEN, 0, abi::SIGNATURE) };
+            let len = own_registration_len();
+            // SAFETY: `area` starts a live, 64-byte aligned thread-local of at least `len`
+            // bytes; the kernel writes it until `unregister`, which the key's destructor
+            // runs before the thread-local storage is freed.
+            let rc = unsafe { libc::syscall(abi::SYS_RSEQ, area, len, 0, abi::SIGNATURE) };
             if rc != 0 {
                 return Err(Unavailable::from_errno(last_errno()));
             }
-            self.registered.set(true);
+            self.registered_len.set(len);
             // Arm the destructor: a non-null value makes the C runtime call it at exit.
             // SAFETY: `key` is a live key; the value is only handed back to the destructor.
             let rc = unsafe { libc::pthread_setspecific(key, area as *const libc::c_void) };
@@ -187,7 +261,8 @@ impl OwnArea {
     }
 
     fn unregister(&self) {
-        if !self.registered.get() {
+        let len = self.registered_len.get();
+        if len == 0 {
             return;
         }
         // SAFETY: unregisters exactly the area, length and signature registered above,
@@ -195,8 +270,8 @@ impl OwnArea {
         let rc = unsafe {
             libc::syscall(
                 abi::SYS_RSEQ,
-                self.area.get(),
-                abi::OWN_AREA_LEN,
+                self.area(),
+                len,
                 abi::RSEQ_FLAG_UNREGISTER,
                 abi::SIGNATURE,
             )
@@ -206,7 +281,7 @@ impl OwnArea {
             // safe way to continue.
             std::process::abort();
         }
-        self.registered.set(false);
+        self.registered_len.set(0);
         if let Some(key) = own_key() {
             // Disarm: nothing is left for the destructor, which may live in a library about
             // to be unloaded (see prepare_unload).
@@ -233,6 +308,18 @@ fn glibc_offset() -> Option<isize> {
     })
 }
 
+/// The length glibc registered its areas with: `max(__rseq_size, 32)` in every version
+/// that registers (2.35 to 2.40 register 32 bytes and say 32 or 20; 2.41+ register and
+/// say the kernel's feature size, 33 on Linux 7.x, which selects V2 mode).
+fn glibc_registered_len() -> u32 {
+    let (_, size) = abi::glibc_rseq_symbols();
+    if size.is_null() {
+        return abi::LEGACY_AREA_LEN;
+    }
+    // SAFETY: glibc defines `__rseq_size` as a read-only u32, fixed before any thread runs.
+    unsafe { size.read() }.max(abi::LEGACY_AREA_LEN)
+}
+
 /// Bytes of the area the kernel fills in (an auxiliary-vector entry: the same for every
 /// thread, read without side effects).
 pub(crate) fn feature_size() -> u32 {
@@ -241,6 +328,17 @@ pub(crate) fn feature_size() -> u32 {
         // SAFETY: getauxval has no preconditions; 0 means the tag is absent (before 6.3).
         let size = unsafe { libc::getauxval(abi::AT_RSEQ_FEATURE_SIZE) } as u32;
         size.max(abi::ORIGINAL_FEATURE_SIZE)
+    })
+}
+
+/// The alignment the kernel requires of an area longer than 32 bytes (`AT_RSEQ_ALIGN`), at
+/// least the 32 bytes every kernel requires.
+pub(crate) fn required_alignment() -> u32 {
+    static ALIGN: OnceWord<u32> = OnceWord::new();
+    ALIGN.get_or_compute(|| {
+        // SAFETY: getauxval has no preconditions; 0 means the tag is absent (before 6.3).
+        let align = unsafe { libc::getauxval(abi::AT_RSEQ_ALIGN) } as u32;
+        align.max(abi::LEGACY_AREA_LEN)
     })
 }
 
@@ -322,9 +420,18 @@ pub fn registration() -> Result<Registration, Unavailable> {
         .ok()
         .flatten()
         .ok_or(Unavailable::new(Reason::ThreadExiting))?;
+    let registered_len = match owner {
+        Owner::Glibc => glibc_registered_len(),
+        Owner::Own => OWN_AREA
+            .try_with(|own| own.registered_len.get())
+            .unwrap_or(abi::LEGACY_AREA_LEN),
+    };
     Ok(Registration {
         owner,
+        mode: Mode::for_len(registered_len),
+        registered_len,
         feature_size: feature_size(),
+        required_alignment: required_alignment(),
         thread_pointer_offset: match owner {
             Owner::Glibc => glibc_offset(),
             Owner::Own => None,

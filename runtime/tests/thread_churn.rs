@@ -7,7 +7,7 @@ mod common;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{check_registration, expected_owner, raw_rseq};
+use common::{check_registration, expected_owner, raw_rseq_len, registered_len};
 use rseq_dsl_runtime::abi::{self, RseqArea};
 use rseq_dsl_runtime::{current_cpu, possible_cpus, registration, Owner, Reason};
 
@@ -78,7 +78,8 @@ impl ExitCheck {
                 // EINVAL. Ok here would mean the kernel still wrote into this thread-local,
                 // whose memory is freed once the thread is gone.
                 // SAFETY: unregistering writes nothing; if it succeeds, it is the fix.
-                let rc = unsafe { raw_rseq(area, abi::RSEQ_FLAG_UNREGISTER) };
+                let len = registered_len(Owner::Own);
+                let rc = unsafe { raw_rseq_len(area, len, abi::RSEQ_FLAG_UNREGISTER) };
                 if rc != Err(libc::EINVAL) {
                     return Err(format!("own area still registered at exit: {rc:?}"));
                 }

@@ -105,17 +105,28 @@ pub fn getcpu_node() -> usize {
 /// the thread exits: the caller must keep it alive that long.
 pub unsafe fn raw_rseq(area: *const abi::RseqArea, flags: libc::c_int) -> Result<(), i32> {
     // SAFETY: forwarded to the caller.
-    unsafe { raw_rseq_len(area, abi::OWN_AREA_LEN, flags) }
+    unsafe { raw_rseq_len(area, abi::LEGACY_AREA_LEN, flags) }
 }
 
-/// The length `owner`'s area was registered with, which a re-registration must repeat (the
-/// kernel answers EINVAL, not EBUSY, to another length): the runtime's [`abi::OWN_AREA_LEN`],
-/// or glibc's `max(__rseq_size, 32)` (32 up to glibc 2.40; from 2.41 the kernel's feature
-/// size, 33 on 7.x kernels, whose V2 mode this selects).
+/// The length `owner`'s area must have been registered with, derived from what the kernel
+/// and glibc publish (a re-registration must repeat it: the kernel answers EINVAL, not
+/// EBUSY, to another length). glibc registers `max(__rseq_size, 32)` (32 up to glibc 2.40;
+/// from 2.41 the kernel's feature size, 33 on 7.x kernels, which selects V2 mode). The
+/// runtime's own area is 64 bytes aligned to 64: it registers all of it (V2 mode) where the
+/// kernel publishes a feature size above 32 that fits with an alignment it satisfies, and
+/// the legacy 32 bytes elsewhere.
 pub fn registered_len(owner: rseq_dsl_runtime::Owner) -> u32 {
+    // SAFETY: getauxval has no preconditions.
+    let (feature_size, align) = unsafe {
+        (
+            libc::getauxval(abi::AT_RSEQ_FEATURE_SIZE) as u32,
+            libc::getauxval(abi::AT_RSEQ_ALIGN) as u32,
+        )
+    };
     match (owner, glibc_rseq_symbols()) {
-        (rseq_dsl_runtime::Owner::Glibc, Some((size, _))) => size.max(abi::OWN_AREA_LEN),
-        _ => abi::OWN_AREA_LEN,
+        (rseq_dsl_runtime::Owner::Glibc, Some((size, _))) => size.max(abi::LEGACY_AREA_LEN),
+        _ if feature_size > 32 && feature_size <= 64 && align <= 64 => 64,
+        _ => abi::LEGACY_AREA_LEN,
     }
 }
 
@@ -198,6 +209,24 @@ pub fn check_registration(r: &rseq_dsl_runtime::Registration) {
     // SAFETY: getauxval has no preconditions.
     let auxv = unsafe { libc::getauxval(abi::AT_RSEQ_FEATURE_SIZE) } as u32;
     assert_eq!(r.feature_size, auxv.max(abi::ORIGINAL_FEATURE_SIZE));
+    // SAFETY: getauxval has no preconditions.
+    let align = unsafe { libc::getauxval(abi::AT_RSEQ_ALIGN) } as u32;
+    assert_eq!(r.required_alignment, align.max(32));
+    let len = registered_len(r.owner);
+    assert_eq!(
+        r.registered_len, len,
+        "registered length of the {:?} area",
+        r.owner
+    );
+    assert_eq!(r.mode, rseq_dsl_runtime::Mode::for_len(len));
+    // The kernel refuses a legacy area not aligned to 32, a longer one not aligned to
+    // AT_RSEQ_ALIGN.
+    let alignment = if len > 32 { r.required_alignment } else { 32 };
+    assert_eq!(
+        r.area as usize % alignment as usize,
+        0,
+        "alignment of a {len}-byte area"
+    );
     match r.owner {
         Owner::Glibc => {
             let (_, offset) = glibc_rseq_symbols().expect("glibc owner without glibc symbols");
@@ -225,6 +254,5 @@ pub fn check_registration(r: &rseq_dsl_runtime::Registration) {
     // The kernel answers EBUSY only when exactly this area, length and signature is already
     // registered for the calling thread: proof that `r.area` is the live registration.
     // SAFETY: registering an area the kernel already has registered changes nothing.
-    let len = registered_len(r.owner);
     assert_eq!(unsafe { raw_rseq_len(r.area, len, 0) }, Err(libc::EBUSY));
 }
