@@ -32,6 +32,8 @@ const RETIRED: usize = WORKERS - 1;
 const RUN_FOR: Duration = Duration::from_millis(400);
 /// Pacing of the storm: closer signals are mostly coalesced.
 const PACE: Duration = Duration::from_micros(20);
+/// How much longer than `RUN_FOR` the storm may go on while no section has aborted yet.
+const ABORT_WAIT: Duration = Duration::from_secs(20);
 const CHILD_ENV: &str = "RSEQ_DSL_SIGNALS_CHILD";
 
 // ---- allocation detector -----------------------------------------------------------------
@@ -240,10 +242,16 @@ fn child(expected: Owner) -> ExitCode {
             if deadline.is_none() && first_handled.load(Ordering::Acquire) == WORKERS {
                 deadline = Some(Instant::now() + RUN_FOR);
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+            // Past the planned run, go on until the first abort (a slow emulated machine
+            // may need longer to interrupt a section), up to ABORT_WAIT more.
+            if deadline.is_some_and(|d| {
+                let now = Instant::now();
+                now >= d
+                    && (rseq_dsl::stats::total_aborts() > aborts_before || now >= d + ABORT_WAIT)
+            }) {
                 stop.store(true, Ordering::Release);
             }
-            if started.elapsed() > Duration::from_secs(60) {
+            if deadline.is_none() && started.elapsed() > Duration::from_secs(60) {
                 eprintln!("FAIL: a worker never handled a signal");
                 std::process::exit(1);
             }
