@@ -1,0 +1,510 @@
+//! The per-CPU caches: one mapped region with a cache per possible CPU, each a bounded
+//! array stack of free objects per size class (layout in `class.rs`). Push, pop and their
+//! batched forms are `rseq!` sections on the cache of the running CPU, or of the thread's
+//! `mm_cid` where the kernel maintains it.
+//!
+//! A stack is two counters that only grow, `pushes` and `pops`; their difference is the
+//! number of objects and the index of the top. A pop commits `pops + 1`, a push stores the
+//! object in the free slot (speculatively) and commits `pushes + 1`. The counters double as
+//! the statistics: every object that went through a cache is counted exactly once.
+//!
+//! `trim` takes every cache's objects while other threads keep allocating: it sets each
+//! cache's `stopped` word, which every section checks first and exits on, then fences
+//! (`membarrier`'s rseq command restarts any section that read `stopped` before the store),
+//! after which the caches are the trimmer's alone until it clears `stopped`.
+
+use core::ptr;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use rseq_dsl::{rseq, Outcome};
+
+use crate::class::{
+    header_offset, BATCH, CACHE_STRIDE, CLASSES, CLASS_SIZES, LAST_SMALL_CAPACITY_CLASS, POPS,
+    PUSHES, SLOT_OFFSET, STOPPED,
+};
+use crate::depot;
+
+// The batch sections copy BATCH addresses (and one less) with `copy`, whose length is a
+// literal: keep the literals below in step with BATCH.
+const _: () = assert!(BATCH == 32);
+
+/// How caches are indexed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Index {
+    /// By the CPU the thread runs on.
+    Cpu,
+    /// By the thread's memory-map concurrency id (Linux 6.3+): as many caches in use as
+    /// threads running at once, at most the CPU count.
+    MmCid,
+}
+
+const CPU: usize = 1;
+const MM_CID: usize = 2;
+
+/// The region's address with the index mode in its low bits (the region is page
+/// aligned), or 0 before the first thread with rseq set it up.
+static STATE: AtomicUsize = AtomicUsize::new(0);
+
+/// Number of caches in the region, written before STATE is published.
+static CACHES: AtomicUsize = AtomicUsize::new(0);
+
+/// The header a section on an index without a cache reads: `stopped`, so it exits at once.
+static NO_CACHE: [AtomicU64; 4] = [const { AtomicU64::new(1) }; 4];
+
+/// Aborted attempts of the sections (each is then retried).
+pub(crate) static ABORTS: AtomicU64 = AtomicU64::new(0);
+
+/// Per class, for the accounting: objects moved out of caches by spills and trims (their
+/// pops are not allocations), objects moved in by refills (their pushes are not frees),
+/// allocations and frees served by the depot (misses and threads without rseq).
+pub(crate) struct ClassCounters {
+    pub(crate) spilled: AtomicU64,
+    pub(crate) refilled: AtomicU64,
+    pub(crate) depot_allocs: AtomicU64,
+    pub(crate) depot_frees: AtomicU64,
+}
+
+pub(crate) static COUNTERS: [ClassCounters; CLASSES] = [const {
+    ClassCounters {
+        spilled: AtomicU64::new(0),
+        refilled: AtomicU64::new(0),
+        depot_allocs: AtomicU64::new(0),
+        depot_frees: AtomicU64::new(0),
+    }
+}; CLASSES];
+
+/// The set-up caches: region address, cache count, index mode.
+#[derive(Clone, Copy)]
+struct Caches {
+    base: usize,
+    len: usize,
+    mode: usize,
+}
+
+impl Caches {
+    /// Class `class`'s header in the cache for `index`, or a stand-in whose `stopped` is
+    /// set where the region has no cache for it (the section exits, the depot serves).
+    #[inline(always)]
+    fn header(self, index: usize, class: usize) -> *mut u64 {
+        if index < self.len {
+            (self.base + index * CACHE_STRIDE + header_offset(class)) as *mut u64
+        } else {
+            NO_CACHE.as_ptr() as *mut u64
+        }
+    }
+
+    /// Class `class`'s slots in the cache for `index` (a pointer no section dereferences
+    /// where the index has no cache: the `stopped` check exits first).
+    #[inline(always)]
+    fn slots(self, index: usize, class: usize) -> *mut usize {
+        (self.base + index * CACHE_STRIDE + SLOT_OFFSET[class]) as *mut usize
+    }
+}
+
+#[inline(always)]
+fn caches() -> Option<Caches> {
+    let state = STATE.load(Ordering::Acquire);
+    if state == 0 {
+        return set_up();
+    }
+    Some(Caches {
+        base: state & !4095,
+        len: CACHES.load(Ordering::Relaxed),
+        mode: state & 3,
+    })
+}
+
+/// Maps the region and chooses the index mode, on the first call from a thread with rseq;
+/// `None` (nothing set up, the depot serves) on threads without it.
+#[cold]
+#[inline(never)]
+fn set_up() -> Option<Caches> {
+    if !rseq_dsl::is_available() {
+        return None;
+    }
+    let len = rseq_dsl::possible_cpus();
+    // SAFETY: an anonymous private mapping; no pointer of ours is passed.
+    let region = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            len * CACHE_STRIDE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if region == libc::MAP_FAILED {
+        return None;
+    }
+    CACHES.store(len, Ordering::Relaxed);
+    let state = region as usize | wanted_mode();
+    if let Err(winner) = STATE.compare_exchange(0, state, Ordering::AcqRel, Ordering::Acquire) {
+        // Another thread set up first: its region is the one; ours was never used.
+        // SAFETY: unmaps exactly the mapping made above.
+        unsafe { libc::munmap(region, len * CACHE_STRIDE) };
+        let _ = winner;
+    }
+    caches()
+}
+
+/// `mm_cid` where the kernel maintains it, unless `RSEQ_ALLOC_INDEX=cpu` asks for CPU
+/// numbers (read with `getenv`, which allocates nothing).
+fn wanted_mode() -> usize {
+    // SAFETY: a NUL-terminated name; the result is only read, before any other call.
+    let forced_cpu = unsafe {
+        let value = libc::getenv(c"RSEQ_ALLOC_INDEX".as_ptr());
+        !value.is_null() && core::ffi::CStr::from_ptr(value).to_bytes() == b"cpu"
+    };
+    if forced_cpu || rseq_dsl::mm_cid().is_none() {
+        CPU
+    } else {
+        MM_CID
+    }
+}
+
+/// The index mode of the caches, once a thread with rseq set them up.
+pub(crate) fn index() -> Option<Index> {
+    match STATE.load(Ordering::Acquire) & 3 {
+        CPU => Some(Index::Cpu),
+        MM_CID => Some(Index::MmCid),
+        _ => None,
+    }
+}
+
+/// One section, indexed by `mm_cid` or by CPU as the caches are, with `no_retry`: aborts
+/// come back as `Outcome::Aborted`, so that the caller counts them before retrying.
+macro_rules! section {
+    ($caches:expr, |$index:ident| $body:tt) => {
+        if $caches.mode == MM_CID {
+            rseq!(mm_cid, no_retry, |$index| $body)
+        } else {
+            rseq!(no_retry, |$index| $body)
+        }
+    };
+}
+
+/// What a section did, for its caller.
+enum Step<T> {
+    Done(T),
+    /// The stack was empty (pop) or full (push).
+    Bounded,
+    /// The cache is stopped by a trim, or the index has no cache.
+    Stopped,
+    /// rseq is unavailable on this thread.
+    NoRseq,
+}
+
+/// Runs `attempt` until it is not aborted, counting the aborts.
+#[inline(always)]
+fn retry<T>(
+    mut attempt: impl FnMut() -> Result<Outcome<T, i32>, rseq_dsl::Unavailable>,
+) -> Step<T> {
+    loop {
+        match attempt() {
+            Ok(Outcome::Committed { value, .. }) => return Step::Done(value),
+            Ok(Outcome::Exited { value: 0, .. }) => return Step::Bounded,
+            Ok(Outcome::Exited { .. }) => return Step::Stopped,
+            Ok(Outcome::Aborted) => {
+                ABORTS.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => return Step::NoRseq,
+        }
+    }
+}
+
+// The sections below share one shape: `hdr` is the class's header (`stopped`, capacity,
+// `pushes`, `pops`), `slots` its array. Every load after the `stopped` check goes through
+// an address that depends on the loaded `stopped` (plus zero): on aarch64 and riscv64 that
+// orders those loads after it, so a section that sees a trim's "not stopped any more" also
+// sees the counters the trim left (x86 never reorders loads with loads).
+
+/// Pops an object of `class` from the running CPU's cache.
+#[inline(always)]
+fn pop(caches: Caches, class: usize) -> Step<usize> {
+    retry(|| {
+        // SAFETY: `header(i, class)` is the class's header in the cache of the index the
+        // section runs for (or the stand-in, on which it exits at once), `slots(i, class)`
+        // its slots (layout checked in class.rs); `pushes - pops` is at most the capacity,
+        // so the slot read is in the array. Outside trims, only sections on that index
+        // write the cache.
+        unsafe {
+            section!(caches, |i| {
+                in hdr: *mut u64 = caches.header(i, class);
+                in slots: *mut usize = caches.slots(i, class);
+                let stopped: u64 = *hdr;
+                if stopped != 0 { exit 1; }
+                let counts: *mut u64 = hdr.byte_add(stopped as usize);
+                let pushes: u64 = *counts.add(2);
+                let pops: u64 = *counts.add(3);
+                if pushes == pops { exit 0; }
+                let object: usize = *slots.add((pushes - pops - 1) as usize);
+                commit *counts.add(3) = pops + 1;
+                object
+            })
+        }
+    })
+}
+
+/// Pushes `object` of `class` on the running CPU's cache.
+#[inline(always)]
+fn push(caches: Caches, class: usize, object: usize) -> Step<()> {
+    // $capacity: SMALL_CAPACITY or LARGE_CAPACITY, as a literal.
+    macro_rules! push_section {
+        ($capacity:tt) => {
+            retry(|| {
+                // SAFETY: as in pop; the slot written is below the class's capacity,
+                // checked first.
+                unsafe {
+                    section!(caches, |i| {
+                        in hdr: *mut u64 = caches.header(i, class);
+                        in slots: *mut usize = caches.slots(i, class);
+                        in object: usize = object;
+                        let stopped: u64 = *hdr;
+                        if stopped != 0 { exit 1; }
+                        let counts: *mut u64 = hdr.byte_add(stopped as usize);
+                        let pushes: u64 = *counts.add(2);
+                        let len: u64 = pushes - *counts.add(3);
+                        if len >= $capacity { exit 0; }
+                        store *slots.add(len as usize) = object;
+                        commit *counts.add(2) = pushes + 1;
+                    })
+                }
+            })
+        };
+    }
+    if class <= LAST_SMALL_CAPACITY_CLASS {
+        push_section!(256)
+    } else {
+        push_section!(64)
+    }
+}
+
+/// Moves the top BATCH objects of `class` from the running CPU's cache into `out`.
+fn pop_batch(caches: Caches, class: usize, out: &mut [usize; BATCH]) -> Step<()> {
+    let out = out.as_mut_ptr() as *mut u8;
+    retry(|| {
+        // SAFETY: as in pop; the copy reads BATCH slots at or above index 0 (len >= BATCH
+        // is checked) and writes `out`, BATCH words of ours.
+        unsafe {
+            section!(caches, |i| {
+                in hdr: *mut u64 = caches.header(i, class);
+                in slots: *mut usize = caches.slots(i, class);
+                in out: *mut u8 = out;
+                let stopped: u64 = *hdr;
+                if stopped != 0 { exit 1; }
+                let counts: *mut u64 = hdr.byte_add(stopped as usize);
+                let pops: u64 = *counts.add(3);
+                let len: u64 = *counts.add(2) - pops;
+                if len < 32 { exit 0; }
+                let from: *mut u8 = slots.add((len - 32) as usize) as *mut u8;
+                copy(out, from, 256);
+                commit *counts.add(3) = pops + 32;
+            })
+        }
+    })
+}
+
+/// Pushes the first BATCH - 1 objects of `objects` on the running CPU's cache.
+fn push_batch(caches: Caches, class: usize, objects: &[usize; BATCH]) -> Step<()> {
+    let objects = objects.as_ptr() as *mut u8;
+    // $room: the class's capacity minus BATCH - 1, as a literal.
+    macro_rules! push_batch_section {
+        ($room:tt) => {
+            retry(|| {
+                // SAFETY: as in push; the copy writes BATCH - 1 slots from `len`, and
+                // `len + BATCH - 1 <= capacity` is checked first.
+                unsafe {
+                    section!(caches, |i| {
+                        in hdr: *mut u64 = caches.header(i, class);
+                        in slots: *mut usize = caches.slots(i, class);
+                        in objects: *mut u8 = objects;
+                        let stopped: u64 = *hdr;
+                        if stopped != 0 { exit 1; }
+                        let counts: *mut u64 = hdr.byte_add(stopped as usize);
+                        let pushes: u64 = *counts.add(2);
+                        let len: u64 = pushes - *counts.add(3);
+                        if len > $room { exit 0; }
+                        let to: *mut u8 = slots.add(len as usize) as *mut u8;
+                        copy(to, objects, 248);
+                        commit *counts.add(2) = pushes + 31;
+                    })
+                }
+            })
+        };
+    }
+    if class <= LAST_SMALL_CAPACITY_CLASS {
+        push_batch_section!(225)
+    } else {
+        push_batch_section!(33)
+    }
+}
+
+// The literals above, spelled out.
+const _: () = assert!(crate::class::SMALL_CAPACITY == 256 && crate::class::LARGE_CAPACITY == 64);
+const _: () = assert!(256 - (BATCH - 1) == 225 && 64 - (BATCH - 1) == 33);
+
+/// An object of `class`: from the cache, else a refill from the depot; null when the
+/// system refuses memory.
+#[inline(always)]
+pub(crate) fn alloc(class: usize) -> *mut u8 {
+    if let Some(caches) = caches() {
+        match pop(caches, class) {
+            Step::Done(object) => return object as *mut u8,
+            Step::Bounded => return refill(caches, class),
+            Step::Stopped | Step::NoRseq => {}
+        }
+    }
+    COUNTERS[class].depot_allocs.fetch_add(1, Ordering::Relaxed);
+    depot::take_one(class)
+}
+
+/// The cache was empty: take a batch from the depot, keep one object for the caller and
+/// push the rest.
+#[cold]
+#[inline(never)]
+fn refill(caches: Caches, class: usize) -> *mut u8 {
+    let mut batch = [0usize; BATCH];
+    let got = depot::take_batch(class, &mut batch);
+    if got == 0 {
+        return ptr::null_mut();
+    }
+    COUNTERS[class].depot_allocs.fetch_add(1, Ordering::Relaxed);
+    if got == BATCH {
+        if let Step::Done(()) = push_batch(caches, class, &batch) {
+            COUNTERS[class]
+                .refilled
+                .fetch_add(BATCH as u64 - 1, Ordering::Relaxed);
+            return batch[BATCH - 1] as *mut u8;
+        }
+    }
+    // Out of memory, or the cache filled up or stopped meanwhile: the rest goes back.
+    depot::put_many(class, &batch[..got - 1]);
+    batch[got - 1] as *mut u8
+}
+
+/// Frees `object` of `class`: into the cache, spilling a batch to the depot when full.
+#[inline(always)]
+pub(crate) fn free(class: usize, object: *mut u8) {
+    if let Some(caches) = caches() {
+        match push(caches, class, object as usize) {
+            Step::Done(()) => return,
+            Step::Bounded => {
+                if spill_and_push(caches, class, object as usize) {
+                    return;
+                }
+            }
+            Step::Stopped | Step::NoRseq => {}
+        }
+    }
+    COUNTERS[class].depot_frees.fetch_add(1, Ordering::Relaxed);
+    depot::put_one(class, object);
+}
+
+/// The cache was full: move its top batch to the depot, then push again. False if the
+/// push still failed (the thread moved to another full or stopped cache).
+#[cold]
+#[inline(never)]
+fn spill_and_push(caches: Caches, class: usize, object: usize) -> bool {
+    let mut batch = [0usize; BATCH];
+    if let Step::Done(()) = pop_batch(caches, class, &mut batch) {
+        COUNTERS[class]
+            .spilled
+            .fetch_add(BATCH as u64, Ordering::Relaxed);
+        depot::put_batch(class, &batch);
+    }
+    matches!(push(caches, class, object), Step::Done(()))
+}
+
+/// A cache's class counters, read with atomic loads (sections write them with plain
+/// aligned stores, which such loads see whole).
+fn header_words(caches: Caches, index: usize, class: usize) -> &'static [AtomicU64; 4] {
+    // SAFETY: the header is inside the mapped region, which is never unmapped, aligned,
+    // and only ever accessed as whole words.
+    unsafe { &*(caches.header(index, class) as *const [AtomicU64; 4]) }
+}
+
+/// Per cache and class, `pushes` and `pops`; empty before set-up.
+pub(crate) fn for_each_counter(mut f: impl FnMut(usize, usize, u64, u64)) {
+    let state = STATE.load(Ordering::Acquire);
+    if state == 0 {
+        return;
+    }
+    let caches = Caches {
+        base: state & !4095,
+        len: CACHES.load(Ordering::Relaxed),
+        mode: state & 3,
+    };
+    for index in 0..caches.len {
+        for class in 0..CLASSES {
+            let words = header_words(caches, index, class);
+            let pushes = words[PUSHES].load(Ordering::Acquire);
+            f(index, class, pushes, words[POPS].load(Ordering::Acquire));
+        }
+    }
+}
+
+/// The number of caches (0 before set-up).
+pub(crate) fn cache_count() -> usize {
+    if STATE.load(Ordering::Acquire) == 0 {
+        0
+    } else {
+        CACHES.load(Ordering::Relaxed)
+    }
+}
+
+/// Moves every cached object to the depot; returns the bytes moved. See the module docs
+/// for the protocol.
+pub(crate) fn trim() -> Result<u64, rseq_dsl::FenceError> {
+    depot::register_fork_handlers();
+    depot::TRIM_LOCK.lock();
+    let result = trim_locked();
+    depot::TRIM_LOCK.unlock();
+    result
+}
+
+fn trim_locked() -> Result<u64, rseq_dsl::FenceError> {
+    let state = STATE.load(Ordering::Acquire);
+    if state == 0 {
+        return Ok(0);
+    }
+    let caches = Caches {
+        base: state & !4095,
+        len: CACHES.load(Ordering::Relaxed),
+        mode: state & 3,
+    };
+    let stop = |index: usize, value: u64| {
+        for class in 0..CLASSES {
+            header_words(caches, index, class)[STOPPED].store(value, Ordering::SeqCst);
+        }
+    };
+    (0..caches.len).for_each(|index| stop(index, 1));
+    // One fence for all: with mm_cid a cache is not tied to a CPU, so every CPU must be
+    // fenced anyway.
+    if let Err(e) = rseq_dsl::fence_all() {
+        (0..caches.len).for_each(|index| stop(index, 0));
+        return Err(e);
+    }
+    let mut moved = 0;
+    for index in 0..caches.len {
+        for class in 0..CLASSES {
+            let words = header_words(caches, index, class);
+            let pushes = words[PUSHES].load(Ordering::Acquire);
+            let len = (pushes - words[POPS].load(Ordering::Acquire)) as usize;
+            if len == 0 {
+                continue;
+            }
+            // SAFETY: the cache is stopped and fenced: no section uses it until `stop(0)`;
+            // slots[..len] hold the cached objects.
+            let slots = unsafe { core::slice::from_raw_parts(caches.slots(index, class), len) };
+            depot::put_many(class, slots);
+            words[POPS].store(pushes, Ordering::Release);
+            COUNTERS[class]
+                .spilled
+                .fetch_add(len as u64, Ordering::Relaxed);
+            moved += (len * CLASS_SIZES[class]) as u64;
+        }
+        stop(index, 0);
+    }
+    Ok(moved)
+}

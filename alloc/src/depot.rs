@@ -1,0 +1,326 @@
+//! The shared depot behind the per-CPU caches: per size class, a mutex-protected stack of
+//! full batches and one partial batch of free objects, and a bump pointer into spans of
+//! fresh memory from `mmap`.
+//!
+//! Free objects are linked through their own first two words (every object is at least 16
+//! bytes): word 0 links the objects of one batch, word 1 of a batch's first object links the
+//! batches of the stack. Taking or giving a full batch is O(1) under the lock; walking or
+//! linking its objects happens outside it.
+//!
+//! Nothing here allocates through the global allocator (the locks are `pthread_mutex_t`
+//! statics, spans come from `mmap`), so the allocator can call it from its own paths.
+//!
+//! Fork: a `pthread_atfork` handler takes the trim lock and every class lock before `fork`
+//! and releases them after it, in the parent, and re-initialises them in the child, so the
+//! child never inherits a lock held by a thread that does not exist there.
+
+use core::cell::UnsafeCell;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::class::{BATCH, CLASSES, CLASS_SIZES};
+
+/// Fresh memory is mapped this many bytes at a time per class.
+const SPAN: usize = 256 * 1024;
+
+/// A `pthread_mutex_t` in a static: no allocation, lockable and unlockable from different
+/// functions (the fork handlers need that).
+pub(crate) struct RawLock(UnsafeCell<libc::pthread_mutex_t>);
+
+// SAFETY: a pthread mutex is made to be shared between threads.
+unsafe impl Sync for RawLock {}
+
+impl RawLock {
+    const fn new() -> Self {
+        RawLock(UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER))
+    }
+
+    pub(crate) fn lock(&self) {
+        // SAFETY: an initialised mutex in a static; a default mutex cannot fail to lock
+        // except on deadlock, which the lock order (trim, then classes) rules out.
+        unsafe { libc::pthread_mutex_lock(self.0.get()) };
+    }
+
+    pub(crate) fn unlock(&self) {
+        // SAFETY: called only by the thread that locked it.
+        unsafe { libc::pthread_mutex_unlock(self.0.get()) };
+    }
+
+    /// In a forked child only: the mutex as if never locked.
+    fn reinit(&self) {
+        // SAFETY: the child has one thread, which is running the fork handler, so nobody
+        // else can be using the mutex.
+        unsafe { self.0.get().write(libc::PTHREAD_MUTEX_INITIALIZER) };
+    }
+}
+
+/// One class's free objects and fresh memory, guarded by `lock`.
+struct Depot {
+    lock: RawLock,
+    inner: UnsafeCell<Inner>,
+}
+
+struct Inner {
+    /// Full batches (BATCH objects each), linked through word 1 of their first object.
+    full: *mut usize,
+    full_batches: u64,
+    /// One batch being filled by single frees, linked through word 0.
+    partial: *mut usize,
+    partial_len: u64,
+    /// Fresh memory: the next object and the end of the current span.
+    bump: usize,
+    bump_end: usize,
+    /// Objects ever handed out from spans.
+    carved: u64,
+}
+
+// SAFETY: `inner` is only touched with `lock` held.
+unsafe impl Sync for Depot {}
+
+impl Depot {
+    const fn new() -> Self {
+        Depot {
+            lock: RawLock::new(),
+            inner: UnsafeCell::new(Inner {
+                full: ptr::null_mut(),
+                full_batches: 0,
+                partial: ptr::null_mut(),
+                partial_len: 0,
+                bump: 0,
+                bump_end: 0,
+                carved: 0,
+            }),
+        }
+    }
+
+    /// Runs `f` with the lock held.
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        register_fork_handlers();
+        self.lock.lock();
+        // SAFETY: the lock is held, so this is the only reference to `inner`.
+        let r = f(unsafe { &mut *self.inner.get() });
+        self.lock.unlock();
+        r
+    }
+}
+
+static DEPOTS: [Depot; CLASSES] = [const { Depot::new() }; CLASSES];
+
+/// Taken by `trim` for its whole run, and by the fork handler, so that no fork happens
+/// while a trim has caches stopped.
+pub(crate) static TRIM_LOCK: RawLock = RawLock::new();
+
+/// Bytes mapped for spans, all classes.
+static SPAN_BYTES: AtomicU64 = AtomicU64::new(0);
+
+impl Inner {
+    /// One fresh object, mapping a new span when the current one is used up; null when
+    /// the system refuses memory.
+    fn carve(&mut self, class: usize) -> *mut usize {
+        let size = CLASS_SIZES[class];
+        if self.bump + size > self.bump_end {
+            // SAFETY: an anonymous private mapping; no pointer of ours is passed.
+            let span = unsafe {
+                libc::mmap(
+                    ptr::null_mut(),
+                    SPAN,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            if span == libc::MAP_FAILED {
+                return ptr::null_mut();
+            }
+            SPAN_BYTES.fetch_add(SPAN as u64, Ordering::Relaxed);
+            // The rest of the old span (less than one object) is abandoned.
+            self.bump = span as usize;
+            self.bump_end = span as usize + SPAN;
+        }
+        let object = self.bump;
+        self.bump += size;
+        self.carved += 1;
+        object as *mut usize
+    }
+
+    fn push_full(&mut self, first: *mut usize) {
+        // SAFETY: `first` is a free object of at least 16 bytes that the depot now owns.
+        unsafe { first.add(1).write(self.full as usize) };
+        self.full = first;
+        self.full_batches += 1;
+    }
+}
+
+/// Fills `out` with BATCH free objects of `class` (a full batch if the depot has one,
+/// else the partial batch topped up with fresh objects) and returns how many it got:
+/// BATCH unless the system refused memory.
+pub(crate) fn take_batch(class: usize, out: &mut [usize; BATCH]) -> usize {
+    let (chain, mut got) = DEPOTS[class].with(|d| {
+        if !d.full.is_null() {
+            let first = d.full;
+            // SAFETY: a full batch's first object holds the next batch in word 1.
+            d.full = unsafe { first.add(1).read() } as *mut usize;
+            d.full_batches -= 1;
+            return (first, 0);
+        }
+        let chain = d.partial;
+        let linked = d.partial_len as usize;
+        d.partial = ptr::null_mut();
+        d.partial_len = 0;
+        let mut got = 0;
+        for slot in out[linked..].iter_mut() {
+            let object = d.carve(class);
+            if object.is_null() {
+                break;
+            }
+            *slot = object as usize;
+            got += 1;
+        }
+        // The carved objects went to the end of `out`; move them after the chain's.
+        out.copy_within(linked..linked + got, 0);
+        (chain, got)
+    });
+    // Walk the chain outside the lock: it is ours alone now.
+    let mut object = chain;
+    while !object.is_null() {
+        out[got] = object as usize;
+        got += 1;
+        // SAFETY: a linked free object holds the next one of its batch in word 0.
+        object = unsafe { object.read() } as *mut usize;
+    }
+    got
+}
+
+/// Gives BATCH free objects of `class` to the depot as one full batch.
+pub(crate) fn put_batch(class: usize, objects: &[usize; BATCH]) {
+    // Link them outside the lock: they are ours until the batch is published.
+    for pair in objects.windows(2) {
+        // SAFETY: every object is free, of at least 16 bytes, and ours.
+        unsafe { (pair[0] as *mut usize).write(pair[1]) };
+    }
+    // SAFETY: as above.
+    unsafe { (objects[BATCH - 1] as *mut usize).write(0) };
+    DEPOTS[class].with(|d| d.push_full(objects[0] as *mut usize));
+}
+
+/// Gives any number of free objects of `class` to the depot.
+pub(crate) fn put_many(class: usize, objects: &[usize]) {
+    let mut chunks = objects.chunks_exact(BATCH);
+    for chunk in &mut chunks {
+        put_batch(class, chunk.try_into().expect("BATCH objects"));
+    }
+    for &object in chunks.remainder() {
+        put_one(class, object as *mut u8);
+    }
+}
+
+/// One free object of `class` (null when the system refuses memory).
+pub(crate) fn take_one(class: usize) -> *mut u8 {
+    DEPOTS[class].with(|d| {
+        if !d.partial.is_null() {
+            let object = d.partial;
+            // SAFETY: a linked free object holds the next one in word 0.
+            d.partial = unsafe { object.read() } as *mut usize;
+            d.partial_len -= 1;
+            return object as *mut u8;
+        }
+        if !d.full.is_null() {
+            // Split a full batch: its first object goes out, the rest becomes the partial.
+            let first = d.full;
+            // SAFETY: word 1 of a full batch's first object links the batches, word 0 its
+            // objects.
+            unsafe {
+                d.full = first.add(1).read() as *mut usize;
+                d.partial = first.read() as *mut usize;
+            }
+            d.full_batches -= 1;
+            d.partial_len = BATCH as u64 - 1;
+            return first as *mut u8;
+        }
+        d.carve(class) as *mut u8
+    })
+}
+
+/// Gives one free object of `class` to the depot.
+pub(crate) fn put_one(class: usize, object: *mut u8) {
+    let object = object as *mut usize;
+    DEPOTS[class].with(|d| {
+        // SAFETY: the object is free, of at least 16 bytes, and ours.
+        unsafe { object.write(d.partial as usize) };
+        d.partial = object;
+        d.partial_len += 1;
+        if d.partial_len == BATCH as u64 {
+            d.push_full(object);
+            d.partial = ptr::null_mut();
+            d.partial_len = 0;
+        }
+    });
+}
+
+/// What the depot holds of one class.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct DepotCounts {
+    /// Free objects waiting in the depot.
+    pub(crate) free: u64,
+    /// Objects ever carved from spans.
+    pub(crate) carved: u64,
+}
+
+pub(crate) fn counts(class: usize) -> DepotCounts {
+    DEPOTS[class].with(|d| DepotCounts {
+        free: d.full_batches * BATCH as u64 + d.partial_len,
+        carved: d.carved,
+    })
+}
+
+/// Bytes mapped for objects so far (spans are never unmapped).
+pub(crate) fn span_bytes() -> u64 {
+    SPAN_BYTES.load(Ordering::Relaxed)
+}
+
+static FORK_HANDLERS: AtomicBool = AtomicBool::new(false);
+
+/// Installs the fork handlers once. The constructor calls it before `main`; the depot's
+/// first use calls it too, for a C runtime that skipped constructors. `pthread_atfork`
+/// allocates with glibc's malloc, never with the Rust global allocator.
+pub(crate) fn register_fork_handlers() {
+    if FORK_HANDLERS.load(Ordering::Acquire) {
+        return;
+    }
+    if FORK_HANDLERS
+        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+    {
+        // SAFETY: three `extern "C" fn()` handlers that only lock and unlock statics.
+        unsafe {
+            libc::pthread_atfork(
+                Some(before_fork),
+                Some(after_fork_parent),
+                Some(after_fork_child),
+            )
+        };
+    }
+}
+
+/// Lock order everywhere: the trim lock, then classes in index order.
+extern "C" fn before_fork() {
+    TRIM_LOCK.lock();
+    for d in &DEPOTS {
+        d.lock.lock();
+    }
+}
+
+extern "C" fn after_fork_parent() {
+    for d in DEPOTS.iter().rev() {
+        d.lock.unlock();
+    }
+    TRIM_LOCK.unlock();
+}
+
+extern "C" fn after_fork_child() {
+    for d in &DEPOTS {
+        d.lock.reinit();
+    }
+    TRIM_LOCK.reinit();
+}

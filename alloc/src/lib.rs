@@ -1,0 +1,224 @@
+//! A global allocator whose small objects come from per-CPU caches, pushed and popped by
+//! `rseq!` sections: no lock and no atomic instruction on the fast path, whatever the
+//! number of threads.
+//!
+//! ```
+//! #[global_allocator]
+//! static ALLOC: rseq_dsl_alloc::RseqAlloc = rseq_dsl_alloc::RseqAlloc;
+//!
+//! let v: Vec<u64> = (0..1000).collect();
+//! assert_eq!(v.iter().sum::<u64>(), 499_500);
+//! let stats = ALLOC.stats();
+//! println!("{} hits, {} misses, {} bytes cached", stats.hits(), stats.misses(), stats.cached_bytes);
+//! ```
+//!
+//! # How it works
+//!
+//! - **Size classes** of 16 to 1024 bytes ([`CLASS_SIZES`]) for requests aligned to at
+//!   most 16 bytes. Larger or more aligned requests go to the system allocator (`malloc`,
+//!   `posix_memalign`, `realloc`, `free`).
+//! - **Per-CPU caches**: one per possible CPU, indexed by the thread's `mm_cid` where the
+//!   kernel maintains it (Linux 6.3+: as many caches in use as threads running at once) and
+//!   by CPU number otherwise (`RSEQ_ALLOC_INDEX=cpu` forces CPU numbers). Each holds a
+//!   bounded stack per class (64 to 256 objects, about 64 KiB). Allocation pops, free
+//!   pushes: one `rseq!` section each.
+//! - **The depot**: per class, a mutex-protected stack of batches of 32 free objects, and
+//!   fresh memory mapped 256 KiB at a time. An empty cache takes a batch (one batched
+//!   section pushes 31 of them); a full cache gives its top 32 objects back (one batched
+//!   section copies them out). Small-object memory is never returned to the system.
+//! - **Without rseq** (the kernel or a sandbox refuses it, qemu-user, a thread past its
+//!   rseq teardown at exit), allocations and frees go straight to the depot, under its
+//!   lock. Threads on both paths can free each other's objects.
+//! - **[`trim`](RseqAlloc::trim)** moves every cache's objects to the depot while other
+//!   threads keep allocating: it stops each cache (every section checks a word first and
+//!   exits on it, to the depot), fences with `membarrier` so that no section still runs on
+//!   a cache, empties the caches and restarts them.
+//!
+//! # Guarantees and rules
+//!
+//! - **Nothing allocates through itself**: the caches and spans are `mmap`ed, the locks are
+//!   `pthread_mutex_t` statics, statistics are atomics, and a thread's rseq registration
+//!   allocates nothing (glibc's area, or the runtime's own thread-local one).
+//! - **Fork**: `pthread_atfork` handlers (installed by a constructor before `main`) hold
+//!   every depot lock and the trim lock across `fork` and re-initialise them in the child,
+//!   so a child never inherits a lock held by a thread that does not exist there. Caches
+//!   need nothing: a section another thread had in flight either committed before the fork
+//!   or left no trace.
+//! - **Signal handlers**: not async-signal-safe, like `malloc`: a cache miss takes a depot
+//!   lock that the interrupted thread may hold. Do not allocate or free in a handler.
+//! - **Threads that exit** leave nothing behind: caches belong to CPUs, not threads.
+//! - **All instances share one state** (the caches and the depot are process-wide): use
+//!   one `RseqAlloc` as the global allocator.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod cache;
+mod class;
+mod depot;
+mod large;
+mod stats;
+
+use core::alloc::{GlobalAlloc, Layout};
+
+pub use cache::Index;
+pub use class::{CLASS_SIZES, MAX_SMALL};
+pub use rseq_dsl::FenceError;
+pub use stats::{ClassStats, Stats};
+
+use class::{class_of, MAX_SMALL_ALIGN};
+
+/// The allocator: per-CPU caches of small objects in front of the system allocator.
+///
+/// ```
+/// use std::alloc::{GlobalAlloc, Layout};
+/// let alloc = rseq_dsl_alloc::RseqAlloc;
+/// let layout = Layout::from_size_align(24, 8).unwrap();
+/// // SAFETY: a non-zero size; the block is freed with the same layout.
+/// unsafe {
+///     let p = alloc.alloc(layout);
+///     assert!(!p.is_null());
+///     p.write_bytes(0xAB, 24);
+///     alloc.dealloc(p, layout);
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RseqAlloc;
+
+impl RseqAlloc {
+    /// The allocator (a unit value: the state is process-wide).
+    ///
+    /// ```
+    /// #[global_allocator]
+    /// static ALLOC: rseq_dsl_alloc::RseqAlloc = rseq_dsl_alloc::RseqAlloc::new();
+    /// ```
+    pub const fn new() -> Self {
+        RseqAlloc
+    }
+
+    /// Moves every object cached by every CPU to the shared depot, where any thread can
+    /// reuse it, and returns the bytes moved. Other threads may keep allocating meanwhile.
+    ///
+    /// Fails with the fence's error (the caches keep their objects) where the kernel
+    /// refuses `membarrier`'s rseq fence: before Linux 5.10, or a seccomp filter.
+    ///
+    /// ```
+    /// let alloc = rseq_dsl_alloc::RseqAlloc;
+    /// if let Ok(moved) = alloc.trim() {
+    ///     println!("{moved} bytes back in the depot");
+    ///     assert_eq!(alloc.stats().cached_bytes, 0);
+    /// }
+    /// ```
+    pub fn trim(&self) -> Result<u64, FenceError> {
+        cache::trim()
+    }
+
+    /// The allocator's counters (allocates nothing).
+    ///
+    /// ```
+    /// let stats = rseq_dsl_alloc::RseqAlloc.stats();
+    /// assert!(stats.live_bytes() <= stats.mapped_bytes + stats.large_live_bytes);
+    /// ```
+    pub fn stats(&self) -> Stats {
+        Stats::collect()
+    }
+
+    /// Bytes cached per cache: fills `out[i]` for cache `i` (the CPU's, or the concurrency
+    /// id's) as far as `out` reaches, and returns the number of caches.
+    ///
+    /// ```
+    /// let alloc = rseq_dsl_alloc::RseqAlloc;
+    /// let mut bytes = vec![0; rseq_dsl::possible_cpus()];
+    /// let caches = alloc.cached_bytes_per_cache(&mut bytes);
+    /// assert!(caches == 0 || caches == bytes.len());
+    /// ```
+    pub fn cached_bytes_per_cache(&self, out: &mut [u64]) -> usize {
+        stats::cached_bytes_per_cache(out)
+    }
+
+    /// How the caches are indexed, once a thread with rseq has allocated.
+    ///
+    /// ```
+    /// let _ = Box::new(1u8); // the global allocator of doctests is the system's...
+    /// let _ = rseq_dsl_alloc::RseqAlloc.index(); // ...so this may still be None
+    /// ```
+    pub fn index(&self) -> Option<Index> {
+        cache::index()
+    }
+}
+
+#[inline(always)]
+fn small(layout: Layout) -> bool {
+    layout.size() <= MAX_SMALL && layout.align() <= MAX_SMALL_ALIGN
+}
+
+// SAFETY: small blocks are whole objects of a class at least as large as the request and
+// 16-byte aligned (class.rs), each handed out once until freed (cache.rs, depot.rs); large
+// blocks are the system allocator's. A block is freed to the side it came from, which the
+// layout (the same at alloc and dealloc) decides.
+unsafe impl GlobalAlloc for RseqAlloc {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if small(layout) {
+            cache::alloc(class_of(layout.size()))
+        } else {
+            large::alloc(layout)
+        }
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if small(layout) {
+            cache::free(class_of(layout.size()), ptr)
+        } else {
+            // SAFETY: a large block from large::alloc with this layout.
+            unsafe { large::free(ptr, layout) }
+        }
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if small(layout) {
+            let p = cache::alloc(class_of(layout.size()));
+            if !p.is_null() {
+                // SAFETY: a free object of at least layout.size() bytes.
+                unsafe { p.write_bytes(0, layout.size()) };
+            }
+            p
+        } else {
+            large::alloc_zeroed(layout)
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller guarantees a valid layout for new_size with the same align.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        match (small(layout), small(new_layout)) {
+            (true, true) if class_of(layout.size()) == class_of(new_size) => ptr,
+            (false, false) if large::reallocable(layout) => {
+                // SAFETY: a large block from malloc, resized to another large size.
+                unsafe { large::realloc(ptr, layout, new_size) }
+            }
+            _ => {
+                // SAFETY: the GlobalAlloc contract, as in std's default realloc.
+                unsafe {
+                    let new = self.alloc(new_layout);
+                    if !new.is_null() {
+                        core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                        self.dealloc(ptr, layout);
+                    }
+                    new
+                }
+            }
+        }
+    }
+}
+
+// Installs the fork handlers before `main` (an `.init_array` entry, as the runtime's own
+// constructor), while no other thread can be inside the depot.
+#[used]
+#[link_section = ".init_array"]
+static INIT: extern "C" fn() = init;
+
+extern "C" fn init() {
+    depot::register_fork_handlers();
+}

@@ -1,0 +1,254 @@
+//! RseqAlloc as the global allocator of this binary (behind a counting wrapper): threads
+//! that allocate and free each other's blocks, thread churn, a signal storm with trims
+//! running, fork, a long run with bounded memory; every block's canary is checked when it
+//! is freed, and the statistics must agree with the wrapper's count at every quiet point.
+//!
+//! Its own main (`harness = false`): the scenarios run one after another in one process, so
+//! that a fork happens while the process has exactly the threads the scenario made.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use rseq_dsl_alloc::RseqAlloc;
+
+fn main() {
+    let rseq = rseq_dsl::is_available();
+    println!(
+        "rseq on the main thread: {rseq}, {} possible CPUs",
+        rseq_dsl::possible_cpus()
+    );
+    threads_free_each_others_blocks(rseq);
+    thread_churn();
+    signal_storm_with_trims(rseq);
+    fork_while_busy();
+    memory_stays_bounded();
+    trim_empties_every_cache();
+    println!("global: all scenarios passed");
+}
+
+fn threads_free_each_others_blocks(rseq: bool) {
+    let start = Instant::now();
+    let exchange = Exchange::new(4096);
+    let ops = run_workers(&exchange, 8, Duration::from_millis(1500), 1);
+    exchange.drain();
+    let stats = check_accounting("threads");
+    report("threads", ops, &stats, start.elapsed());
+    if rseq {
+        assert!(stats.index.is_some());
+        assert!(
+            stats.hits() > stats.misses(),
+            "the caches served less than the depot"
+        );
+    }
+}
+
+fn thread_churn() {
+    let start = Instant::now();
+    let exchange = Exchange::new(2048);
+    let mut ops = 0;
+    for round in 0..30 {
+        // Short-lived threads leave blocks behind for the next round's threads to free.
+        ops += run_workers(&exchange, 6, Duration::from_millis(20), round);
+    }
+    exchange.drain();
+    let stats = check_accounting("churn");
+    report("churn", ops, &stats, start.elapsed());
+}
+
+fn signal_storm_with_trims(rseq: bool) {
+    let start = Instant::now();
+    let aborts_before = RseqAlloc.stats().aborts;
+    let stop = Arc::new(AtomicBool::new(false));
+    let storm = signal_storm(stop.clone());
+    let trims = Arc::new(AtomicU64::new(0));
+    let trimmer = {
+        let (stop, trims) = (stop.clone(), trims.clone());
+        std::thread::spawn(move || {
+            // compare-twice (a debug mode of the section compiler) reports a trim's stores
+            // to a cache that a section has in flight as corruption, before the fence
+            // restarts that section: it excludes concurrent trims.
+            let concurrent_trims = !cfg!(feature = "compare-twice");
+            while concurrent_trims && !stop.load(Ordering::Relaxed) {
+                if RseqAlloc.trim().is_ok() {
+                    trims.fetch_add(1, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    // Two threads that do little but allocate and free: most of their time is spent inside
+    // sections, where the storm's signals restart them.
+    let tight: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut boxes = Vec::with_capacity(100);
+                let mut ops = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    boxes.extend((0..100u64).map(Box::new));
+                    assert!(boxes.iter().enumerate().all(|(i, b)| **b == i as u64));
+                    boxes.clear();
+                    ops += 200;
+                }
+                ops
+            })
+        })
+        .collect();
+    let exchange = Exchange::new(4096);
+    let mut ops = run_workers(&exchange, 4, Duration::from_millis(2500), 2);
+    stop.store(true, Ordering::Relaxed);
+    ops += tight.into_iter().map(|t| t.join().unwrap()).sum::<u64>();
+    let sent = storm.join().unwrap();
+    trimmer.join().unwrap();
+    exchange.drain();
+    let stats = check_accounting("storm");
+    report("storm", ops, &stats, start.elapsed());
+    let aborts = stats.aborts - aborts_before;
+    println!(
+        "storm: {sent} signals sent, {} handled, {} trims, {aborts} aborted sections",
+        signals_handled(),
+        trims.load(Ordering::Relaxed)
+    );
+    assert!(signals_handled() > 1000, "the storm did not land");
+    if rseq {
+        assert!(
+            aborts > 0,
+            "no section was restarted: the restart path went untested"
+        );
+        if rseq_dsl::fence_all().is_ok() && !cfg!(feature = "compare-twice") {
+            assert!(trims.load(Ordering::Relaxed) > 10, "trims did not run");
+        }
+    }
+}
+
+/// Forks while four workers allocate and free (and hit the depot's locks); each child
+/// frees the parent's blocks it inherited, runs threads of its own, trims, and exits.
+fn fork_while_busy() {
+    let start = Instant::now();
+    let exchange = Exchange::new(1024);
+    let stop = Arc::new(AtomicBool::new(false));
+    let base = thread_count();
+    let workers: Vec<_> = (0..4u64)
+        .map(|t| {
+            let (exchange, stop) = (exchange.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut rng = Rng(t + 77);
+                let mut ops = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    exchange.op(&mut rng);
+                    ops += 1;
+                }
+                ops
+            })
+        })
+        .collect();
+    // Fork only once every worker runs its loop: Rust's std holds a lock while a thread
+    // starts or exits, which a child would inherit held (see the README's "Fork").
+    wait_for_threads(base + 4);
+    let mut children = 0;
+    for round in 0..8 {
+        std::thread::sleep(Duration::from_millis(30));
+        // SAFETY: the child only uses the allocator, threads and the exchange, then _exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            exchange.drain();
+            let own = Exchange::new(512);
+            run_workers(&own, 3, Duration::from_millis(100), round);
+            own.drain();
+            let _ = RseqAlloc.trim();
+            // SAFETY: ends the child without running the parent's exit handlers.
+            unsafe { libc::_exit(0) };
+        }
+        children += 1;
+        wait_child(pid, Duration::from_secs(20));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let ops: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    exchange.drain();
+    let stats = check_accounting("fork");
+    report("fork", ops, &stats, start.elapsed());
+    println!("fork: {children} children exited cleanly");
+}
+
+/// Waits for a child; fails if it crashed, failed or hung.
+fn wait_child(pid: libc::pid_t, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if rc == pid {
+            assert!(
+                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                "child {pid} failed: status {status:#x}"
+            );
+            return;
+        }
+        if Instant::now() > deadline {
+            // SAFETY: our own child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("child {pid} hung (a lock inherited held?)");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The same work over and over: once warm, neither the resident memory nor the memory the
+/// allocator maps may keep growing.
+fn memory_stays_bounded() {
+    let start = Instant::now();
+    let exchange = Exchange::new(4096);
+    let mut warm = None;
+    let mut ops = 0;
+    for round in 0..12 {
+        ops += run_workers(&exchange, 4, Duration::from_millis(150), 100 + round);
+        if round == 2 {
+            warm = Some((rss_bytes(), RseqAlloc.stats().mapped_bytes));
+        }
+    }
+    let (rss, mapped) = (rss_bytes(), RseqAlloc.stats().mapped_bytes);
+    let (warm_rss, warm_mapped) = warm.unwrap();
+    exchange.drain();
+    let stats = check_accounting("rss");
+    report("rss", ops, &stats, start.elapsed());
+    println!("rss: after 3 rounds {warm_rss} B resident, {warm_mapped} B mapped; after 12 {rss} B, {mapped} B");
+    let slack = 8 << 20;
+    assert!(
+        rss <= warm_rss + slack,
+        "resident memory grew from {warm_rss} to {rss}"
+    );
+    assert!(
+        mapped <= warm_mapped + slack,
+        "mapped memory grew from {warm_mapped} to {mapped}"
+    );
+}
+
+fn trim_empties_every_cache() {
+    // Fill the caches a little, from several threads.
+    let exchange = Exchange::new(512);
+    run_workers(&exchange, 4, Duration::from_millis(50), 9);
+    exchange.drain();
+    let before = check_accounting("before trim");
+    match RseqAlloc.trim() {
+        Ok(moved) => {
+            // `before` was computed with its own vector live; trimming frees nothing.
+            let after = check_accounting("after trim");
+            println!(
+                "trim: moved {moved} B; cached before {} B, after {} B",
+                before.cached_bytes, after.cached_bytes
+            );
+            assert_eq!(after.cached_bytes, 0);
+            assert_eq!(
+                moved, before.cached_bytes,
+                "trim moved other bytes than were cached"
+            );
+            assert_eq!(after.depot_bytes(), before.depot_bytes() + moved);
+        }
+        Err(e) => println!("trim: no fence here ({e}); skipped"),
+    }
+}
