@@ -7,7 +7,7 @@
 
 use proc_macro2::{Span, TokenStream};
 
-use crate::check::{BinOp, Checked, CmpOp, Cond, IndexMode, Kind, Op, TExpr, VarKind};
+use crate::check::{BinOp, Checked, Cond, IndexMode, Kind, Op, Relation, TExpr, VarKind};
 use crate::ty::{ElemSize, IntTy, Ty};
 
 /// A virtual register.
@@ -58,6 +58,43 @@ pub enum AluOp {
     Shr,
     /// Arithmetic shift right (signed).
     Sar,
+}
+
+/// The comparison of an exit's branch; `signed` beside it picks the flavour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    /// The comparison with its operands swapped: `a < b` is `b > a`.
+    pub fn swapped(self) -> CmpOp {
+        match self {
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Ge,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::Ge => CmpOp::Le,
+            same => same,
+        }
+    }
+}
+
+impl From<Relation> for CmpOp {
+    fn from(relation: Relation) -> CmpOp {
+        match relation {
+            Relation::Eq => CmpOp::Eq,
+            Relation::Ne => CmpOp::Ne,
+            Relation::Lt => CmpOp::Lt,
+            Relation::Le => CmpOp::Le,
+            Relation::Gt => CmpOp::Gt,
+            Relation::Ge => CmpOp::Ge,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -815,10 +852,11 @@ impl Lowerer<'_> {
                 lhs,
                 rhs,
             } => {
+                let op = CmpOp::from(*op);
                 let (op, lhs, rhs) = if self.literal(lhs).is_some() && self.literal(rhs).is_none() {
                     (op.swapped(), rhs, lhs)
                 } else {
-                    (*op, lhs, rhs)
+                    (op, lhs, rhs)
                 };
                 let lhs = self.reg(lhs);
                 let rhs = self.value(rhs);

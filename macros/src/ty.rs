@@ -1,8 +1,9 @@
 //! The value types a section can hold in registers: fixed-width integers and raw pointers.
 
-use proc_macro2::TokenStream;
-use quote::ToTokens;
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, ToTokens};
 use std::fmt;
+use syn::Ident;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IntTy {
@@ -110,6 +111,29 @@ impl Ty {
                 ..
             } => Some(inner),
             _ => None,
+        }
+    }
+}
+
+impl Ty {
+    /// The type as Rust tokens, for casts in the expansion.
+    pub fn to_rust(&self) -> TokenStream {
+        match self {
+            Ty::Int(int) => {
+                let name = Ident::new(int.name(), Span::call_site());
+                quote!(#name)
+            }
+            Ty::Ptr { mutable, pointee } => {
+                let inner = match pointee {
+                    Pointee::Value(inner) => inner.to_rust(),
+                    Pointee::Opaque(ty) => ty.to_token_stream(),
+                };
+                if *mutable {
+                    quote!(*mut #inner)
+                } else {
+                    quote!(*const #inner)
+                }
+            }
         }
     }
 }

@@ -21,8 +21,7 @@ use super::{
     Backend, ABORT_LABEL, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL, POST_COMMIT_LABEL,
     START_LABEL,
 };
-use crate::check::CmpOp;
-use crate::lower::{AluOp, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET};
+use crate::lower::{AluOp, CmpOp, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET};
 
 pub struct Aarch64;
 

@@ -1,0 +1,155 @@
+//! What the checker produces: the section with every name resolved and every expression
+//! typed, in the order the lowering consumes it.
+
+use proc_macro2::Span;
+use syn::{Expr, Ident};
+
+use crate::ty::{ElemSize, Ty};
+
+/// Longest `copy`, in bytes: it is unrolled, and a section must stay short.
+pub const MAX_COPY_BYTES: u32 = 256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexMode {
+    CpuId,
+    MmCid,
+}
+
+pub struct Checked {
+    pub mode: IndexMode,
+    pub retry: bool,
+    pub index: Ident,
+    /// Every name of the section; the index is always `vars[0]`.
+    pub vars: Vec<Var>,
+    pub inputs: Vec<CheckedInput>,
+    pub ops: Vec<Op>,
+    pub commit: Commit,
+    pub yielded: Option<usize>,
+    /// Type of the values the exits carry, if any exit carries one.
+    pub exit_ty: Option<Ty>,
+    pub body_span: Span,
+}
+
+pub struct Var {
+    pub name: Ident,
+    pub ty: Ty,
+    pub kind: VarKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VarKind {
+    Index,
+    Input,
+    Let,
+}
+
+pub struct CheckedInput {
+    pub var: usize,
+    pub ty: syn::Type,
+    pub expr: Expr,
+}
+
+#[derive(Clone, Debug)]
+pub struct TExpr {
+    pub kind: Kind,
+    pub ty: Ty,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    And,
+    Or,
+    Xor,
+    Shl,
+    Shr,
+}
+
+#[derive(Clone, Debug)]
+pub enum Kind {
+    Var(usize),
+    Lit(i128),
+    Load(Box<TExpr>),
+    Offset {
+        ptr: Box<TExpr>,
+        count: Box<TExpr>,
+        elem: ElemSize,
+        subtract: bool,
+    },
+    Cast(Box<TExpr>),
+    Binary {
+        op: BinOp,
+        lhs: Box<TExpr>,
+        rhs: Box<TExpr>,
+    },
+    Not(Box<TExpr>),
+    Neg(Box<TExpr>),
+}
+
+/// The relation an `if` tests, as written (lowering turns it into a branch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relation {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Relation {
+    /// The relation that holds exactly when this one does not: `!(a < b)` is `a >= b`.
+    pub fn negated(self) -> Relation {
+        match self {
+            Relation::Eq => Relation::Ne,
+            Relation::Ne => Relation::Eq,
+            Relation::Lt => Relation::Ge,
+            Relation::Le => Relation::Gt,
+            Relation::Gt => Relation::Le,
+            Relation::Ge => Relation::Lt,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Cond {
+    Cmp {
+        op: Relation,
+        signed: bool,
+        lhs: TExpr,
+        rhs: TExpr,
+    },
+    IsNull {
+        ptr: TExpr,
+        negated: bool,
+    },
+}
+
+pub enum Op {
+    Let { var: usize, value: TExpr },
+    Store { ptr: TExpr, value: TExpr },
+    Copy { dst: TExpr, src: TExpr, len: u32 },
+    ExitIf { cond: Cond, value: Option<TExpr> },
+}
+
+pub struct Commit {
+    pub ptr: TExpr,
+    pub value: TExpr,
+    pub add: bool,
+    pub release: bool,
+}
+
+impl TExpr {
+    /// Whether evaluating this expression reads memory.
+    pub fn loads(&self) -> bool {
+        match &self.kind {
+            Kind::Var(_) | Kind::Lit(_) => false,
+            Kind::Load(_) => true,
+            Kind::Offset { ptr, count, .. } => ptr.loads() || count.loads(),
+            Kind::Cast(inner) | Kind::Not(inner) | Kind::Neg(inner) => inner.loads(),
+            Kind::Binary { lhs, rhs, .. } => lhs.loads() || rhs.loads(),
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The checker's unit tests: one section per rule, and the messages it reports.
+
+use super::*;
+use crate::parse::parse_section;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// Every message the checker reports for `tokens`, in order; none for a valid section.
+fn errors(tokens: TokenStream) -> Vec<String> {
+    let section = parse_section(tokens).expect("the test sections parse");
+    match check(section) {
+        Ok(_) => Vec::new(),
+        Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+/// Asserts exactly one error, containing every one of `needles`.
+fn one_error(tokens: TokenStream, needles: &[&str]) {
+    let errors = errors(tokens);
+    assert_eq!(errors.len(), 1, "expected one error, got {errors:#?}");
+    for needle in needles {
+        assert!(
+            errors[0].contains(needle),
+            "{needle:?} not in {:?}",
+            errors[0]
+        );
+    }
+}
+
+#[test]
+fn the_examples_check() {
+    for (name, tokens) in crate::golden::examples() {
+        assert_eq!(errors(tokens), Vec::<String>::new(), "{name}");
+    }
+}
+
+#[test]
+fn exit_value_cannot_load() {
+    one_error(
+        quote!(|cpu| {
+            in top: *mut *mut u64 = q;
+            let p: *mut u64 = *top;
+            if p.is_null() { exit *p; }
+            commit *top = p;
+        }),
+        &["cannot load from memory", "before the condition is tested"],
+    );
+    // A name loaded above the `if` is the explicit form, and is accepted.
+    assert!(errors(quote!(|cpu| {
+        in top: *mut u64 = q;
+        let v: u64 = *top;
+        if v > 9 { exit v; }
+        commit *top = v + 1;
+    }))
+    .is_empty());
+}
+
+#[test]
+fn missing_commit() {
+    one_error(
+        quote!(|cpu| { in p: *mut u64 = q; let v: u64 = *p; }),
+        &["without a `commit`", "commit *pointer = value;"],
+    );
+}
+
+#[test]
+fn two_commits() {
+    one_error(
+        quote!(|cpu| { in p: *mut u64 = q; commit *p = 1; commit *p = 2; }),
+        &["exactly one `commit`", "`store`"],
+    );
+}
+
+#[test]
+fn undeclared_local_suggests_the_in_line() {
+    one_error(
+        quote!(|cpu| { in p: *mut u64 = q; commit *p = step; }),
+        &["`step` is not declared", "in step: u64 = step;"],
+    );
+}
+
+#[test]
+fn let_without_type_names_the_type_and_does_not_cascade() {
+    one_error(
+        quote!(|cpu| { in p: *mut u32 = q; let v = *p; commit *p = v + 1; }),
+        &["explicit type", "let v: u32 = ...;"],
+    );
+}
+
+#[test]
+fn a_rejected_type_does_not_cascade() {
+    one_error(
+        quote!(|cpu| { in p: *mut u64 = q; in f: f64 = 1.5; commit *p = f; }),
+        &["floating-point", "integer type"],
+    );
+}
+
+#[test]
+fn mixed_widths() {
+    one_error(
+        quote!(|cpu| { in p: *mut u64 = q; in a: u32 = 1; commit *p = a + 1u64; }),
+        &["mismatched widths", "`u32` + `u64`", "`as`"],
+    );
+}
+
+#[test]
+fn use_before_declaration() {
+    let errors = errors(quote!(|cpu| {
+        in p: *mut u64 = q;
+        let a: u64 = b;
+        let b: u64 = 1;
+        commit *p = a;
+    }));
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].contains("`b` is used before it is declared"),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn write_after_commit_and_through_a_non_pointer() {
+    let errors = errors(quote!(|cpu| {
+        in p: *mut u64 = q;
+        in n: u64 = 1;
+        commit *p = 1;
+        store *n = 2;
+    }));
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(
+        errors[0].contains("`store` after the `commit`"),
+        "{errors:#?}"
+    );
+    assert!(errors[1].contains("`n` is a `u64`"), "{errors:#?}");
+}
+
+#[test]
+fn every_broken_rule_is_reported_at_once() {
+    let errors = errors(quote!(mmcid, |cpu| {
+        let v = 1u64;
+        in p: *mut u64 = q;
+        loop {}
+        exit;
+        store *p = compute(v);
+    }));
+    let expected = [
+        "unknown option `mmcid`",
+        "explicit type",
+        "`in` inputs come first",
+        "loops are not allowed",
+        "`exit` must be the body of an `if`",
+        "function calls are not allowed",
+        "without a `commit`",
+    ];
+    assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+    for (error, needle) in errors.iter().zip(expected) {
+        assert!(error.contains(needle), "{needle:?} not in {error:?}");
+    }
+}
+
+#[test]
+fn literals_wider_than_64_bits() {
+    one_error(
+        quote!(|cpu| { in p: *mut i64 = q; commit *p = 340282366920938463463374607431768211455; }),
+        &["does not fit in 64 bits"],
+    );
+}
+
+#[test]
+fn wrapping_methods_point_to_the_operator() {
+    one_error(
+        quote!(|cpu| { in p: *mut u64 = q; let v: u64 = *p; commit *p = v.wrapping_add(1); }),
+        &[
+            "`wrapping_add` cannot be called",
+            "already wraps",
+            "`a + b`",
+        ],
+    );
+}
+
+#[test]
+fn copy_length_rules() {
+    one_error(
+        quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; copy(p, p, n); commit *p = 1; }),
+        &["integer literal", "copy(dst, src, 16);"],
+    );
+    one_error(
+        quote!(|cpu| { in p: *mut u8 = q; copy(p, p, 257); commit *p = 1; }),
+        &["257 bytes", "1 to 256"],
+    );
+}

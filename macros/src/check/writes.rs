@@ -1,0 +1,139 @@
+//! The statements that write memory: `store` and `commit` through `*pointer`, and `copy`.
+
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::{Expr, Ident};
+
+use super::syntax::{ident_of, strip};
+use super::{Checker, Op, TExpr, MAX_COPY_BYTES};
+use crate::ty::Ty;
+
+impl Checker {
+    /// `*place = value` (or `+=`) for `store` and `commit` (`keyword`).
+    pub(super) fn memory_write(
+        &mut self,
+        keyword: &Ident,
+        target: &Expr,
+        value: &Expr,
+        add: bool,
+    ) -> Option<(TExpr, TExpr)> {
+        let Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Deref(_),
+            expr: place,
+            ..
+        }) = strip(target)
+        else {
+            let text = target.to_token_stream();
+            if let Some(var) = ident_of(target).and_then(|n| self.lookup(n)) {
+                let name = &self.vars[var].name;
+                let fix = if self.vars[var].ty.is_ptr() {
+                    format!("to write where `{name}` points, write `{keyword} *{name} = ...;`")
+                } else {
+                    format!("bind a new name with `let` instead, or write through a pointer: `{keyword} *pointer = ...;`")
+                };
+                self.errors.push_spanned(
+                    target,
+                    format!("`{keyword}` cannot assign to the name `{name}`: names are bound once, and `{keyword}` writes memory through a raw pointer; {fix}"),
+                );
+            } else {
+                self.errors.push_spanned(
+                    target,
+                    format!("`{keyword}` writes memory through a raw pointer: its left side is `*pointer`, as in `{keyword} *{text} = ...;`"),
+                );
+            }
+            return None;
+        };
+        let ptr = self.expr(place, None)?;
+        let Some(slot) = ptr.ty.loadable_pointee().cloned() else {
+            if ptr.ty.is_ptr() {
+                self.errors.push_spanned(
+                    place,
+                    format!("`{keyword}` cannot write through `{}`: only integers and pointers can be stored; cast the pointer to one, e.g. `{keyword} *(p as *mut *mut T) = ...;`", ptr.ty),
+                );
+            } else {
+                let text = place.to_token_stream();
+                self.errors.push_spanned(
+                    place,
+                    format!("`{keyword}` writes through a raw pointer, but `{text}` is a `{}`: bring the address in as a pointer, `in name: *mut T = ...;`, or cast it: `{keyword} *({text} as *mut T) = ...;`", ptr.ty),
+                );
+            }
+            return None;
+        };
+        if let Ty::Ptr { mutable: false, .. } = ptr.ty {
+            self.errors.push_spanned(
+                place,
+                format!(
+                    "`{keyword}` cannot write through `{}`, a const pointer: declare the input as `*mut`",
+                    ptr.ty
+                ),
+            );
+        }
+        if add && slot.is_ptr() {
+            self.errors.push_spanned(
+                target,
+                format!("`+=` needs an integer slot, but this one holds `{slot}`"),
+            );
+            return None;
+        }
+        let typed = self.expr(value, Some(&slot))?;
+        self.expect_type(value, &typed.ty, &slot, "the stored value");
+        Some((ptr, typed))
+    }
+
+    /// `copy(dst, src, N)`: two pointers and a literal length, unrolled by the backend.
+    pub(super) fn copy(&mut self, args: &[Expr], args_span: Span) -> Option<Op> {
+        let [dst, src, len] = args else {
+            self.errors.push(
+                args_span,
+                format!("`copy` takes three arguments: `copy(destination, source, bytes)`, bytes a literal up to {MAX_COPY_BYTES}"),
+            );
+            return None;
+        };
+        let dst_t = self.expr(dst, None);
+        let src_t = self.expr(src, None);
+        for (arg, typed, what) in [(dst, &dst_t, "destination"), (src, &src_t, "source")] {
+            if let Some(t) = typed {
+                if !t.ty.is_ptr() {
+                    self.errors.push_spanned(
+                        arg,
+                        format!(
+                            "the {what} of `copy` must be a pointer, but has type `{}`",
+                            t.ty
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(Ty::Ptr { mutable: false, .. }) = dst_t.as_ref().map(|t| &t.ty) {
+            self.errors
+                .push_spanned(dst, "the destination of `copy` must be a `*mut` pointer");
+        }
+        let len_value = match strip(len) {
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(lit),
+                ..
+            }) => lit.base10_parse::<u32>().ok(),
+            _ => None,
+        };
+        let Some(len_value) = len_value else {
+            self.errors.push_spanned(
+                len,
+                format!("the length of `copy` must be an integer literal, so that the copy is unrolled and the section stays bounded: write the byte count, between 1 and {MAX_COPY_BYTES}, as in `copy(dst, src, 16);`"),
+            );
+            return None;
+        };
+        if len_value == 0 || len_value > MAX_COPY_BYTES {
+            self.errors.push_spanned(
+                len,
+                format!("`copy` of {len_value} bytes: a copy moves 1 to {MAX_COPY_BYTES} bytes, to keep the section short; split larger records into several sections, or copy them before the section and publish a pointer"),
+            );
+            return None;
+        }
+        let (dst, src) = (dst_t?, src_t?);
+        (dst.ty.is_ptr() && src.ty.is_ptr()).then_some(Op::Copy {
+            dst,
+            src,
+            len: len_value,
+        })
+    }
+}
