@@ -1,0 +1,313 @@
+//! The instruction set: what lowering produces and every backend consumes. A backend
+//! needs nothing else (no type of the checker): virtual registers, operands, memory
+//! operands, the instructions, where input registers come from, and the register
+//! assignment.
+
+use proc_macro2::TokenStream;
+
+use crate::check::Relation;
+use crate::ty::IntTy;
+
+/// A virtual register.
+pub type VReg = usize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operand {
+    Reg(VReg),
+    Imm(i64),
+    /// `size_of::<T>()` of an opaque pointee, the n-th `const` operand.
+    SizeOf(usize),
+}
+
+/// `base + index * scale + disp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mem {
+    pub base: VReg,
+    pub index: Option<(VReg, u8)>,
+    pub disp: i64,
+}
+
+/// Width and signedness of a memory access or a normalisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Width {
+    pub bytes: u8,
+    pub signed: bool,
+}
+
+impl Width {
+    pub(super) fn of(int: IntTy) -> Width {
+        Width {
+            bytes: int.bits / 8,
+            signed: int.signed,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AluOp {
+    Add,
+    Sub,
+    Mul,
+    And,
+    Or,
+    Xor,
+    Shl,
+    /// Logical shift right (unsigned).
+    Shr,
+    /// Arithmetic shift right (signed).
+    Sar,
+}
+
+/// The comparison of an exit's branch; `signed` beside it picks the flavour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    /// The comparison with its operands swapped: `a < b` is `b > a`.
+    pub fn swapped(self) -> CmpOp {
+        match self {
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Ge,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::Ge => CmpOp::Le,
+            same => same,
+        }
+    }
+}
+
+impl From<Relation> for CmpOp {
+    fn from(relation: Relation) -> CmpOp {
+        match relation {
+            Relation::Eq => CmpOp::Eq,
+            Relation::Ne => CmpOp::Ne,
+            Relation::Lt => CmpOp::Lt,
+            Relation::Le => CmpOp::Le,
+            Relation::Gt => CmpOp::Gt,
+            Relation::Ge => CmpOp::Ge,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inst {
+    /// Store the descriptor's address into the area's `rseq_cs`; the section starts after it.
+    StoreDescriptor {
+        area: VReg,
+    },
+    /// Compare the area's index field with the index the inputs were computed for.
+    CheckIndex {
+        area: VReg,
+        index: VReg,
+        offset: u32,
+    },
+    Load {
+        dst: VReg,
+        mem: Mem,
+        width: Width,
+    },
+    Store {
+        mem: Mem,
+        src: Operand,
+        width: Width,
+    },
+    Mov {
+        dst: VReg,
+        src: Operand,
+    },
+    Lea {
+        dst: VReg,
+        mem: Mem,
+    },
+    Alu {
+        op: AluOp,
+        dst: VReg,
+        lhs: VReg,
+        rhs: Operand,
+    },
+    Not {
+        dst: VReg,
+        src: VReg,
+    },
+    Neg {
+        dst: VReg,
+        src: VReg,
+    },
+    /// Re-normalise the low `width` bytes of `src` to 64 bits.
+    Extend {
+        dst: VReg,
+        src: VReg,
+        width: Width,
+    },
+    CopyBytes {
+        dst: VReg,
+        src: VReg,
+        len: u32,
+        scratch: VReg,
+    },
+    /// Leave through exit `exit` when `lhs op rhs`.
+    ExitIf {
+        op: CmpOp,
+        signed: bool,
+        lhs: VReg,
+        rhs: Operand,
+        exit: usize,
+    },
+    Commit {
+        mem: Mem,
+        src: Operand,
+        width: Width,
+        add: bool,
+        release: bool,
+    },
+    /// Test instrumentation: busy-wait `counter` iterations (delay injection).
+    Spin {
+        counter: VReg,
+        point: u8,
+    },
+    /// Compare-twice: trap with `check` unless the index field still equals `index`.
+    VerifyIndex {
+        area: VReg,
+        index: VReg,
+        offset: u32,
+        check: usize,
+    },
+    /// Compare-twice: reload `mem` into `scratch` and trap with `check` unless it still
+    /// equals `original`.
+    VerifyLoad {
+        original: VReg,
+        mem: Mem,
+        width: Width,
+        scratch: VReg,
+        check: usize,
+    },
+}
+
+/// Where the initial value of an input register comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Area,
+    Index,
+    /// The section variable with this number (an `in` input).
+    Var(usize),
+    /// The delay-injection table (instrumented builds only).
+    Delays,
+}
+
+/// What an architecture's addressing and immediates allow; lowering stays inside it.
+pub trait Target {
+    /// Name used in diagnostics.
+    fn name(&self) -> &'static str;
+    /// General registers `asm!` can hand out.
+    fn registers(&self) -> usize;
+    /// Whether `value` can be an immediate operand of an ALU op, compare or store of `width`.
+    fn imm_fits(&self, value: i64) -> bool;
+    /// Whether a memory operand of this shape can be used directly.
+    fn mem_fits(&self, mem: &Mem, width: Width) -> bool;
+    /// Whether a memory operand of this shape can be a commit's destination. A release
+    /// store may take fewer addressing modes than a plain one (aarch64's `stlr`).
+    fn commit_mem_fits(&self, mem: &Mem, width: Width, release: bool) -> bool {
+        let _ = release;
+        self.mem_fits(mem, width)
+    }
+}
+
+pub struct Lowered {
+    pub insts: Vec<Inst>,
+    /// Value carried by each exit, in exit order.
+    pub exits: Vec<Option<Operand>>,
+    pub yielded: Option<Operand>,
+    pub sources: Vec<(VReg, Source)>,
+    /// `size_of::<T>()` expressions, one `const` operand each.
+    pub consts: Vec<TokenStream>,
+    pub alloc: Allocation,
+    /// What each compare-twice check verifies, by check number, for the failure report.
+    pub checks: Vec<String>,
+}
+
+/// Where each virtual register lives.
+pub struct Allocation {
+    pub slot_of: Vec<usize>,
+    pub slot_count: usize,
+    /// Slots that some instruction writes (so an input there is an `inout`).
+    pub written: Vec<bool>,
+}
+
+/// Field offsets of the area, mirrored from the runtime's `abi` (the expansion asserts
+/// that both agree).
+pub const CPU_ID_OFFSET: u32 = 4;
+pub const RSEQ_CS_OFFSET: u32 = 8;
+pub const MM_CID_OFFSET: u32 = 24;
+
+impl Inst {
+    /// Registers this instruction reads.
+    pub fn uses(&self) -> Vec<VReg> {
+        let mem_regs = |mem: &Mem| {
+            let mut regs = vec![mem.base];
+            regs.extend(mem.index.map(|(index, _)| index));
+            regs
+        };
+        let operand = |op: &Operand| match op {
+            Operand::Reg(r) => vec![*r],
+            _ => vec![],
+        };
+        match self {
+            Inst::StoreDescriptor { area } => vec![*area],
+            Inst::CheckIndex { area, index, .. } => vec![*area, *index],
+            Inst::Load { mem, .. } | Inst::Lea { mem, .. } => mem_regs(mem),
+            Inst::Store { mem, src, .. } | Inst::Commit { mem, src, .. } => {
+                let mut regs = mem_regs(mem);
+                regs.extend(operand(src));
+                regs
+            }
+            Inst::Mov { src, .. } => operand(src),
+            Inst::Alu { lhs, rhs, .. } => {
+                let mut regs = vec![*lhs];
+                regs.extend(operand(rhs));
+                regs
+            }
+            Inst::Not { src, .. } | Inst::Neg { src, .. } | Inst::Extend { src, .. } => vec![*src],
+            Inst::CopyBytes { dst, src, .. } => vec![*dst, *src],
+            Inst::ExitIf { lhs, rhs, .. } => {
+                let mut regs = vec![*lhs];
+                regs.extend(operand(rhs));
+                regs
+            }
+            Inst::Spin { counter, .. } => vec![*counter],
+            Inst::VerifyIndex { area, index, .. } => vec![*area, *index],
+            Inst::VerifyLoad { original, mem, .. } => {
+                let mut regs = mem_regs(mem);
+                regs.push(*original);
+                regs
+            }
+        }
+    }
+
+    /// A scratch register the instruction needs only while it runs.
+    pub fn scratch(&self) -> Option<VReg> {
+        match self {
+            Inst::CopyBytes { scratch, .. } | Inst::VerifyLoad { scratch, .. } => Some(*scratch),
+            _ => None,
+        }
+    }
+
+    /// The register this instruction defines, if any.
+    pub fn def(&self) -> Option<VReg> {
+        match self {
+            Inst::Load { dst, .. }
+            | Inst::Mov { dst, .. }
+            | Inst::Lea { dst, .. }
+            | Inst::Alu { dst, .. }
+            | Inst::Not { dst, .. }
+            | Inst::Neg { dst, .. }
+            | Inst::Extend { dst, .. } => Some(*dst),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! Stage 3: [`Checked`] -> [`Lowered`], a short arch-neutral instruction list over virtual
+//! registers, then a register assignment onto `asm!` operands ("slots").
+//!
+//! Every value lives in a 64-bit register, normalised to its type: zero-extended when
+//! unsigned, sign-extended when signed. Narrow arithmetic re-normalises its result, so
+//! comparisons and stores never see stale upper bits.
+//!
+//! This file lowers the statements and values; the rest, one idea a file: `inst` (the
+//! instruction set the backends consume), `addr` (memory operands), `fold` (constants),
+//! `alloc` (register assignment), `instrument` (delay injection and compare-twice).
+
+use proc_macro2::{Span, TokenStream};
+
+use crate::check::{BinOp, Checked, Cond, IndexMode, Kind, Op, TExpr, VarKind};
+use crate::ty::{IntTy, Ty};
+
+mod addr;
+mod alloc;
+mod fold;
+mod inst;
+mod instrument;
+
+pub use inst::*;
+pub use instrument::*;
+
+use alloc::allocate;
+use fold::{fold, normalise};
+
+pub fn lower(
+    checked: &Checked,
+    target: &dyn Target,
+    span: Span,
+    instrumentation: Instrumentation,
+) -> syn::Result<Lowered> {
+    let mut cx = Lowerer {
+        checked,
+        target,
+        insts: Vec::new(),
+        vregs: 0,
+        sources: Vec::new(),
+        var_operands: vec![None; checked.vars.len()],
+        consts: Vec::new(),
+    };
+    let area = cx.input(Source::Area);
+    let index = cx.input(Source::Index);
+    cx.var_operands[0] = Some(Operand::Reg(index));
+    cx.insts.push(Inst::StoreDescriptor { area });
+    let offset = match checked.mode {
+        IndexMode::CpuId => CPU_ID_OFFSET,
+        IndexMode::MmCid => MM_CID_OFFSET,
+    };
+    cx.insts.push(Inst::CheckIndex {
+        area,
+        index,
+        offset,
+    });
+
+    let mut exits = Vec::new();
+    for op in &checked.ops {
+        match op {
+            Op::Let { var, value } => {
+                let operand = cx.value(value);
+                cx.var_operands[*var] = Some(operand);
+            }
+            Op::Store { ptr, value } => {
+                let width = Width::of(value.ty.scalar());
+                let mem = cx.addr(ptr, width);
+                let src = cx.value(value);
+                cx.insts.push(Inst::Store { mem, src, width });
+            }
+            Op::Copy { dst, src, len } => {
+                let dst = cx.reg(dst);
+                let src = cx.reg(src);
+                let scratch = cx.fresh();
+                cx.insts.push(Inst::CopyBytes {
+                    dst,
+                    src,
+                    len: *len,
+                    scratch,
+                });
+            }
+            Op::ExitIf { cond, value } => {
+                let value = value.as_ref().map(|v| cx.value(v));
+                let exit = exits.len();
+                exits.push(value);
+                cx.exit_if(cond, exit);
+            }
+        }
+    }
+    let mut checks = Vec::new();
+    if instrumentation.compare_twice {
+        checks = cx.compare_twice(area, index, offset);
+    }
+    let commit = &checked.commit;
+    let width = Width::of(commit.value.ty.scalar());
+    let mem = cx.addr_for(&commit.ptr, width, Some(commit.release));
+    let src = cx.value(&commit.value);
+    cx.insts.push(Inst::Commit {
+        mem,
+        src,
+        width,
+        add: commit.add,
+        release: commit.release,
+    });
+    let yielded = checked.yielded.map(|var| cx.var(var));
+
+    if instrumentation.delays {
+        cx.inject_delays();
+    }
+    let alloc = allocate(&cx.insts, &exits, yielded, &cx.sources, cx.vregs);
+    let needed =
+        alloc.slot_count + 1 + usize::from(yielded.is_some() || exits.iter().any(Option::is_some));
+    if needed > target.registers() {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "this section needs {needed} registers at once, but `asm!` on {} offers {}: use fewer live values (fewer inputs, or fold computations into the `in` expressions)",
+                target.name(),
+                target.registers()
+            ),
+        ));
+    }
+    Ok(Lowered {
+        insts: cx.insts,
+        exits,
+        yielded,
+        sources: cx.sources,
+        consts: cx.consts,
+        alloc,
+        checks,
+    })
+}
+
+struct Lowerer<'a> {
+    checked: &'a Checked,
+    target: &'a dyn Target,
+    insts: Vec<Inst>,
+    vregs: usize,
+    sources: Vec<(VReg, Source)>,
+    var_operands: Vec<Option<Operand>>,
+    consts: Vec<TokenStream>,
+}
+
+impl Lowerer<'_> {
+    fn fresh(&mut self) -> VReg {
+        self.vregs += 1;
+        self.vregs - 1
+    }
+
+    fn input(&mut self, source: Source) -> VReg {
+        if let Some((vreg, _)) = self.sources.iter().find(|(_, s)| *s == source) {
+            return *vreg;
+        }
+        let vreg = self.fresh();
+        self.sources.push((vreg, source));
+        vreg
+    }
+
+    fn var(&mut self, var: usize) -> Operand {
+        if let Some(operand) = self.var_operands[var] {
+            return operand;
+        }
+        debug_assert_eq!(self.checked.vars[var].kind, VarKind::Input);
+        let operand = Operand::Reg(self.input(Source::Var(var)));
+        self.var_operands[var] = Some(operand);
+        operand
+    }
+
+    fn operand_reg(&mut self, operand: Operand) -> VReg {
+        match operand {
+            Operand::Reg(vreg) => vreg,
+            other => {
+                let dst = self.fresh();
+                self.insts.push(Inst::Mov { dst, src: other });
+                dst
+            }
+        }
+    }
+
+    fn reg(&mut self, expr: &TExpr) -> VReg {
+        let operand = self.value(expr);
+        self.operand_reg(operand)
+    }
+
+    fn literal(&self, expr: &TExpr) -> Option<i128> {
+        match &expr.kind {
+            Kind::Lit(value) => Some(*value),
+            _ => None,
+        }
+    }
+
+    fn immediate(&mut self, value: i128, ty: &Ty) -> Operand {
+        let image = normalise(value, ty.scalar());
+        if self.target.imm_fits(image) {
+            Operand::Imm(image)
+        } else {
+            let dst = self.fresh();
+            self.insts.push(Inst::Mov {
+                dst,
+                src: Operand::Imm(image),
+            });
+            Operand::Reg(dst)
+        }
+    }
+
+    /// The value of `expr` as a register or an immediate.
+    fn value(&mut self, expr: &TExpr) -> Operand {
+        match &expr.kind {
+            Kind::Var(var) => self.var(*var),
+            Kind::Lit(value) => self.immediate(*value, &expr.ty),
+            Kind::Load(ptr) => {
+                let width = Width::of(expr.ty.scalar());
+                let mem = self.addr(ptr, width);
+                let dst = self.fresh();
+                self.insts.push(Inst::Load { dst, mem, width });
+                Operand::Reg(dst)
+            }
+            Kind::Offset { .. } => {
+                let mem = self.addr(
+                    expr,
+                    Width {
+                        bytes: 8,
+                        signed: false,
+                    },
+                );
+                if mem.index.is_none() && mem.disp == 0 {
+                    return Operand::Reg(mem.base);
+                }
+                let dst = self.fresh();
+                self.insts.push(Inst::Lea { dst, mem });
+                Operand::Reg(dst)
+            }
+            Kind::Cast(inner) => {
+                let from = inner.ty.scalar();
+                let to = expr.ty.scalar();
+                if let Some(value) = self.literal(inner) {
+                    let image = normalise(value, from);
+                    let converted = if from.signed {
+                        i128::from(image)
+                    } else {
+                        i128::from(image as u64)
+                    };
+                    return self.immediate(converted, &expr.ty);
+                }
+                let src = self.reg(inner);
+                let already_normal = to.bits == 64
+                    || (from.bits < to.bits && !from.signed)
+                    || (from.bits <= to.bits && from.signed == to.signed);
+                if already_normal {
+                    return Operand::Reg(src);
+                }
+                let dst = self.fresh();
+                self.insts.push(Inst::Extend {
+                    dst,
+                    src,
+                    width: Width::of(to),
+                });
+                Operand::Reg(dst)
+            }
+            Kind::Binary { op, lhs, rhs } => {
+                let int = expr.ty.scalar();
+                if let (Some(a), Some(b)) = (self.literal(lhs), self.literal(rhs)) {
+                    return self.immediate(fold(*op, a, b, int), &expr.ty);
+                }
+                let commutative = matches!(
+                    op,
+                    BinOp::Add | BinOp::Mul | BinOp::And | BinOp::Or | BinOp::Xor
+                );
+                let (lhs, rhs) = if commutative && self.literal(lhs).is_some() {
+                    (rhs, lhs)
+                } else {
+                    (lhs, rhs)
+                };
+                let lhs = self.reg(lhs);
+                let rhs = self.value(rhs);
+                let alu = match op {
+                    BinOp::Add => AluOp::Add,
+                    BinOp::Sub => AluOp::Sub,
+                    BinOp::Mul => AluOp::Mul,
+                    BinOp::And => AluOp::And,
+                    BinOp::Or => AluOp::Or,
+                    BinOp::Xor => AluOp::Xor,
+                    BinOp::Shl => AluOp::Shl,
+                    BinOp::Shr if int.signed => AluOp::Sar,
+                    BinOp::Shr => AluOp::Shr,
+                };
+                let dst = self.fresh();
+                self.insts.push(Inst::Alu {
+                    op: alu,
+                    dst,
+                    lhs,
+                    rhs,
+                });
+                let may_leave_width =
+                    matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Shl);
+                Operand::Reg(self.renormalise(dst, int, may_leave_width))
+            }
+            Kind::Not(inner) => {
+                let int = expr.ty.scalar();
+                let src = self.reg(inner);
+                let dst = self.fresh();
+                self.insts.push(Inst::Not { dst, src });
+                // `!` keeps a sign-extended value sign-extended, but sets the upper bits of
+                // a zero-extended one.
+                Operand::Reg(self.renormalise(dst, int, !int.signed))
+            }
+            Kind::Neg(inner) => {
+                let int = expr.ty.scalar();
+                let src = self.reg(inner);
+                let dst = self.fresh();
+                self.insts.push(Inst::Neg { dst, src });
+                Operand::Reg(self.renormalise(dst, int, true))
+            }
+        }
+    }
+
+    fn renormalise(&mut self, vreg: VReg, int: IntTy, needed: bool) -> VReg {
+        if !needed || int.bits == 64 {
+            return vreg;
+        }
+        let dst = self.fresh();
+        self.insts.push(Inst::Extend {
+            dst,
+            src: vreg,
+            width: Width::of(int),
+        });
+        dst
+    }
+
+    fn exit_if(&mut self, cond: &Cond, exit: usize) {
+        match cond {
+            Cond::IsNull { ptr, negated } => {
+                let lhs = self.reg(ptr);
+                let op = if *negated { CmpOp::Ne } else { CmpOp::Eq };
+                self.insts.push(Inst::ExitIf {
+                    op,
+                    signed: false,
+                    lhs,
+                    rhs: Operand::Imm(0),
+                    exit,
+                });
+            }
+            Cond::Cmp {
+                op,
+                signed,
+                lhs,
+                rhs,
+            } => {
+                let op = CmpOp::from(*op);
+                let (op, lhs, rhs) = if self.literal(lhs).is_some() && self.literal(rhs).is_none() {
+                    (op.swapped(), rhs, lhs)
+                } else {
+                    (op, lhs, rhs)
+                };
+                let lhs = self.reg(lhs);
+                let rhs = self.value(rhs);
+                self.insts.push(Inst::ExitIf {
+                    op,
+                    signed: *signed,
+                    lhs,
+                    rhs,
+                    exit,
+                });
+            }
+        }
+    }
+}
