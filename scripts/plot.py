@@ -47,8 +47,9 @@ def load(criterion_dir):
     return results
 
 
-def panel(x0, y0, width, height, title, series):
-    """SVG elements of one panel: log-scale y, thread counts on x."""
+def panel(x0, y0, width, height, title, series, ylabel="ns/op per thread (log)"):
+    """SVG elements of one panel: log-scale y, thread counts on x (also used by
+    scripts/alloc_bench_report.py)."""
     out = []
     threads = sorted({t for points in series.values() for t in points})
     values = [v for points in series.values() for v in points.values()]
@@ -103,7 +104,7 @@ def panel(x0, y0, width, height, title, series):
     )
     out.append(
         f'<text x="{x0 + 14}" y="{y0 + top + ph / 2}" text-anchor="middle" font-size="12" '
-        f'transform="rotate(-90 {x0 + 14} {y0 + top + ph / 2})">ns/op per thread (log)</text>'
+        f'transform="rotate(-90 {x0 + 14} {y0 + top + ph / 2})">{escape(ylabel)}</text>'
     )
     for i, (function, points) in enumerate(sorted(series.items(), key=lambda s: s[1][min(s[1])])):
         color = COLORS[i % len(COLORS)]

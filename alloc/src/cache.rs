@@ -73,12 +73,12 @@ pub(crate) static COUNTERS: [ClassCounters; CLASSES] = [const {
     }
 }; CLASSES];
 
-/// The set-up caches: region address, cache count, index mode.
+/// The set-up caches: region address with the index mode in its low bits, cache count.
+/// Two words, so that it travels in registers.
 #[derive(Clone, Copy)]
 struct Caches {
-    base: usize,
+    state: usize,
     len: usize,
-    mode: usize,
 }
 
 impl Caches {
@@ -87,7 +87,7 @@ impl Caches {
     #[inline(always)]
     fn header(self, index: usize, class: usize) -> *mut u64 {
         if index < self.len {
-            (self.base + index * CACHE_STRIDE + header_offset(class)) as *mut u64
+            (self.base() + index * CACHE_STRIDE + header_offset(class)) as *mut u64
         } else {
             NO_CACHE.as_ptr() as *mut u64
         }
@@ -97,7 +97,17 @@ impl Caches {
     /// where the index has no cache: the `stopped` check exits first).
     #[inline(always)]
     fn slots(self, index: usize, class: usize) -> *mut usize {
-        (self.base + index * CACHE_STRIDE + SLOT_OFFSET[class]) as *mut usize
+        (self.base() + index * CACHE_STRIDE + SLOT_OFFSET[class]) as *mut usize
+    }
+
+    #[inline(always)]
+    fn base(self) -> usize {
+        self.state & !4095
+    }
+
+    #[inline(always)]
+    fn mode(self) -> usize {
+        self.state & 3
     }
 }
 
@@ -108,9 +118,8 @@ fn caches() -> Option<Caches> {
         return set_up();
     }
     Some(Caches {
-        base: state & !4095,
+        state,
         len: CACHES.load(Ordering::Relaxed),
-        mode: state & 3,
     })
 }
 
@@ -176,7 +185,7 @@ pub(crate) fn index() -> Option<Index> {
 /// come back as `Outcome::Aborted`, so that the caller counts them before retrying.
 macro_rules! section {
     ($caches:expr, |$index:ident| $body:tt) => {
-        if $caches.mode == MM_CID {
+        if $caches.mode() == MM_CID {
             rseq!(mm_cid, no_retry, |$index| $body)
         } else {
             rseq!(no_retry, |$index| $body)
@@ -195,55 +204,73 @@ enum Step<T> {
     NoRseq,
 }
 
-/// Runs `attempt` until it is not aborted, counting the aborts.
-#[inline(always)]
-fn retry<T>(
-    mut attempt: impl FnMut() -> Result<Outcome<T, i32>, rseq_dsl::Unavailable>,
-) -> Step<T> {
-    loop {
-        match attempt() {
-            Ok(Outcome::Committed { value, .. }) => return Step::Done(value),
-            Ok(Outcome::Exited { value: 0, .. }) => return Step::Bounded,
-            Ok(Outcome::Exited { .. }) => return Step::Stopped,
-            Ok(Outcome::Aborted) => {
-                ABORTS.fetch_add(1, Ordering::Relaxed);
+/// Runs a section (as `section!`) until it is not aborted, counting the aborts. A macro
+/// rather than a function taking a closure, so that the section and its caller compile
+/// into one function, with the inputs in registers.
+macro_rules! retry {
+    ($caches:expr, |$index:ident| $body:tt) => {
+        loop {
+            match section!($caches, |$index| $body) {
+                Ok(Outcome::Committed { value, .. }) => break Step::Done(value),
+                Ok(Outcome::Exited { value: 0, .. }) => break Step::Bounded,
+                Ok(Outcome::Exited { .. }) => break Step::Stopped,
+                Ok(Outcome::Aborted) => {
+                    ABORTS.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(_) => break Step::NoRseq,
             }
-            Err(_) => return Step::NoRseq,
         }
-    }
+    };
 }
 
-// The sections below share one shape: `hdr` is the class's header (`stopped`, capacity,
-// `pushes`, `pops`), `slots` its array. Every load after the `stopped` check goes through
-// an address that depends on the loaded `stopped` (plus zero): on aarch64 and riscv64 that
-// orders those loads after it, so a section that sees a trim's "not stopped any more" also
-// sees the counters the trim left (x86 never reorders loads with loads).
+// The sections below share one shape: `hdr` is the class's header (`stopped`, unused,
+// `pushes`, `pops`), `slots` its array. Every load after the `stopped` check must come
+// after it, so that a section that sees a trim's "not stopped any more" also sees the
+// counters the trim left: see `order_loads`.
+
+/// Instantiates a section macro with `$order`, the offset the section adds to the header's
+/// address after loading `stopped`: on weakly ordered machines `stopped` itself (zero by
+/// then), which makes the later loads depend on that load and so come after it; on x86_64,
+/// which never reorders loads with loads, a literal 0, which spares the fast path a
+/// dependent load.
+macro_rules! order_loads {
+    ($section:ident $(, $arg:tt)*) => {
+        if cfg!(target_arch = "x86_64") {
+            $section!($($arg,)* 0)
+        } else {
+            $section!($($arg,)* (stopped as usize))
+        }
+    };
+}
 
 /// Pops an object of `class` from the running CPU's cache.
 #[inline(always)]
 fn pop(caches: Caches, class: usize) -> Step<usize> {
-    retry(|| {
-        // SAFETY: `header(i, class)` is the class's header in the cache of the index the
-        // section runs for (or the stand-in, on which it exits at once), `slots(i, class)`
-        // its slots (layout checked in class.rs); `pushes - pops` is at most the capacity,
-        // so the slot read is in the array. Outside trims, only sections on that index
-        // write the cache.
-        unsafe {
-            section!(caches, |i| {
-                in hdr: *mut u64 = caches.header(i, class);
-                in slots: *mut usize = caches.slots(i, class);
-                let stopped: u64 = *hdr;
-                if stopped != 0 { exit 1; }
-                let counts: *mut u64 = hdr.byte_add(stopped as usize);
-                let pushes: u64 = *counts.add(2);
-                let pops: u64 = *counts.add(3);
-                if pushes == pops { exit 0; }
-                let object: usize = *slots.add((pushes - pops - 1) as usize);
-                commit *counts.add(3) = pops + 1;
-                object
-            })
-        }
-    })
+    macro_rules! pop_section {
+        ($order:tt) => {
+            // SAFETY: `header(i, class)` is the class's header in the cache of the index the
+            // section runs for (or the stand-in, on which it exits at once), `slots(i, class)`
+            // its slots (layout checked in class.rs); `pushes - pops` is at most the capacity,
+            // so the slot read is in the array. Outside trims, only sections on that index
+            // write the cache.
+            unsafe {
+                retry!(caches, |i| {
+                    in hdr: *mut u64 = caches.header(i, class);
+                    in slots: *mut usize = caches.slots(i, class);
+                    let stopped: u64 = *hdr;
+                    if stopped != 0 { exit 1; }
+                    let counts: *mut u64 = hdr.byte_add($order);
+                    let pushes: u64 = *counts.add(2);
+                    let pops: u64 = *counts.add(3);
+                    if pushes == pops { exit 0; }
+                    let object: usize = *slots.add((pushes - pops - 1) as usize);
+                    commit *counts.add(3) = pops + 1;
+                    object
+                })
+            }
+        };
+    }
+    order_loads!(pop_section)
 }
 
 /// Pushes `object` of `class` on the running CPU's cache.
@@ -251,18 +278,17 @@ fn pop(caches: Caches, class: usize) -> Step<usize> {
 fn push(caches: Caches, class: usize, object: usize) -> Step<()> {
     // $capacity: SMALL_CAPACITY or LARGE_CAPACITY, as a literal.
     macro_rules! push_section {
-        ($capacity:tt) => {
-            retry(|| {
+        ($capacity:tt, $order:tt) => {
                 // SAFETY: as in pop; the slot written is below the class's capacity,
                 // checked first.
                 unsafe {
-                    section!(caches, |i| {
+                    retry!(caches, |i| {
                         in hdr: *mut u64 = caches.header(i, class);
                         in slots: *mut usize = caches.slots(i, class);
                         in object: usize = object;
                         let stopped: u64 = *hdr;
                         if stopped != 0 { exit 1; }
-                        let counts: *mut u64 = hdr.byte_add(stopped as usize);
+                        let counts: *mut u64 = hdr.byte_add($order);
                         let pushes: u64 = *counts.add(2);
                         let len: u64 = pushes - *counts.add(3);
                         if len >= $capacity { exit 0; }
@@ -270,39 +296,41 @@ fn push(caches: Caches, class: usize, object: usize) -> Step<()> {
                         commit *counts.add(2) = pushes + 1;
                     })
                 }
-            })
         };
     }
     if class <= LAST_SMALL_CAPACITY_CLASS {
-        push_section!(256)
+        order_loads!(push_section, 256)
     } else {
-        push_section!(64)
+        order_loads!(push_section, 64)
     }
 }
 
 /// Moves the top BATCH objects of `class` from the running CPU's cache into `out`.
 fn pop_batch(caches: Caches, class: usize, out: &mut [usize; BATCH]) -> Step<()> {
     let out = out.as_mut_ptr() as *mut u8;
-    retry(|| {
-        // SAFETY: as in pop; the copy reads BATCH slots at or above index 0 (len >= BATCH
-        // is checked) and writes `out`, BATCH words of ours.
-        unsafe {
-            section!(caches, |i| {
-                in hdr: *mut u64 = caches.header(i, class);
-                in slots: *mut usize = caches.slots(i, class);
-                in out: *mut u8 = out;
-                let stopped: u64 = *hdr;
-                if stopped != 0 { exit 1; }
-                let counts: *mut u64 = hdr.byte_add(stopped as usize);
-                let pops: u64 = *counts.add(3);
-                let len: u64 = *counts.add(2) - pops;
-                if len < 32 { exit 0; }
-                let from: *mut u8 = slots.add((len - 32) as usize) as *mut u8;
-                copy(out, from, 256);
-                commit *counts.add(3) = pops + 32;
-            })
-        }
-    })
+    macro_rules! pop_batch_section {
+        ($order:tt) => {
+            // SAFETY: as in pop; the copy reads BATCH slots at or above index 0 (len >= BATCH
+            // is checked) and writes `out`, BATCH words of ours.
+            unsafe {
+                retry!(caches, |i| {
+                    in hdr: *mut u64 = caches.header(i, class);
+                    in slots: *mut usize = caches.slots(i, class);
+                    in out: *mut u8 = out;
+                    let stopped: u64 = *hdr;
+                    if stopped != 0 { exit 1; }
+                    let counts: *mut u64 = hdr.byte_add($order);
+                    let pops: u64 = *counts.add(3);
+                    let len: u64 = *counts.add(2) - pops;
+                    if len < 32 { exit 0; }
+                    let from: *mut u8 = slots.add((len - 32) as usize) as *mut u8;
+                    copy(out, from, 256);
+                    commit *counts.add(3) = pops + 32;
+                })
+            }
+        };
+    }
+    order_loads!(pop_batch_section)
 }
 
 /// Pushes the first BATCH - 1 objects of `objects` on the running CPU's cache.
@@ -310,18 +338,17 @@ fn push_batch(caches: Caches, class: usize, objects: &[usize; BATCH]) -> Step<()
     let objects = objects.as_ptr() as *mut u8;
     // $room: the class's capacity minus BATCH - 1, as a literal.
     macro_rules! push_batch_section {
-        ($room:tt) => {
-            retry(|| {
+        ($room:tt, $order:tt) => {
                 // SAFETY: as in push; the copy writes BATCH - 1 slots from `len`, and
                 // `len + BATCH - 1 <= capacity` is checked first.
                 unsafe {
-                    section!(caches, |i| {
+                    retry!(caches, |i| {
                         in hdr: *mut u64 = caches.header(i, class);
                         in slots: *mut usize = caches.slots(i, class);
                         in objects: *mut u8 = objects;
                         let stopped: u64 = *hdr;
                         if stopped != 0 { exit 1; }
-                        let counts: *mut u64 = hdr.byte_add(stopped as usize);
+                        let counts: *mut u64 = hdr.byte_add($order);
                         let pushes: u64 = *counts.add(2);
                         let len: u64 = pushes - *counts.add(3);
                         if len > $room { exit 0; }
@@ -330,13 +357,12 @@ fn push_batch(caches: Caches, class: usize, objects: &[usize; BATCH]) -> Step<()
                         commit *counts.add(2) = pushes + 31;
                     })
                 }
-            })
         };
     }
     if class <= LAST_SMALL_CAPACITY_CLASS {
-        push_batch_section!(225)
+        order_loads!(push_batch_section, 225)
     } else {
-        push_batch_section!(33)
+        order_loads!(push_batch_section, 33)
     }
 }
 
@@ -431,9 +457,8 @@ pub(crate) fn for_each_counter(mut f: impl FnMut(usize, usize, u64, u64)) {
         return;
     }
     let caches = Caches {
-        base: state & !4095,
+        state,
         len: CACHES.load(Ordering::Relaxed),
-        mode: state & 3,
     };
     for index in 0..caches.len {
         for class in 0..CLASSES {
@@ -469,9 +494,8 @@ fn trim_locked() -> Result<u64, rseq_dsl::FenceError> {
         return Ok(0);
     }
     let caches = Caches {
-        base: state & !4095,
+        state,
         len: CACHES.load(Ordering::Relaxed),
-        mode: state & 3,
     };
     let stop = |index: usize, value: u64| {
         for class in 0..CLASSES {

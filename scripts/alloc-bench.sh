@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The allocator benchmarks, one run, side by side: builds alloc/bench once per allocator
+# (glibc's malloc, mimalloc, jemalloc, rseq-dsl-alloc; each the #[global_allocator] of its
+# own binary), runs every workload at each thread count with the four allocators back to
+# back, repeated ALLOC_BENCH_RUNS times (interleaved, so that a burst of load from other
+# processes hits all four alike), and writes the README's tables and docs/alloc-bench.svg
+# from that run (scripts/alloc_bench_report.py).
+#
+#   scripts/alloc-bench.sh                       # 4 workloads x 6 thread counts x 4 allocators x 3 runs x 1 s: about 6 min
+#   ALLOC_BENCH_SECONDS=0.3 ALLOC_BENCH_RUNS=1 ALLOC_BENCH_THREADS="1 8" scripts/alloc-bench.sh   # a quick look
+#
+# The first build compiles jemalloc from source (a few minutes). Not part of CI; the
+# workloads are (alloc/tests/workloads.rs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SECONDS_EACH=${ALLOC_BENCH_SECONDS:-1}
+RUNS=${ALLOC_BENCH_RUNS:-3}
+THREADS=${ALLOC_BENCH_THREADS:-"1 2 4 8 16 32"}
+WORKLOADS=${ALLOC_BENCH_WORKLOADS:-"larson xmalloc-test glibc-thread churn"}
+ALLOCATORS="glibc mimalloc jemalloc rseq"
+OUT=$ROOT/target/alloc-bench
+export CARGO_TARGET_DIR=$OUT/build
+mkdir -p "$OUT/bin"
+
+for allocator in $ALLOCATORS; do
+    features=()
+    if [ "$allocator" != glibc ]; then
+        features=(--features "$allocator")
+    fi
+    cargo build --quiet --release --manifest-path alloc/bench/Cargo.toml "${features[@]}"
+    cp "$CARGO_TARGET_DIR/release/rseq-dsl-alloc-bench" "$OUT/bin/$allocator"
+done
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+results=$OUT/results.jsonl
+: >"$results"
+for run in $(seq "$RUNS"); do
+    for workload in $WORKLOADS; do
+        for threads in $THREADS; do
+            for allocator in $ALLOCATORS; do
+                # A run that overruns its deadline fails the script (and is dumped).
+                scripts/deadline.sh 120 "$OUT/bin/$allocator" "$workload" "$threads" "$SECONDS_EACH" >>"$results"
+            done
+            echo "run $run/$RUNS: $workload x $threads done" >&2
+        done
+    done
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+note="$(nproc) vCPU ($cpu), kernel $(uname -r), $(ldd --version | head -1 | sed 's/.* //') glibc; \
+load average (1, 5, 15 min) $load_before before the run and $load_after after it \
+(the machine is shared with other builds); ${SECONDS_EACH} s per measurement, $(date -u +%Y-%m-%d). \
+Reproduce: \`scripts/alloc-bench.sh\`."
+python3 scripts/alloc_bench_report.py --results "$results" --readme README.md \
+    --svg docs/alloc-bench.svg --note "$note"
