@@ -49,7 +49,7 @@ done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
-note="$(nproc) vCPU ($cpu), kernel $(uname -r), $(ldd --version | head -1 | sed 's/.* //') glibc; \
+note="$(nproc) vCPU ($cpu), kernel $(uname -r), glibc $(ldd --version | head -1 | sed 's/.* //'); \
 load average (1, 5, 15 min) $load_before before the run and $load_after after it \
 (the machine is shared with other builds); ${SECONDS_EACH} s per measurement, $(date -u +%Y-%m-%d). \
 Reproduce: \`scripts/alloc-bench.sh\`."

@@ -20,8 +20,9 @@
 //! - **Per-CPU caches**: one per possible CPU, indexed by the thread's `mm_cid` where the
 //!   kernel maintains it (Linux 6.3+: as many caches in use as threads running at once) and
 //!   by CPU number otherwise (`RSEQ_ALLOC_INDEX=cpu` forces CPU numbers). Each holds a
-//!   bounded stack per class (64 to 256 objects, about 64 KiB). Allocation pops, free
-//!   pushes: one `rseq!` section each.
+//!   bounded stack per class (256 objects of up to 256 bytes, 64 of the larger classes: at
+//!   most 64 KiB per class). Allocation pops, free pushes: one `rseq!` section each, a few
+//!   loads and one store, no atomic instruction.
 //! - **The depot**: per class, a mutex-protected stack of batches of 32 free objects, and
 //!   fresh memory mapped 256 KiB at a time. An empty cache takes a batch (one batched
 //!   section pushes 31 of them); a full cache gives its top 32 objects back (one batched
@@ -135,11 +136,18 @@ impl RseqAlloc {
         stats::cached_bytes_per_cache(out)
     }
 
-    /// How the caches are indexed, once a thread with rseq has allocated.
+    /// How the caches are indexed, once a thread with rseq has allocated through them.
     ///
     /// ```
-    /// let _ = Box::new(1u8); // the global allocator of doctests is the system's...
-    /// let _ = rseq_dsl_alloc::RseqAlloc.index(); // ...so this may still be None
+    /// use std::alloc::{GlobalAlloc, Layout};
+    /// let alloc = rseq_dsl_alloc::RseqAlloc;
+    /// let layout = Layout::new::<u64>();
+    /// // SAFETY: a non-zero size, freed with the same layout.
+    /// unsafe { alloc.dealloc(alloc.alloc(layout), layout) };
+    /// match alloc.index() {
+    ///     Some(index) => println!("caches indexed by {index:?}"),
+    ///     None => assert!(!rseq_dsl::is_available()),
+    /// }
     /// ```
     pub fn index(&self) -> Option<Index> {
         cache::index()

@@ -28,6 +28,13 @@ fn main() {
     match std::env::var(MODE).as_deref() {
         Ok("all") => all_threads_without_rseq(),
         Ok("mixed") => both_paths_mixed(),
+        _ if !rseq_dsl::is_available() => {
+            // Already without rseq (qemu-user, which has no seccomp filters and cannot exec
+            // the binary again): every thread is on the fallback path as it is, so the
+            // first scenario runs here; nothing can be mixed.
+            all_threads_without_rseq();
+            println!("fallback: rseq unavailable here: all threads on the fallback path in this process; no mixed run");
+        }
         _ => {
             run_child("all", true);
             run_child("mixed", false);

@@ -7,7 +7,7 @@ mod workloads;
 
 use std::time::Duration;
 
-use workloads::{max_rss_kib, timed, Workload};
+use workloads::{cpu_seconds, max_rss_kib, timed, Workload};
 
 #[cfg(any(
     all(feature = "rseq", feature = "mimalloc"),
@@ -53,10 +53,12 @@ fn main() {
         eprintln!("{usage}");
         std::process::exit(2);
     };
+    let cpu_before = cpu_seconds();
     let (ops, secs) = timed(|| workload.run(threads, Duration::from_secs_f64(seconds)));
+    let cpu = cpu_seconds() - cpu_before;
     let extra = allocator_stats();
     println!(
-        "{{\"allocator\": \"{ALLOCATOR}\", \"workload\": \"{}\", \"threads\": {threads}, \"ops\": {ops}, \"seconds\": {secs:.4}, \"ops_per_sec\": {:.1}, \"max_rss_kib\": {}{extra}}}",
+        "{{\"allocator\": \"{ALLOCATOR}\", \"workload\": \"{}\", \"threads\": {threads}, \"ops\": {ops}, \"seconds\": {secs:.4}, \"ops_per_sec\": {:.1}, \"cpu_seconds\": {cpu:.4}, \"max_rss_kib\": {}{extra}}}",
         workload.name(),
         ops as f64 / secs,
         max_rss_kib()
