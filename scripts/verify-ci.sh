@@ -3,15 +3,14 @@
 # per file, and exits non-zero on any violation:
 #   1. every x86_64 example and test binary of the workspace (the test profile of step 1 of
 #      .ci/run, so its build is reused);
-#   2. the aarch64 test binaries, where scripts/aarch64-vm.sh left them
+#   2. the aarch64 test binaries, where `scripts/vm.sh aarch64` left them
 #      (target/aarch64-unknown-linux-*/release/deps);
 #   3. the broken fixtures of verify/tests/rules.rs: each `fail-*` must be rejected (exit 1),
 #      each `pass-*` accepted (valid, or warnings only);
 #   4. a third party's rseq code: the kernel's rseq selftests (tools/testing/selftests/rseq
-#      of Debian's linux-source-6.1 package), compiled here for x86_64 and aarch64 and
-#      each found valid. The few files needed are kept in $RSEQ_VERIFY_CACHE (default
-#      ~/.cache/rseq-verify), outside the work tree, so a fresh clone reuses them: about 30 s
-#      the first time (download, unpack), 10 s after. RSEQ_VERIFY_SELFTESTS=0 skips this.
+#      of Debian's linux-source-6.1 package, fetched and built by scripts/rseq-selftests.sh),
+#      compiled here for x86_64 and aarch64 and each found valid: about 30 s the first time
+#      (download, unpack), 10 s after. RSEQ_VERIFY_SELFTESTS=0 skips this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
@@ -44,7 +43,7 @@ done
 if [ "${#aarch64[@]}" -gt 0 ]; then
     "$verify" --summary "${aarch64[@]}" || status=1
 else
-    echo "(none under $target/aarch64-unknown-linux-*/release: run scripts/aarch64-vm.sh first)"
+    echo "(none under $target/aarch64-unknown-linux-*/release: run scripts/vm.sh aarch64 first)"
 fi
 
 echo "--- broken fixtures (verify/tests/rules.rs)"
@@ -67,42 +66,13 @@ done
 selftests=()
 if [ "${RSEQ_VERIFY_SELFTESTS:-1}" != 0 ]; then
     echo "--- the kernel's rseq selftests (Debian's linux-source), x86_64 and aarch64"
-    cache=${RSEQ_VERIFY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rseq-verify}
-    # 6.1 (bookworm's own kernel): its selftests build against the one uapi header rseq.h;
-    # 6.12's also need the installed uapi tree (`make headers_install`), not done here.
-    pkg=${RSEQ_VERIFY_LINUX_SOURCE:-linux-source-6.1}
-    apt-cache show "$pkg" >/dev/null 2>&1 || apt-get update -qq
-    src="$cache/$pkg"
-    if [ ! -f "$src/.complete" ]; then
-        # The selftests need their folder, kselftest.h, the uapi rseq.h and tools/include;
-        # xz must still decompress the whole tarball (about 25 s): hence the cache.
-        download=$(mktemp -d)
-        (cd "$download" && apt-get download -qq "$pkg" 2>/dev/null)
-        mkdir -p "$cache" && rm -rf "$src"
-        dpkg-deb --fsys-tarfile "$download"/*.deb | tar -xO --wildcards "*/$pkg.tar.xz" \
-            | xz -dc -T2 | tar -x -C "$cache" --wildcards "$pkg/tools/testing/selftests/rseq/*" \
-                "$pkg/tools/testing/selftests/kselftest.h" \
-                "$pkg/include/uapi/linux/rseq.h" "$pkg/tools/include/*"
-        rm -rf "$download"
-        touch "$src/.complete"
-    fi
     command -v aarch64-linux-gnu-gcc >/dev/null || DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends gcc-aarch64-linux-gnu libc6-dev-arm64-cross >/dev/null
-    # As the selftests' Makefile builds them, with the uapi header of the same tree.
+    # shellcheck source=scripts/rseq-selftests.sh
+    source scripts/rseq-selftests.sh
     for cc in gcc aarch64-linux-gnu-gcc; do
-        mkdir -p "$target/rseq-selftests/$cc"
-        out=$(realpath "$target/rseq-selftests/$cc")
-        flags=(-O2 -Wall -I. -isystem "$src/include/uapi" -I"$src/tools/include" -L"$out")
-        (
-            cd "$src/tools/testing/selftests/rseq"
-            $cc "${flags[@]}" -shared -fPIC rseq.c -lpthread -ldl -o "$out/librseq.so"
-            for test in basic_test basic_percpu_ops_test param_test; do
-                $cc "${flags[@]}" $test.c -lpthread -ldl -lrseq -o "$out/$test"
-            done
-            $cc "${flags[@]}" -DBENCHMARK param_test.c -lpthread -ldl -lrseq -o "$out/param_test_benchmark"
-            $cc "${flags[@]}" -DRSEQ_COMPARE_TWICE param_test.c -lpthread -ldl -lrseq -o "$out/param_test_compare_twice"
-        )
-        selftests+=("$out"/*)
+        rseq_selftests_build "$cc" "$target/rseq-selftests/$cc" shared
+        selftests+=("$(realpath "$target/rseq-selftests/$cc")"/*)
     done
     out=$("$verify" --summary "${selftests[@]}") || status=1
     printf '%s\n' "$out"

@@ -1,5 +1,5 @@
 /*
- * /init of the aarch64 test VM (scripts/aarch64-vm.sh): a static PID 1 that mounts /proc,
+ * /init of the test VMs (scripts/vm.sh): a static PID 1 that mounts /proc,
  * /sys, /dev and /tmp, runs every line of /plan as a child process, prints one marker line
  * per test on the serial console, and powers the machine off.
  *
@@ -38,6 +38,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__riscv)
+#include <asm/ptrace.h> /* riscv64's struct user_regs_struct (glibc's sys/user.h has none) */
+#endif
 
 #define MAX_ARGS 64
 
@@ -107,7 +110,7 @@ static unsigned long peek(pid_t tid, unsigned long addr) {
 
 /*
  * Stops thread `tid` with ptrace, reads its registers and prints its user-space return
- * addresses: the PC, the link register (aarch64), then the frame-pointer chain (each
+ * addresses: the PC, the link register (aarch64, riscv64), then the frame-pointer chain (each
  * frame record holds the caller's frame pointer and the return address). The test
  * binaries are built with frame pointers; frames without one are skipped over.
  */
@@ -139,6 +142,11 @@ static void show_user_stack(pid_t pid, pid_t tid) {
     pc = regs.rip;
     fp = regs.rbp;
     sp = regs.rsp;
+#elif defined(__riscv)
+    pc = regs.pc;
+    fp = regs.s0;
+    sp = regs.sp;
+    lr = regs.ra;
 #endif
     int frame = 0;
     say("PC %d %d %d %#lx", pid, tid, frame++, pc);
@@ -344,6 +352,16 @@ int main(int argc, char **argv) {
     uname(&u);
     say("kernel %s %s, %ld CPUs online, AT_RSEQ_FEATURE_SIZE=%lu AT_RSEQ_ALIGN=%lu", u.release,
         u.machine, sysconf(_SC_NPROCESSORS_ONLN), getauxval(27), getauxval(28));
+    /* The boot options (rseq_debug=1 on 7.x kernels), for the results table. */
+    char cmdline[512] = "";
+    int fd = open("/proc/cmdline", O_RDONLY);
+    if (fd >= 0) {
+        ssize_t n = read(fd, cmdline, sizeof cmdline - 1);
+        cmdline[n > 0 ? n : 0] = 0;
+        cmdline[strcspn(cmdline, "\n")] = 0;
+        close(fd);
+        say("cmdline %s", cmdline);
+    }
 
     int passed = 0, failed = 0;
     FILE *plan = fopen(plan_path, "r");

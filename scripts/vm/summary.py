@@ -1,58 +1,125 @@
 #!/usr/bin/env python3
-"""Summarises the VM consoles of one run of a VM script, as the README's table rows.
+"""Summarises the VM consoles of scripts/vm.sh runs as the README's support table rows.
 
 Usage: summary.py [--readme README.md] CONSOLE.txt...
 
-Per console (one boot): the kernel, then per pass (the first word of the plan labels:
-glibc, musl/own, glibc-off/own) the test runs passed and failed, the acceptance scenarios
-passed and skipped, and the aborts counted. With --readme, the rows between the
-`<!-- vm-results:begin -->` and `<!-- vm-results:end -->` markers are replaced, so the
-table always comes from a run.
+One row per boot and libc cell (the first word of the plan labels: musl, glibc-2.41,
+glibc-2.43-off, ...): the kernel and its rseq feature size, who registered the area and
+how (from scripts/vm/probe.c's line: the length the kernel holds and its mode; from the
+`whereami` example: the owner the runtime sees), the tests run, their results, the
+acceptance scenarios and the aborts counted. Nothing is assumed: a cell without a probe or
+whereami line says so. With --readme, the rows between the `<!-- vm-results:begin -->` and
+`<!-- vm-results:end -->` markers are replaced, so the table always comes from a run.
 """
 import re
 import sys
 
-PASSES = {"glibc": "glibc's area", "musl/own": "musl, own area", "glibc-off/own": "glibc off, own area"}
+ARCH_ORDER = {"x86_64": 0, "aarch64": 1, "riscv64": 2}
+
+
+def new_cell():
+    return dict(tests=[], runs=0, failed=[], scenarios=0, skipped=0, aborts=0, probe=None, owner=None, whereami=None)
 
 
 def summarise(path):
-    kernel, passes, current = "?", {}, None
+    boot = dict(kernel="?", machine="?", feature="?", align="?", cmdline="", cells={})
+    current = None
     with open(path, errors="replace") as f:
         for line in f:
             line = line.rstrip("\n")
-            if m := re.match(r"RSEQ-VM: kernel (\S+)", line):
-                kernel = m.group(1)
-            elif m := re.match(r"RSEQ-VM: START (\S+) ", line):
-                current = passes.setdefault(m.group(1), dict(runs=0, failed=0, scenarios=0, skipped=0, aborts=0))
-            elif m := re.match(r"RSEQ-VM: (PASS|FAIL) (\S+) ", line):
-                p = passes.setdefault(m.group(2), dict(runs=0, failed=0, scenarios=0, skipped=0, aborts=0))
-                p["runs"] += 1
-                p["failed"] += m.group(1) == "FAIL"
-            elif current is not None and (m := re.match(r"totals: \d+ ops, (\d+) aborts", line)):
+            # The console's own escape sequences may precede a marker on its line.
+            if (at := line.find("RSEQ-VM: ")) > 0:
+                line = line[at:]
+            if m := re.match(r"RSEQ-VM: kernel (\S+) (\S+), .*AT_RSEQ_FEATURE_SIZE=(\d+) AT_RSEQ_ALIGN=(\d+)", line):
+                boot.update(kernel=m.group(1), machine=m.group(2), feature=m.group(3), align=m.group(4))
+            elif m := re.match(r"RSEQ-VM: cmdline (.*)", line):
+                boot["cmdline"] = m.group(1)
+            elif m := re.match(r"RSEQ-VM: START (\S+) (.*)", line):
+                current = boot["cells"].setdefault(m.group(1), new_cell())
+            elif m := re.match(r"RSEQ-VM: (PASS|FAIL) (\S+) (\S+)", line):
+                cell = boot["cells"].setdefault(m.group(2), new_cell())
+                name = m.group(3)
+                if name not in cell["tests"]:
+                    cell["tests"].append(name)
+                cell["runs"] += 1
+                if m.group(1) == "FAIL":
+                    cell["failed"].append(name)
+                current = None
+            elif current is None:
+                continue
+            elif m := re.match(r"RSEQ-PROBE: glibc (\S+) __rseq_size=(\d+) .*registered_length=(\d+) mode=(\S+)", line):
+                current["probe"] = dict(version=m.group(1), size=int(m.group(2)), length=int(m.group(3)), mode=m.group(4))
+            elif m := re.match(r"\s*main: .* by (\w+)(.*)", line):
+                current["owner"] = m.group(1)
+                current["whereami"] = line.strip()
+            elif m := re.match(r"totals: \d+ ops, (\d+) aborts", line):
                 current["aborts"] += int(m.group(1))
-            elif current is not None and (m := re.match(r"(\d+) passed, \d+ failed$", line)):
+            elif m := re.match(r"(\d+) passed, \d+ failed$", line):
                 current["scenarios"] += int(m.group(1))
-            elif current is not None and (m := re.match(r"(\d+) skipped$", line)):
+            elif m := re.match(r"(\d+) skipped$", line):
                 current["skipped"] += int(m.group(1))
-    return kernel, passes
+    return boot
 
 
-def row(path):
-    kernel, passes = summarise(path)
-    cells = []
-    for name, what in PASSES.items():
-        p = passes.get(name)
-        if not p:
-            continue
-        text = f"{what}: {p['runs'] - p['failed']}/{p['runs']} test runs pass, {p['scenarios']} acceptance scenarios"
-        if p["skipped"]:
-            text += f" ({p['skipped']} skipped: no mm_cid)"
-        text += f", {p['aborts']:,} aborts"
-        cells.append(text)
-    return (f"| aarch64 | {kernel} (qemu-system, `-smp 2`) | glibc 2.36 (glibc's area), glibc with "
-            "the tunable off (own area), musl static (own area) | runtime tests, smoke, descriptor walk, "
-            "fork contract; the acceptance matrix at the tiny size (glibc's area: every scenario but churn "
-            "and the glibc-off child; own areas: signal, fork, control) | " + "; ".join(cells) + " |")
+def cell_name(cell):
+    if cell == "selftests":
+        return "the kernel's rseq selftests (6.1's, static glibc 2.36)"
+    if cell == "musl":
+        return "musl, static"
+    if m := re.match(r"glibc-([\d.]+)(-off)?$", cell):
+        return f"glibc {m.group(1)}" + (", `glibc.pthread.rseq=0`" if m.group(2) else "")
+    return cell
+
+
+def registration(c):
+    """Who registered, as the kernel (probe: glibc's registration) and the runtime
+    (whereami: the area it uses) report it."""
+    p = c["probe"]
+    runtime = None
+    if c["owner"]:
+        # whereami: "... by Own, V2 mode (64 bytes), ..."
+        m = re.search(r"by \w+, (\w+) mode \((\d+) bytes\)", c["whereami"] or "")
+        runtime = (c["owner"].lower(), int(m.group(2)), m.group(1).replace("Legacy", "legacy")) if m else (c["owner"].lower(), None, None)
+    if p and p["length"]:
+        text = f"glibc's: {p['length']} bytes, {p['mode']} (`__rseq_size` {p['size']})"
+        if runtime == ("glibc", p["length"], p["mode"]):
+            return text + "; the runtime uses it"
+        return text + (f"; the runtime: {runtime[0]} area, {runtime[1]} bytes, {runtime[2]}" if runtime else "; the runtime: not reported")
+    if runtime and runtime[1]:
+        text = f"{runtime[0]}: {runtime[1]} bytes, {runtime[2]}"
+    elif runtime:
+        text = f"{runtime[0]}"
+    else:
+        text = "not reported"
+    if p:
+        text += f" (glibc registered nothing, `__rseq_size` {p['size']})"
+    return text
+
+
+def rows(path):
+    boot = summarise(path)
+    if boot["feature"] == "0":  # before 6.3: no AT_RSEQ_FEATURE_SIZE, the original 20 bytes
+        kernel = f"{boot['kernel']} (no `AT_RSEQ_FEATURE_SIZE`"
+    else:
+        kernel = f"{boot['kernel']} (feature size {boot['feature']}, align {boot['align']}"
+    if "rseq_debug=1" in boot["cmdline"]:
+        kernel += ", `rseq_debug=1`"
+    kernel += ")"
+    out = []
+    for cell, c in boot["cells"].items():
+        # (probe and whereami speak in the registration column)
+        what = ", ".join(sorted(set(c["tests"]) - {"acceptance", "probe", "whereami"}))
+        if "acceptance" in c["tests"]:
+            what += f"; acceptance: {c['scenarios']} scenarios pass"
+            if c["skipped"]:
+                what += f", {c['skipped']} skipped (no mm_cid)"
+            what += f", {c['aborts']:,} aborts"
+        result = f"{c['runs'] - len(c['failed'])}/{c['runs']} pass"
+        if c["failed"]:
+            result += " (FAIL: " + ", ".join(c["failed"]) + ")"
+        out.append((ARCH_ORDER.get(boot["machine"], 9), boot["kernel"], cell,
+                    f"| {boot['machine']} | {kernel} | {cell_name(cell)} | {registration(c)} | {what} | {result} |"))
+    return out
 
 
 def main():
@@ -60,14 +127,17 @@ def main():
     readme = None
     if args[:1] == ["--readme"]:
         readme, args = args[1], args[2:]
-    rows = [row(path) for path in args]
+    table = []
+    for path in args:
+        table.extend(rows(path))
+    lines = [r[3] for r in sorted(table, key=lambda r: r[:3])]
     if not readme:
-        print("\n".join(rows))
+        print("\n".join(lines))
         return
     text = open(readme).read()
     begin, end = "<!-- vm-results:begin -->\n", "<!-- vm-results:end -->"
     i, j = text.index(begin) + len(begin), text.index(end)
-    open(readme, "w").write(text[:i] + "\n".join(rows) + "\n" + text[j:])
+    open(readme, "w").write(text[:i] + "\n".join(lines) + "\n" + text[j:])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Runs the test suites on real Linux kernels under qemu-system, one architecture per call:
+#
+#     scripts/vm.sh x86_64|aarch64|riscv64 [--tier ci|full]
+#
+# Kernels (Debian's, fetched with `apt-get download` under private APT configurations and
+# kept in vm/ARCH/, ignored by git):
+#     x86_64, aarch64  6.1 (bookworm), 6.12 (bookworm-backports), 7.3 (trixie-backports)
+#     riscv64          6.12 (trixie), 7.2 (sid)
+# Kernels from 6.19 on boot with `rseq_debug=1`: the kernel then checks every descriptor
+# and forbids system calls inside sections, SIGSEGV on a violation.
+#
+# libc cells, all in one boot: `musl` (a static build: no libc registration, the runtime's
+# own area; riscv64 has no Rust musl std), `glibc-2.36`, `glibc-2.41`, `glibc-2.43` (the
+# libc6 of bookworm, trixie and sid, each with its own loader in the initramfs; 2.41+
+# registers 33 bytes, V2 mode, on 7.x kernels; riscv64: 2.41 and 2.43 only, bookworm's 2.36
+# has no riscv64 signature and never registers), and the newest glibc
+# with GLIBC_TUNABLES=glibc.pthread.rseq=0 (own area beside glibc). Every glibc cell first
+# runs scripts/vm/probe.c, which asks the kernel what glibc registered (length, mode),
+# and every cell the `whereami` example (who owns the area, as the runtime sees it).
+#
+# Tiers (scripts/vm/lib.sh, write_plan): `ci` (the default) runs in every cell the
+# runtime's integration tests, smoke and descriptor walk, on the newest kernel in two
+# cells the runtime's unit tests and the fork contract, and spreads the acceptance scenarios over
+# the kernels so that each runs once per architecture; `full` runs everything in every
+# cell on every kernel, and the kernel's own rseq selftests (scripts/rseq-selftests.sh:
+# basic_test, basic_percpu_ops_test, param_test briefly) on each kernel. Foreign architectures also run the fallback checks under qemu-user, where
+# rseq is ENOSYS.
+#
+# A static /init (scripts/vm/init.c) prints a marker per test on the serial console;
+# pass/fail is read from those markers, never from qemu's exit code. Every test has a
+# deadline: /init dumps a test that overruns it (threads, kernel and user stacks, sysrq t)
+# and kills it, and this script symbolises the dump's user-space addresses.
+#
+# On a fresh Debian bookworm machine it installs what it needs: the Rust targets, Debian's
+# cross gcc and glibc, patchelf, qemu-user-static, and qemu-system from bookworm-backports
+# through a private APT configuration (the system's own sources are left as they are).
+#
+# Environment: VM_DIR (downloads and consoles, default vm; ARCH below it), VM_KERNELS
+# (kernels as suite[:package], replacing the list below), VM_GLIBCS (the suites whose
+# glibc goes in, `cross` for the cross glibc the binaries link against), VM_REPEAT="N WORDS" (instead of
+# the test set: N runs of `acceptance --tiny WORDS` per own and primary cell, to measure
+# how often a rare hang happens), VM_ACCEPTANCE / VM_ACCEPTANCE_OWN (acceptance groups),
+# VM_ACCEPTANCE_SIZE (tiny), VM_TEST_DEADLINE / VM_ACCEPTANCE_DEADLINE (seconds per test),
+# VM_ALL_TESTS=1 (also the root crate's stress and unit tests; slow under emulation).
+set -euo pipefail
+
+usage() {
+    echo "usage: $0 x86_64|aarch64|riscv64 [--tier ci|full]" >&2
+    exit 2
+}
+[ $# -ge 1 ] || usage
+ARCH=$1
+shift
+TIER=ci
+while [ $# -gt 0 ]; do
+    case $1 in
+    --tier)
+        [ $# -ge 2 ] || usage
+        TIER=$2
+        shift 2
+        ;;
+    --tier=*)
+        TIER=${1#--tier=}
+        shift
+        ;;
+    *) usage ;;
+    esac
+done
+case $TIER in ci | full) ;; *) usage ;; esac
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+case $ARCH in
+x86_64)
+    DEB_ARCH=amd64
+    CROSS=x86_64-linux-gnu
+    CROSS_NATIVE=1 # the host's own gcc and glibc 2.36; no qemu-user
+    MUSL=x86_64-unknown-linux-musl
+    GNU=x86_64-unknown-linux-gnu
+    LOADER=ld-linux-x86-64.so.2
+    QEMU=qemu-system-x86_64
+    QEMU_PACKAGE=qemu-system-x86
+    QEMU_ARGS=(-machine q35 -cpu max -smp 2 -m 1024)
+    QEMU_CONSOLE=ttyS0
+    DEFAULT_KERNELS="bookworm bookworm-backports trixie-backports:linux-binary-unsigned-7.3.4+deb13-amd64"
+    GLIBCS="bookworm trixie sid"
+    NO_GLIBC_RSEQ=
+    ;;
+aarch64)
+    DEB_ARCH=arm64
+    CROSS=aarch64-linux-gnu
+    CROSS_NATIVE=0
+    MUSL=aarch64-unknown-linux-musl
+    GNU=aarch64-unknown-linux-gnu
+    LOADER=ld-linux-aarch64.so.1
+    QEMU=qemu-system-aarch64
+    QEMU_PACKAGE=qemu-system-arm
+    QEMU_ARGS=(-M virt -cpu max -smp 2 -m 1024)
+    QEMU_CONSOLE=ttyAMA0
+    DEFAULT_KERNELS="bookworm bookworm-backports trixie-backports:linux-binary-7.3.4+deb13-arm64"
+    GLIBCS="bookworm trixie sid"
+    NO_GLIBC_RSEQ=
+    ;;
+riscv64)
+    DEB_ARCH=riscv64
+    CROSS=riscv64-linux-gnu
+    CROSS_NATIVE=0
+    MUSL= # Rust ships no riscv64 musl std
+    GNU=riscv64gc-unknown-linux-gnu
+    LOADER=ld-linux-riscv64-lp64d.so.1
+    QEMU=qemu-system-riscv64
+    # qemu 10 splits qemu-system-riscv out of qemu-system-misc; it depends on the OpenSBI
+    # firmware that `-bios default` loads.
+    QEMU_PACKAGE=qemu-system-riscv
+    QEMU_ARGS=(-M virt -cpu rv64 -smp 2 -m 1024 -bios default)
+    QEMU_CONSOLE=ttyS0
+    DEFAULT_KERNELS="trixie sid"
+    # Bookworm has no riscv64 packages, and its glibc 2.36 (the cross one, `cross` here) has
+    # no riscv64 rseq signature: it never registers. VM_GLIBCS="cross trixie sid" adds that
+    # cell (an own area beside a glibc that exports __rseq_size = 0).
+    GLIBCS="trixie sid"
+    NO_GLIBC_RSEQ=2.36
+    ;;
+*) usage ;;
+esac
+KERNELS=${VM_KERNELS:-$DEFAULT_KERNELS}
+GLIBCS=${VM_GLIBCS:-$GLIBCS}
+VM_ROOT=${VM_DIR:-$ROOT/vm}
+VM=$VM_ROOT/$ARCH
+START=$(date +%s)
+mkdir -p "$VM"
+
+# shellcheck source=scripts/vm/lib.sh
+source "$ROOT/scripts/vm/lib.sh"
+
+install_host_tools
+download_all
+build_all
+qemu_user_checks
+define_cells
+build_stage
+log "cells: ${CELLS[*]} (primary: $PRIMARY); tier $TIER"
+boot_all
+
+# The README's rows: `python3 scripts/vm/summary.py --readme README.md vm/*/console-*.log.txt`.
+python3 "$ROOT/scripts/vm/summary.py" "$VM"/console-*.log.txt || true
+log "total $(($(date +%s) - START)) s"
+if [ "$vm_failed" != 0 ] || [ "$user_failed" != 0 ]; then
+    die "$ARCH tests failed"
+fi
+echo "$ARCH: all tests passed on kernels: $KERNELS (tier $TIER)$([ "$CROSS_NATIVE" = 1 ] || echo "; qemu-user fallback checks passed")"

@@ -1,0 +1,580 @@
+# shellcheck shell=bash
+# The shared steps of scripts/vm.sh, for every architecture: host tools, Debian downloads
+# (kernels, glibc debs) through private APT configurations, cross-built test binaries, the
+# initramfs, the boots and their verdicts. scripts/vm.sh sets the per-architecture values
+# (ARCH, DEB_ARCH, CROSS, MUSL, GNU, LOADER, QEMU_*, KERNELS, GLIBCS, ...) and calls these
+# functions in order; nothing here runs when the file is sourced.
+
+log() { echo "[vm $ARCH +$(($(date +%s) - START))s] $*"; }
+die() {
+    echo "[vm $ARCH] ERROR: $*" >&2
+    exit 1
+}
+
+# ---------------------------------------------------------------------------------------
+# APT: the host's own configuration for cross tools, private ones for everything else
+# ---------------------------------------------------------------------------------------
+apt_updated=0
+apt_install() { # PACKAGE... (host packages from the system's own sources)
+    if [ "$apt_updated" = 0 ]; then
+        apt-get update -qq
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# The Debian archive this machine uses, read from its own sources (never hard-coded here).
+read_archive() {
+    local file=/etc/apt/sources.list.d/debian.sources
+    if [ -r "$file" ]; then
+        # deb822: the stanza whose Suites include plain "bookworm".
+        awk 'BEGIN { RS = ""; FS = "\n" }
+            { uri = ""; key = ""; suites = "";
+              for (i = 1; i <= NF; i++) {
+                  if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/, "", $i); split($i, u, " "); uri = u[1] }
+                  if ($i ~ /^Suites:/) { sub(/^Suites:[ \t]*/, "", $i); suites = " " $i " " }
+                  if ($i ~ /^Signed-By:/) { sub(/^Signed-By:[ \t]*/, "", $i); key = $i }
+              }
+              if (suites ~ / bookworm /) { print uri, key; exit } }' "$file"
+    else
+        awk '$1 == "deb" && $0 ~ / bookworm / { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; exit } }' \
+            /etc/apt/sources.list
+    fi
+}
+
+archive_init() {
+    read -r ARCHIVE KEYRING < <(read_archive) || true
+    [ -n "${ARCHIVE:-}" ] || die "no bookworm source found in the system's APT configuration"
+    KEYRING=${KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
+}
+
+# A private APT configuration: own sources, lists and cache; `status` is the real dpkg
+# status for installing on this host, or an empty one for downloading foreign packages.
+private_apt() { # DIR ARCH STATUS SUITES...
+    local dir=$1 arch=$2 status=$3 suite
+    shift 3
+    mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/parts" "$dir/prefs"
+    : >"$dir/sources.list"
+    for suite in "$@"; do
+        echo "deb [signed-by=$KEYRING] $ARCHIVE $suite main" >>"$dir/sources.list"
+    done
+    cat >"$dir/apt.conf" <<EOF
+APT::Architecture "$arch";
+APT::Architectures { "$arch"; };
+Dir::Etc::SourceList "$dir/sources.list";
+Dir::Etc::SourceParts "$dir/parts";
+Dir::Etc::PreferencesParts "$dir/prefs";
+Dir::State::Lists "$dir/lists";
+Dir::State::status "$status";
+Dir::Cache "$dir/cache";
+APT::Sandbox::User "root";
+EOF
+}
+
+# The directory of a private APT configuration for DEB_ARCH packages of one suite (an
+# empty dpkg status: nothing is installed from it), its lists fetched once.
+suite_apt() { # SUITE
+    local apt=$VM/apt-$DEB_ARCH-$1
+    if [ ! -e "$apt/updated" ]; then
+        mkdir -p "$apt"
+        : >"$apt/status"
+        private_apt "$apt" "$DEB_ARCH" "$apt/status" "$1"
+        APT_CONFIG="$apt/apt.conf" apt-get update -qq
+        touch "$apt/updated"
+    fi
+    echo "$apt"
+}
+
+# ---------------------------------------------------------------------------------------
+# 1. Host tools: the cross gcc and glibc, qemu-user (foreign architectures), qemu-system
+#    from bookworm-backports (qemu 10) through a private configuration with the real
+#    dpkg status, the Rust targets.
+# ---------------------------------------------------------------------------------------
+install_host_tools() {
+    local missing=()
+    command -v "$CROSS-gcc" >/dev/null || missing+=("gcc-$CROSS")
+    if [ "$CROSS_NATIVE" = 0 ]; then
+        [ -e "/usr/$CROSS/lib/libc.a" ] || missing+=("libc6-dev-$DEB_ARCH-cross")
+        [ -e "/usr/$CROSS/lib/$LOADER" ] || missing+=("libc6-$DEB_ARCH-cross")
+        command -v "qemu-$ARCH-static" >/dev/null || missing+=(qemu-user-static)
+    fi
+    local tool
+    for tool in python3 jq patchelf; do
+        command -v "$tool" >/dev/null || missing+=("$tool")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing ${missing[*]}"
+        apt_install "${missing[@]}"
+    fi
+
+    local installed t
+    installed=$(rustup target list --installed)
+    for t in $MUSL $GNU; do
+        grep -qx "$t" <<<"$installed" || rustup target add "$t"
+    done
+
+    archive_init
+    if ! command -v "$QEMU" >/dev/null; then
+        log "installing $QEMU_PACKAGE from bookworm-backports (private APT configuration)"
+        private_apt "$VM_ROOT/apt-host" "$(dpkg --print-architecture)" /var/lib/dpkg/status \
+            bookworm bookworm-updates bookworm-backports
+        export APT_CONFIG="$VM_ROOT/apt-host/apt.conf"
+        apt-get update -qq
+        # qemu 10's x86 and riscv machines want ipxe-qemu, which only bookworm has (the
+        # backports resolution alone fails on it).
+        dpkg -s ipxe-qemu >/dev/null 2>&1 ||
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ipxe-qemu >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            -t bookworm-backports "$QEMU_PACKAGE" >/dev/null
+        unset APT_CONFIG
+    fi
+    log "tools: $($QEMU --version | head -1), $($CROSS-gcc --version | head -1)"
+}
+
+# ---------------------------------------------------------------------------------------
+# 2. Downloads, once into $VM: kernels and glibc builds
+# ---------------------------------------------------------------------------------------
+
+# Downloads PACKAGE[=VERSION] into DIR and unpacks it; follows the versioned
+# linux-image-*/linux-binary-* dependencies of meta packages until an image appears.
+unpack_image() { # APT PACKAGE DIR DEPTH
+    local apt=$1 package=$2 dir=$3 depth=$4 deb next
+    (cd "$dir" && APT_CONFIG="$apt/apt.conf" apt-get download -qq "$package")
+    deb=$(ls -t "$dir"/*.deb | head -1)
+    dpkg -x "$deb" "$dir/extracted"
+    if kernel_image_in "$dir/extracted" | grep -q .; then
+        dpkg-deb -f "$deb" Package >"$dir/package"
+        return
+    fi
+    [ "$depth" -lt 3 ] || { echo "no kernel image behind $package" >&2; return 1; }
+    next=$(dpkg-deb -f "$deb" Depends | tr ',|' '\n\n' |
+        sed -n 's/^ *\(linux-\(image\|binary\)-[0-9u][^ ]*\) *(= *\([^)]*\)).*/\1=\3/p' | head -1)
+    [ -n "$next" ] || { echo "no image package behind $package" >&2; return 1; }
+    unpack_image "$apt" "$next" "$dir" $((depth + 1))
+}
+
+# Where Debian puts the image: boot/vmlinu[xz]-* up to 6.x, usr/lib/modules/*/vmlinuz
+# (vmlinuz.unsigned in the unsigned amd64 packages) from 7.x on.
+kernel_image_in() { # DIR
+    find "$1" \( -path '*/boot/vmlinu[xz]-*' -o -path '*/usr/lib/modules/*/vmlinuz*' \) \
+        \( -type f -o -type l \) | head -1
+}
+
+kernel_suite() { echo "${1%%:*}"; }
+kernel_package() { # SPEC: suite[:package] (default: the suite's linux-image-DEB_ARCH)
+    local package=${1#*:}
+    [ "$package" = "$1" ] && package=linux-image-$DEB_ARCH
+    echo "$package"
+}
+kernel_file() { # SUITE -> the image fetched for it
+    ls "$VM/kernels/$1"/vmlinu[xz] 2>/dev/null | head -1
+}
+
+fetch_kernel() { # SPEC -> $VM/kernels/SUITE/vmlinuz
+    local suite package out apt tmp image
+    suite=$(kernel_suite "$1")
+    package=$(kernel_package "$1")
+    out=$VM/kernels/$suite
+    [ -n "$(kernel_file "$suite")" ] && return
+    apt=$(suite_apt "$suite")
+    log "downloading the $DEB_ARCH kernel of $suite ($package)"
+    tmp=$(mktemp -d "$VM/dl.XXXXXX")
+    unpack_image "$apt" "$package" "$tmp" 0
+    image=$(kernel_image_in "$tmp/extracted")
+    mkdir -p "$out"
+    cp -L "$image" "$out/vmlinuz"
+    cp "$tmp/package" "$out/package"
+    rm -rf "$tmp"
+}
+
+# One suite's glibc (libc6 and libgcc-s1: the loader, libc, libm, libgcc_s, ...) into
+# $VM/glibc/SUITE, with its upstream version in `version`. The suite `cross` is the cross
+# glibc the binaries link against (libc6-DEB_ARCH-cross, bookworm's 2.36): bookworm itself
+# has no riscv64 packages.
+fetch_glibc() { # SUITE
+    local suite=$1 dir=$VM/glibc/$1 apt tmp deb
+    [ -s "$dir/$LOADER" ] && [ -s "$dir/version" ] && return
+    if [ "$suite" = cross ]; then
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        find "/usr/$CROSS/lib/" -maxdepth 1 \( -name '*.so.*' -o -name "$LOADER" \) \
+            \( -type f -o -type l \) -exec cp -L {} "$dir/" \;
+        dpkg-query -W -f '${Version}' "libc6-$DEB_ARCH-cross" | sed 's/-.*//' >"$dir/version"
+        return
+    fi
+    apt=$(suite_apt "$suite")
+    log "downloading the $DEB_ARCH glibc of $suite"
+    tmp=$(mktemp -d "$VM/dl.XXXXXX")
+    (cd "$tmp" && APT_CONFIG="$apt/apt.conf" apt-get download -qq libc6 libgcc-s1)
+    for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$tmp/extracted"; done
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    find "$tmp/extracted" \( -name '*.so.*' -o -name "$LOADER" \) \( -type f -o -type l \) \
+        -exec cp -L {} "$dir/" \;
+    # 2.41-12 -> 2.41
+    dpkg-deb -f "$(ls "$tmp"/libc6_*.deb)" Version | sed 's/-.*//' >"$dir/version"
+    rm -rf "$tmp"
+}
+glibc_version() { cat "$VM/glibc/$1/version"; }
+
+download_all() {
+    local spec suite
+    for spec in $KERNELS; do fetch_kernel "$spec"; done
+    for suite in $GLIBCS; do fetch_glibc "$suite"; done
+    log "kernels: $(for spec in $KERNELS; do cat "$VM/kernels/$(kernel_suite "$spec")/package"; done | tr '\n' ' ')"
+    log "glibcs: $(for suite in $GLIBCS; do echo -n "$suite $(glibc_version "$suite"), "; done)"
+}
+
+# ---------------------------------------------------------------------------------------
+# 3. Test binaries (release: the emulated CPUs are slow), with frame pointers and line
+#    tables: /init walks the frame chain of a hung test, and the host names the functions
+#    (scripts/vm/symbolize.py). The runtime's tests, the root crate's smoke test,
+#    descriptor walk, acceptance suite and fork contract, and the whereami example.
+# ---------------------------------------------------------------------------------------
+build_tests() { # TARGET -> "name path" lines
+    local target=$1 var
+    var=CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$target")_RUSTFLAGS
+    # rseq_dsl_vm: the root Cargo.toml leaves the host-only dev tools (benches, compile-fail
+    # suite) out of these builds.
+    export "$var=-C force-frame-pointers=yes --cfg rseq_dsl_vm"
+    export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
+    local root_tests=(--test smoke --test descriptors --test acceptance --test fork)
+    if [ "${VM_ALL_TESTS:-0}" = 1 ]; then root_tests=(--lib --tests); fi
+    local runtime=(cargo test --release --no-run --target "$target" -p rseq-dsl-runtime --tests --all-features)
+    local crate=(cargo test --release --no-run --target "$target" -p rseq-dsl "${root_tests[@]}" --all-features)
+    local example=(cargo build --release --target "$target" -p rseq-dsl --example whereami --all-features)
+    # Twice each: a readable build (its errors shown), then the same with JSON, already fresh.
+    (cd "$ROOT" && nice -n 19 "${runtime[@]}" --quiet >&2 && nice -n 19 "${crate[@]}" --quiet >&2 &&
+        nice -n 19 "${example[@]}" --quiet >&2) ||
+        die "the $target build failed"
+    # (The root crate's tests/fork.rs, the fork contract, shares its name with the runtime's
+    # fork test: it goes by fork_contract in the VM.)
+    (cd "$ROOT" && {
+        "${runtime[@]}" --message-format=json && "${crate[@]}" --message-format=json &&
+            "${example[@]}" --message-format=json
+    } 2>/dev/null) |
+        jq -r 'select(.reason == "compiler-artifact" and .executable != null
+                      and .target.name != "ui")
+               | (if .target.name == "fork" and (.target.src_path | contains("/runtime/") | not)
+                  then "fork_contract" else .target.name end) as $name
+               | "\($name) \(.executable)"'
+}
+exe_of() { awk -v n="$2" '$1 == n { print $2 }' <<<"$1" | head -1; }
+
+build_all() {
+    if [ -n "$MUSL" ]; then
+        log "building test binaries for $MUSL"
+        MUSL_TESTS=$(build_tests "$MUSL")
+        [ -n "$MUSL_TESTS" ] || die "no $MUSL test executables found"
+    fi
+    log "building test binaries for $GNU"
+    GNU_TESTS=$(build_tests "$GNU")
+    [ -n "$GNU_TESTS" ] || die "no $GNU test executables found"
+    log "built: $(awk '{ print $1 }' <<<"$GNU_TESTS" | sort | tr '\n' ' ')"
+}
+
+# ---------------------------------------------------------------------------------------
+# 4. qemu-user (foreign architectures only): rseq is ENOSYS there, so only the unavailable
+#    path can pass. The `unavailable` test normally re-executes itself under a seccomp
+#    filter that makes rseq ENOSYS; qemu-user refuses seccomp filters (EINVAL), but its
+#    rseq is already ENOSYS, so its child role runs directly: every API says
+#    NotImplemented, glibc registered nothing, current_cpu() falls back to sched_getcpu.
+# ---------------------------------------------------------------------------------------
+user_failed=0
+qemu_user() { # LABEL ENV... -- EXE ARGS...
+    local label=$1 out
+    shift
+    if out=$(env "$@" 2>&1); then
+        if grep -q "ENOSYS child: all checks passed\|test result: ok" <<<"$out"; then
+            log "qemu-user PASS $label"
+            return
+        fi
+    fi
+    echo "$out" | tail -40
+    log "qemu-user FAIL $label"
+    user_failed=1
+}
+qemu_user_checks() {
+    [ "$CROSS_NATIVE" = 1 ] && return
+    local libc tests
+    for libc in musl gnu; do
+        if [ $libc = musl ]; then tests=${MUSL_TESTS:-}; else tests=$GNU_TESTS; fi
+        [ -n "$tests" ] || continue
+        qemu_user "$libc unavailable (child role: all APIs NotImplemented)" \
+            QEMU_LD_PREFIX="/usr/$CROSS" RSEQ_DSL_TEST_CHILD_ROLE=seccomp-enosys \
+            "$ROOT/scripts/deadline.sh" 120 \
+            "qemu-$ARCH-static" "$(exe_of "$tests" unavailable)" --exact rseq_refused_with_enosys --nocapture
+        qemu_user "$libc cpu (current_cpu falls back to sched_getcpu)" \
+            QEMU_LD_PREFIX="/usr/$CROSS" "$ROOT/scripts/deadline.sh" 120 \
+            "qemu-$ARCH-static" "$(exe_of "$tests" cpu)" --exact current_cpu_is_always_a_possible_cpu
+    done
+}
+
+# ---------------------------------------------------------------------------------------
+# 5. The libc cells and the initramfs
+#
+# Cells (the first word of every plan label): `musl` (static, no libc registration: the
+# runtime's own area), `glibc-V` for each glibc of GLIBCS (glibc's area where that glibc
+# registers), `glibc-V-off` for the newest glibc with GLIBC_TUNABLES=glibc.pthread.rseq=0
+# (the own area beside glibc). The glibc binaries are built once against the cross glibc
+# 2.36 and copied per glibc with their ELF interpreter and RPATH pointed at /glibc-V/, that
+# glibc's loader and libraries from its Debian deb (newer glibcs run binaries linked
+# against older ones): one boot serves every cell, and a test that re-executes itself
+# (/proc/self/exe) stays on its glibc.
+# ---------------------------------------------------------------------------------------
+kernel_version() { # SUITE -> major.minor of the fetched image's package
+    sed -n 's/^linux-\(image\|binary\)-\(unsigned-\)\?\([0-9]*\.[0-9]*\).*/\3/p' "$VM/kernels/$1/package"
+}
+version_at_least() { # A B: A >= B (major.minor)
+    [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -1)" = "$2" ]
+}
+
+CELLS=()
+cell_dir() { echo "${1%-off}"; }
+define_cells() {
+    CELLS=()
+    [ -n "$MUSL" ] && CELLS+=(musl)
+    local suite newest=
+    for suite in $GLIBCS; do
+        newest=glibc-$(glibc_version "$suite")
+        CELLS+=("$newest")
+    done
+    CELLS+=("$newest-off")
+    PRIMARY=$newest
+}
+cell_env() { # CELL
+    case $1 in
+    *-off) echo GLIBC_TUNABLES=glibc.pthread.rseq=0 ;;
+    *) echo - ;;
+    esac
+}
+# Whether glibc registers in CELL (the probe's expectation): not with the tunable off,
+# not where that glibc has no signature for the architecture (NO_GLIBC_RSEQ: versions).
+cell_expects_glibc() {
+    case $1 in
+    musl | *-off) return 1 ;;
+    esac
+    local v
+    for v in ${NO_GLIBC_RSEQ:-}; do [ "$1" = "glibc-$v" ] && return 1; done
+    return 0
+}
+
+build_stage() {
+    STAGE=$VM/initramfs
+    rm -rf "$STAGE"
+    mkdir -p "$STAGE/t" "$STAGE/bin"
+    # /init: init.c, static, with the architecture's register names for its hang dumps.
+    "$CROSS-gcc" -static -Os -Wall -Wextra -Werror -o "$STAGE/init" "$ROOT/scripts/vm/init.c"
+    "$CROSS-gcc" -O2 -Wall -Wextra -Werror -o "$VM/probe" "$ROOT/scripts/vm/probe.c"
+    if [ -n "$MUSL" ]; then
+        mkdir -p "$STAGE/t/musl"
+        while read -r name exe; do "$CROSS-strip" -o "$STAGE/t/musl/$name" "$exe"; done <<<"$MUSL_TESTS"
+    fi
+    if [ "$TIER" = full ]; then
+        # The kernel's own rseq selftests (6.1's sources, static): a baseline that the VM
+        # itself behaves as the kernel's authors expect.
+        # shellcheck source=scripts/rseq-selftests.sh
+        source "$ROOT/scripts/rseq-selftests.sh"
+        rseq_selftests_build "$CROSS-gcc" "$VM/selftests" static 2>/dev/null ||
+            die "the kernel's rseq selftests did not build"
+        mkdir -p "$STAGE/t/selftests"
+        cp "$VM/selftests"/basic_test "$VM/selftests"/basic_percpu_ops_test "$VM/selftests"/param_test "$STAGE/t/selftests/"
+    fi
+    local suite v dir lib
+    for suite in $GLIBCS; do
+        v=$(glibc_version "$suite")
+        dir=$STAGE/t/glibc-$v
+        mkdir -p "$dir" "$STAGE/glibc-$v"
+        cp -L "$VM/glibc/$suite/$LOADER" "$STAGE/glibc-$v/"
+        while read -r name exe; do "$CROSS-strip" -o "$dir/$name" "$exe"; done <<<"$GNU_TESTS"
+        cp "$VM/probe" "$dir/probe"
+        for lib in $("$CROSS-readelf" -d "$dir"/* | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort -u); do
+            [ -e "$VM/glibc/$suite/$lib" ] || die "$lib is not in $suite's libc6/libgcc-s1"
+            cp -L "$VM/glibc/$suite/$lib" "$STAGE/glibc-$v/"
+        done
+        for exe in "$dir"/*; do
+            patchelf --set-interpreter "/glibc-$v/$LOADER" --force-rpath --set-rpath "/glibc-$v" "$exe"
+        done
+    done
+}
+
+# The plan of one boot (init.c's format: label, deadline, environment, command).
+# Deadlines: several times a test's time under TCG on a busy 2-core host (an acceptance
+# group takes up to about 60 s, the runtime's unit tests 20 s), finite so that a hang is
+# dumped and fails rather than stalling the boot.
+TEST_DEADLINE=${VM_TEST_DEADLINE:-300}
+ACCEPTANCE_DEADLINE=${VM_ACCEPTANCE_DEADLINE:-480}
+ACCEPTANCE_SIZE=${VM_ACCEPTANCE_SIZE:-tiny}
+# The acceptance suite in groups of scenarios (one plan line and deadline each), `;`
+# between groups, `a+b` for scenarios containing both words. ALL covers every scenario but
+# the 10,000-thread churn and the glibc-off child (which reruns the whole suite; the own
+# cells stand for it); OWN the signal scenarios, fork and the control.
+ACCEPTANCE_ALL=${VM_ACCEPTANCE:-spinlock;list;buffer;records;membarrier;!spinlock !list !buffer !records !membarrier}
+ACCEPTANCE_OWN=${VM_ACCEPTANCE_OWN:-signal/1+increment signal/1+spinlock;signal/1+list;signal/1+buffer signal/1+records signal/1+membarrier control fork}
+# The runtime's integration tests and the root crate's light tests: every cell, every tier.
+LIGHT_TESTS="registration cpu fence fork unavailable smoke descriptors"
+
+plan_test() { # CELL NAME [ARGS]
+    printf '%s %s\t%s\t%s\t/t/%s/%s %s\n' "$1" "$2" "$TEST_DEADLINE" "$(cell_env "$1")" \
+        "$(cell_dir "$1")" "$2" "${3:---test-threads=2}"
+}
+plan_acceptance() { # CELL GROUP
+    printf '%s acceptance [%s]\t%s\t%s\t/t/%s/acceptance --%s %s !churn !glibc.pthread\n' \
+        "$1" "$2" "$ACCEPTANCE_DEADLINE" "$(cell_env "$1")" "$(cell_dir "$1")" "$ACCEPTANCE_SIZE" "$2"
+}
+plan_registration() { # CELL: who registered, as the runtime and (glibc cells) the kernel see it
+    plan_test "$1" whereami " "
+    case $1 in
+    musl) ;;
+    *) plan_test "$1" probe "$(cell_expects_glibc "$1" && echo glibc || echo none)" ;;
+    esac
+}
+# The groups of LIST (`;`-separated) whose position is I modulo N.
+groups_share() { # LIST I N
+    local groups i
+    IFS=';' read -r -a groups <<<"$1"
+    for i in "${!groups[@]}"; do
+        [ $((i % $3)) = "$2" ] && echo "${groups[$i]}"
+    done
+}
+
+# CI tier: every cell runs the light tests; the newest kernel (7.x, with rseq_debug=1: the
+# strictest) runs the runtime's unit tests and the fork contract in the primary glibc cell
+# (the newest glibc) and the own area's cell; the acceptance groups are spread over the kernels of the architecture, ALL in the
+# primary cell over the kernels that keep mm_cid (half the scenarios need it), OWN in the
+# own-area cells over all kernels: every scenario runs once per architecture.
+# Full tier: every test in every cell (thread_churn in the tunable-off cell), ALL in the
+# primary cell and OWN in every other cell, on every kernel.
+write_plan() { # SUITE INDEX -> stdout
+    local suite=$1 index=$2 cell name group own_cell
+    local mm_kernels=() k mm_index=-1 spec
+    for spec in $KERNELS; do
+        k=$(kernel_suite "$spec")
+        if version_at_least "$(kernel_version "$k")" 6.3; then
+            [ "$k" = "$suite" ] && mm_index=${#mm_kernels[@]}
+            mm_kernels+=("$k")
+        fi
+    done
+    local nkernels
+    nkernels=$(wc -w <<<"$KERNELS")
+    own_cell=${CELLS[0]}
+    [ "$own_cell" = musl ] || own_cell=$PRIMARY-off
+    if [ "$TIER" = full ]; then
+        # The kernel's selftests: basic ones, and param_test briefly for each of its tests
+        # (spinlock, list, buffer, buffer with barrier, memcpy, memcpy with barrier,
+        # increment, membarrier), as run_param_test.sh lists them.
+        printf 'selftests basic_test\t%s\t-\t/t/selftests/basic_test\n' "$TEST_DEADLINE"
+        printf 'selftests basic_percpu_ops_test\t%s\t-\t/t/selftests/basic_percpu_ops_test\n' "$TEST_DEADLINE"
+        local t
+        for t in s l b b+-M m m+-M i r; do
+            printf 'selftests param_test [-T %s]\t%s\t-\t/t/selftests/param_test -T %s -r 1000 -t 4\n' \
+                "${t/+/ }" "$TEST_DEADLINE" "${t/+/ }"
+        done
+    fi
+    for cell in "${CELLS[@]}"; do
+        plan_registration "$cell"
+        for name in $LIGHT_TESTS; do plan_test "$cell" "$name"; done
+        if [ "$TIER" = full ]; then
+            plan_test "$cell" rseq_dsl_runtime
+            plan_test "$cell" fork_contract
+            [ "$cell" = "$PRIMARY-off" ] && plan_test "$cell" thread_churn
+            if [ "$cell" = "$PRIMARY" ]; then
+                while IFS= read -r group; do plan_acceptance "$cell" "$group"; done < <(groups_share "$ACCEPTANCE_ALL" 0 1)
+            else
+                while IFS= read -r group; do plan_acceptance "$cell" "$group"; done < <(groups_share "$ACCEPTANCE_OWN" 0 1)
+            fi
+            continue
+        fi
+        if { [ "$cell" = "$PRIMARY" ] || [ "$cell" = "$own_cell" ]; } && [ "$index" = $((nkernels - 1)) ]; then
+            plan_test "$cell" rseq_dsl_runtime
+            plan_test "$cell" fork_contract
+        fi
+        if [ "$cell" = "$PRIMARY" ] && [ "$mm_index" -ge 0 ]; then
+            while IFS= read -r group; do plan_acceptance "$cell" "$group"; done < <(groups_share "$ACCEPTANCE_ALL" "$mm_index" "${#mm_kernels[@]}")
+        fi
+        if [ "$cell" = "$own_cell" ]; then
+            while IFS= read -r group; do plan_acceptance "$cell" "$group"; done < <(groups_share "$ACCEPTANCE_OWN" "$index" "$nkernels")
+        fi
+    done
+}
+
+# VM_REPEAT="N WORDS": instead of the test set, N runs of `acceptance --tiny WORDS` in the
+# primary glibc cell and the own-area cell, to measure how often a rare hang happens.
+write_repeat_plan() {
+    local repeat words i cell
+    read -r repeat words <<<"$VM_REPEAT"
+    for ((i = 1; i <= repeat; i++)); do
+        for cell in "$PRIMARY" "${CELLS[0]}"; do
+            printf '%s %s #%d\t120\t%s\t/t/%s/acceptance --tiny %s\n' "$cell" "$words" "$i" \
+                "$(cell_env "$cell")" "$(cell_dir "$cell")" "$words"
+        done
+    done
+}
+
+# ---------------------------------------------------------------------------------------
+# 6. Boot each kernel with its plan; the markers on the serial console decide
+# ---------------------------------------------------------------------------------------
+vm_failed=0
+symbolize_dump() { # CONSOLE
+    local pairs=() name exe suite v
+    if [ -n "$MUSL" ]; then
+        while read -r name exe; do pairs+=("/t/musl/$name=$exe"); done <<<"$MUSL_TESTS"
+    fi
+    for suite in $GLIBCS; do
+        v=$(glibc_version "$suite")
+        pairs+=("/glibc-$v/libc.so.6=$VM/glibc/$suite/libc.so.6")
+        while read -r name exe; do pairs+=("/t/glibc-$v/$name=$exe"); done <<<"$GNU_TESTS"
+    done
+    python3 "$ROOT/scripts/vm/symbolize.py" "$1" "${pairs[@]}" | head -400
+}
+
+boot() { # SPEC INDEX
+    local suite console boot_start append deadline plan
+    suite=$(kernel_suite "$1")
+    plan=$STAGE/plan
+    if [ -n "${VM_REPEAT:-}" ]; then write_repeat_plan; else write_plan "$suite" "$2"; fi >"$plan"
+    python3 "$ROOT/scripts/vm/newc.py" "$VM/initrd.gz" "$STAGE"
+    append="console=$QEMU_CONSOLE panic=-1 quiet"
+    # 7.x: the kernel's full checks of every descriptor and no system call inside a section,
+    # SIGSEGV on a violation (off by default since the 6.19 rework).
+    if version_at_least "$(kernel_version "$suite")" 6.19; then append+=" rseq_debug=1"; fi
+    # The boot's deadline: every test's own, plus booting; /init's deadlines fire first.
+    deadline=$(awk -F'\t' '{ s += $2 } END { print s + 180 }' "$plan")
+    console=$VM/console-$suite.log
+    log "booting $(cat "$VM/kernels/$suite/package") ($suite, '$append'): $(grep -c . "$plan") test runs, $(du -h "$VM/initrd.gz" | cut -f1) initramfs"
+    boot_start=$(date +%s)
+    # qemu's exit status says nothing about the tests: it is ignored.
+    timeout "$deadline" "$QEMU" "${QEMU_ARGS[@]}" -nographic -nic none -no-reboot \
+        -kernel "$(kernel_file "$suite")" -initrd "$VM/initrd.gz" -append "$append" \
+        </dev/null >"$console" 2>&1 || true
+    tr -d '\r' <"$console" >"$console.txt"
+    # The test harnesses' result lines and the markers; the full console log stays in $VM.
+    grep -E "RSEQ-VM:|RSEQ-PROBE:|^test result|^ +main: |^(counter|lock|stack|buffer|records|control|mm_cid)|aborts" \
+        "$console.txt" | grep -v "RSEQ-VM: \(DUMP\|PC\) " || true
+    if grep -q "^RSEQ-VM: PC " "$console.txt"; then
+        log "a test overran its deadline: its dump, symbolised (console: $console.txt)"
+        grep -E "RSEQ-VM: DUMP [0-9]+/[0-9]+ (comm|wchan|syscall|kernel)" "$console.txt" | head -400
+        symbolize_dump "$console.txt"
+        log "the kernel's task dump (sysrq t)"
+        sed -n '/sysrq: Show State/,/RSEQ-VM: DUMP end/p' "$console.txt" | head -800
+    fi
+    if grep -q "^RSEQ-VM: END" "$console.txt" &&
+        grep -q "^RSEQ-VM: SUMMARY passed=[1-9][0-9]* failed=0$" "$console.txt" &&
+        ! grep -q "^RSEQ-VM: FAIL" "$console.txt"; then
+        log "PASS on $suite in $(($(date +%s) - boot_start)) s"
+    else
+        grep -v "RSEQ-VM: \(DUMP\|PC\) " "$console.txt" | grep -B60 "^RSEQ-VM: FAIL" | tail -150 ||
+            tail -60 "$console.txt"
+        log "FAIL on $suite in $(($(date +%s) - boot_start)) s (full console: $console.txt)"
+        vm_failed=1
+    fi
+}
+
+boot_all() {
+    rm -f "$VM"/console-*.log "$VM"/console-*.log.txt
+    local spec index=0
+    for spec in $KERNELS; do
+        boot "$spec" "$index"
+        index=$((index + 1))
+    done
+}
