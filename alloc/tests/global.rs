@@ -100,6 +100,13 @@ fn signal_storm_with_trims(rseq: bool) {
         .collect();
     let exchange = Exchange::new(4096);
     let mut ops = run_workers(&exchange, 4, Duration::from_millis(2500), 2);
+    // A slow machine (an emulated one) may not have seen the first restart yet: keep the
+    // storm on, in short rounds, until it has (up to 20 s more).
+    let extra = Instant::now();
+    let restarted = || !rseq || RseqAlloc.stats().aborts > aborts_before;
+    while (!restarted() || signals_handled() <= 1000) && extra.elapsed() < Duration::from_secs(20) {
+        ops += run_workers(&exchange, 4, Duration::from_millis(250), 3);
+    }
     stop.store(true, Ordering::Relaxed);
     ops += tight.into_iter().map(|t| t.join().unwrap()).sum::<u64>();
     let sent = storm.join().unwrap();
