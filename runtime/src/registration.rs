@@ -321,7 +321,9 @@ fn glibc_registered_len() -> u32 {
 }
 
 /// Bytes of the area the kernel fills in (an auxiliary-vector entry: the same for every
-/// thread, read without side effects).
+/// thread, read without side effects). Inlined: every `mm_cid` section checks it, and the
+/// published value is one load away.
+#[inline]
 pub(crate) fn feature_size() -> u32 {
     static SIZE: OnceWord<u32> = OnceWord::new();
     SIZE.get_or_compute(|| {
