@@ -2,12 +2,13 @@
 //! abort, and build the `Result<Outcome<T, E>, Unavailable>`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 
 use crate::arch::{self, Backend, MAX_EXITS, STATUS_COMMITTED, STATUS_EXITED, STATUS_FIRST_TRAP};
 use crate::check::{self, Checked, IndexMode};
 use crate::lower::{
-    self, Instrumentation, Lowered, Source, CPU_ID_OFFSET, MM_CID_OFFSET, RSEQ_CS_OFFSET,
+    self, Const, FieldLimit, Instrumentation, Lowered, Source, CPU_ID_OFFSET, MM_CID_OFFSET,
+    RSEQ_CS_OFFSET,
 };
 use crate::parse;
 use crate::ty::Ty;
@@ -75,7 +76,7 @@ fn compile(
 ) -> syn::Result<TokenStream> {
     let (checked, lowered) = compile_section(input, backend, instrumentation)?;
     let template = backend.emit(&lowered);
-    Ok(expansion(&checked, &lowered, &template))
+    Ok(expansion(&checked, &lowered, &template, backend.name()))
 }
 
 /// After an error: the errors, and an expression of the right shape so that the caller's
@@ -112,7 +113,7 @@ fn fallback(error: syn::Error, input: &TokenStream) -> TokenStream {
     }}
 }
 
-fn expansion(checked: &Checked, lowered: &Lowered, template: &[String]) -> TokenStream {
+fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &str) -> TokenStream {
     let site = Span::mixed_site();
     let area = quote_spanned!(site=> __rseq_area);
     let status = quote_spanned!(site=> __rseq_status);
@@ -163,10 +164,15 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String]) -> Token
     if has_result {
         operands.push(quote!(result = out(reg) #result));
     }
-    for (n, ty) in lowered.consts.iter().enumerate() {
+    for (n, value) in lowered.consts.iter().enumerate() {
         let name = format_ident!("c{}", n);
-        operands.push(quote!(#name = const ::core::mem::size_of::<#ty>()));
+        let value = match value {
+            Const::SizeOf(ty) => quote!(::core::mem::size_of::<#ty>()),
+            Const::FieldOffset(field) => offset_of(&checked.fields[*field]),
+        };
+        operands.push(quote!(#name = const #value));
     }
+    let field_checks = field_checks(checked, lowered, arch);
     let result_decl = has_result.then(|| quote!(let #result: usize;));
 
     let unit = quote!(());
@@ -210,6 +216,7 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String]) -> Token
             ::rseq_dsl::abi::#index_offset_name == #index_offset
                 && ::rseq_dsl::abi::RSEQ_CS_OFFSET == #rseq_cs_offset
         );
+        #field_checks
         match ::rseq_dsl::__private::#area_fn() {
             ::core::result::Result::Err(__rseq_error) => ::core::result::Result::Err(__rseq_error),
             ::core::result::Result::Ok(#area) => ::core::result::Result::Ok(loop {
@@ -242,4 +249,63 @@ fn register_image(name: &syn::Ident, ty: &Ty) -> TokenStream {
         Ty::Int(int) if int.signed => quote!(#name as i64),
         Ty::Int(_) => quote!(#name as u64),
     }
+}
+
+/// `offset_of!(Struct, a.b)` for a field use, on the user's tokens.
+fn offset_of(field: &check::Field) -> TokenStream {
+    let (strukt, members) = (&field.strukt, &field.members);
+    quote_spanned!(field.span=> ::core::mem::offset_of!(#strukt, #(#members).*))
+}
+
+/// What rustc checks about the fields a section uses, each on the user's tokens: that a
+/// field has the type the section gives it (or, indexed, that it is an array of it), and
+/// that its offset is within the bound the backend's instructions put on it.
+fn field_checks(checked: &Checked, lowered: &Lowered, arch: &str) -> TokenStream {
+    let types = checked.fields.iter().map(|field| {
+        let (strukt, members, ty) = (&field.strukt, &field.members, &field.ty);
+        // The section's type given, the field's inferred; rustc reports a mismatch on the
+        // inferred one, so it carries the field's span.
+        let check = if field.element {
+            quote_spanned!(field.span=> element_is)
+        } else {
+            quote_spanned!(field.span=> field_is)
+        };
+        let inferred = quote_spanned!(field.span=> _);
+        quote_spanned!(field.span=>
+            let _ = |__rseq_struct: &#strukt| {
+                ::rseq_dsl::__private::#check::<#ty, #inferred>(&__rseq_struct.#(#members).*)
+            };
+        )
+    });
+    // The tightest bound on each offset, over every instruction it is folded into.
+    let mut bounds: Vec<(usize, FieldLimit)> = Vec::new();
+    for (konst, limit) in &lowered.field_limits {
+        match bounds.iter_mut().find(|(other, _)| other == konst) {
+            Some((_, bound)) => {
+                bound.max = bound.max.min(limit.max);
+                bound.multiple = bound.multiple.max(limit.multiple);
+            }
+            None => bounds.push((*konst, *limit)),
+        }
+    }
+    let limits = bounds.iter().filter_map(|(konst, limit)| {
+        let Const::FieldOffset(field) = lowered.consts[*konst] else {
+            return None;
+        };
+        let field = &checked.fields[field];
+        let offset = offset_of(field);
+        let (max, multiple) = (limit.max as usize, limit.multiple as usize);
+        let message = format!(
+            "the field `{}` lies too far into `{}` for rseq! on {arch}: a field's offset is folded into one instruction there, which reaches {max} bytes{}; bring the field's address in as an input instead, `in name: *mut T = &raw mut {};`",
+            field.text,
+            field.strukt.to_token_stream().to_string().replace(' ', ""),
+            if multiple > 1 { format!(" (at multiples of {multiple})") } else { String::new() },
+            field.text,
+        );
+        let aligned = (multiple > 1).then(|| quote_spanned!(field.span=> && #offset % #multiple == 0));
+        Some(quote_spanned!(field.span=>
+            const _: () = ::core::assert!(#offset <= #max #aligned, #message);
+        ))
+    });
+    quote!(#(#types)* #(#limits)*)
 }

@@ -544,6 +544,15 @@ impl SectionGen<'_> {
             }
         }
         let d = depth - 1;
+        if self.rng.chance(8) {
+            return match ty {
+                GenTy::Int(_) => self.field_place(d),
+                _ => {
+                    let kind = *self.rng.pick(&["mut", "const"]);
+                    format!("&raw {kind} {}", self.field_place(d))
+                }
+            };
+        }
         match ty {
             GenTy::Int(_) => match self.rng.below(9) {
                 0 => self.literal(ty),
@@ -583,6 +592,21 @@ impl SectionGen<'_> {
                 }
                 _ => format!("({} as {})", self.expr(&GenTy::Int("usize"), d), ty.text()),
             },
+        }
+    }
+
+    /// A struct field through a pointer to a user type: named, nested, or an indexed
+    /// array field (its type comes from the context, or is missing).
+    fn field_place(&mut self, depth: usize) -> String {
+        let mutable = self.rng.chance(85);
+        let ptr = self.expr(&GenTy::Opaque(mutable), depth);
+        let path = *self.rng.pick(&["a", "a.b", "0", "a.0.c", "hdr.current"]);
+        match self.rng.below(3) {
+            0 => {
+                let index = self.expr(&GenTy::Int("usize"), depth);
+                format!("(*{ptr}).{path}[{index}]")
+            }
+            _ => format!("(*{ptr}).{path}"),
         }
     }
 
@@ -635,6 +659,11 @@ impl SectionGen<'_> {
                     text += &format!("let v{i}: {} = {};\n", ty.text(), self.expr(&ty, depth));
                     self.vars.push((format!("v{i}"), ty));
                 }
+                2 if self.rng.chance(25) => {
+                    let place = self.field_place(depth);
+                    let ty = GenTy::random(self.rng, 1);
+                    text += &format!("store {place} = {};\n", self.expr(&ty, depth));
+                }
                 2 => {
                     let (ptr, pointee) = self.writable_ptr(depth);
                     text += &format!("store *{ptr} = {};\n", self.expr(&pointee, depth));
@@ -660,8 +689,13 @@ impl SectionGen<'_> {
         let (ptr, pointee) = self.writable_ptr(depth);
         let ordering = *self.rng.pick(&["", "", "(release)", "(relaxed)"]);
         let op = if self.rng.chance(25) { "+=" } else { "=" };
+        let (place, pointee) = if self.rng.chance(20) {
+            (self.field_place(depth), GenTy::random(self.rng, 1))
+        } else {
+            (format!("*{ptr}"), pointee)
+        };
         text += &format!(
-            "commit{ordering} *{ptr} {op} {};\n",
+            "commit{ordering} {place} {op} {};\n",
             self.expr(&pointee, depth)
         );
         if self.rng.chance(30) {

@@ -3,11 +3,11 @@
 //! Regenerate with `RSEQ_BLESS=1 cargo test -p rseq-dsl-macros golden`.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, ToTokens};
 
 use crate::arch::{x86_64::X86_64, Backend, BACKENDS};
 use crate::expand::compile_section;
-use crate::lower::{Instrumentation, Source};
+use crate::lower::{Const, Instrumentation, Source};
 
 /// The examples of the language reference (the compiler issue), one per name.
 pub fn examples() -> Vec<(&'static str, TokenStream)> {
@@ -109,6 +109,31 @@ pub fn examples() -> Vec<(&'static str, TokenStream)> {
                 commit *w = t - 1;
             }),
         ),
+        (
+            "slab_push_fields",
+            quote!(|cpu| {
+                in slab: *mut Slab = slabs.add(cpu);
+                in item: u64 = item;
+                let cur: u16 = (*slab).hdr.current;
+                let end: u16 = (*slab).hdr.end;
+                if cur == end { exit; }
+                store (*slab).slots[cur as usize] = item;
+                commit (*slab).hdr.current = cur + 1;
+            }),
+        ),
+        (
+            "slab_pop_field_address",
+            quote!(|cpu| {
+                in slab: *mut Slab = slabs.add(cpu);
+                let current: *mut u16 = &raw mut (*slab).hdr.current;
+                let cur: u16 = *current;
+                let begin: u16 = (*slab).hdr.begin;
+                if cur == begin { exit; }
+                let item: u64 = (*slab).slots[(cur - 1) as usize];
+                commit(release) (*slab).hdr.current = cur - 1;
+                item
+            }),
+        ),
     ]
 }
 
@@ -143,6 +168,36 @@ pub fn render(
             "# s{slot}: {kind} {}\n",
             source.unwrap_or_default()
         ));
+    }
+    for (n, value) in lowered.consts.iter().enumerate() {
+        let value = match value {
+            Const::SizeOf(ty) => format!("size_of::<{ty}>()"),
+            Const::FieldOffset(field) => {
+                let field = &checked.fields[*field];
+                let members: Vec<String> = field
+                    .members
+                    .iter()
+                    .map(|m| m.to_token_stream().to_string())
+                    .collect();
+                format!(
+                    "offset_of!({}, {})",
+                    field.strukt.to_token_stream(),
+                    members.join(".")
+                )
+            }
+        };
+        let limits: Vec<String> = lowered
+            .field_limits
+            .iter()
+            .filter(|(konst, _)| *konst == n)
+            .map(|(_, limit)| format!("<= {} (multiple of {})", limit.max, limit.multiple))
+            .fold(Vec::new(), |mut unique, limit| {
+                if !unique.contains(&limit) {
+                    unique.push(limit);
+                }
+                unique
+            });
+        text.push_str(&format!("# c{n}: const {value} {}\n", limits.join(", ")));
     }
     for line in backend.emit(&lowered) {
         text.push_str(&line);

@@ -281,9 +281,19 @@ fn parse_exit_if(input: ParseStream) -> syn::Result<Stmt> {
     })
 }
 
+/// Whether the parentheses after `commit` open its place, as in `commit (*p).field = v;`,
+/// rather than holding its ordering, as in `commit(release) *p = v;`: a place goes on
+/// with a field or an index after the parentheses.
+fn parenthesized_place(input: ParseStream) -> bool {
+    let fork = input.fork();
+    // The parenthesized group, one token tree, then what follows it.
+    fork.parse::<proc_macro2::TokenTree>().is_ok()
+        && (fork.peek(Token![.]) || fork.peek(syn::token::Bracket))
+}
+
 fn parse_commit(input: ParseStream) -> syn::Result<Stmt> {
     let keyword: Ident = input.parse()?;
-    let ordering = if input.peek(syn::token::Paren) {
+    let ordering = if input.peek(syn::token::Paren) && !parenthesized_place(input) {
         let content;
         parenthesized!(content in input);
         let ordering: Ident = content.parse()?;
@@ -366,6 +376,24 @@ mod tests {
     fn commit_add_is_recognised() {
         let section = parse_section(quote!(|c| { in p: *mut u64 = q; commit *p += 1; })).unwrap();
         assert!(matches!(section.stmts[1], Stmt::Commit { add: true, .. }));
+    }
+
+    #[test]
+    fn commit_to_a_field_is_not_an_ordering() {
+        for tokens in [
+            quote!(|c| { in p: *mut S = q; commit (*p).a = 1u8; }),
+            quote!(|c| { in p: *mut S = q; commit (*p).a[0] = 1u8; }),
+            quote!(|c| { in p: *mut S = q; commit(release) (*p).a = 1u8; }),
+        ] {
+            let section = parse_section(tokens).unwrap();
+            assert!(matches!(section.stmts[1], Stmt::Commit { .. }));
+        }
+        let section =
+            parse_section(quote!(|c| { in p: *mut u8 = q; commit(release) *p = 1; })).unwrap();
+        let Stmt::Commit { ordering, .. } = &section.stmts[1] else {
+            panic!("not a commit");
+        };
+        assert_eq!(ordering.as_ref().unwrap(), "release");
     }
 
     #[test]

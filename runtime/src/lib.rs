@@ -45,6 +45,7 @@ pub mod abi;
 mod cpu;
 mod error;
 mod fence;
+mod field_type;
 #[cfg(feature = "delay-injection")]
 pub mod inject;
 // OnceWord is public only through the hidden `__private` module, for generated code.
@@ -68,6 +69,7 @@ pub mod __private {
     use core::ptr::NonNull;
 
     use crate::abi::{RseqArea, MM_CID_OFFSET};
+    pub use crate::field_type::{element_is, field_is, ArrayOf, SectionType};
     pub use crate::once::{OnceWord, Packed};
     pub use crate::stats::record_abort;
 

@@ -21,7 +21,9 @@ use super::{
     Backend, ABORT_LABEL, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL, POST_COMMIT_LABEL,
     START_LABEL,
 };
-use crate::lower::{AluOp, CmpOp, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET};
+use crate::lower::{
+    AluOp, CmpOp, FieldLimit, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET,
+};
 
 pub struct Aarch64;
 
@@ -79,9 +81,28 @@ impl Target for Aarch64 {
 
     fn commit_mem_fits(&self, mem: &Mem, width: Width, release: bool) -> bool {
         if release {
-            mem.index.is_none() && mem.disp == 0
+            mem.index.is_none() && mem.disp == 0 && mem.field.is_none()
         } else {
             self.mem_fits(mem, width)
+        }
+    }
+
+    /// `[base, #field]` alone, in the scaled form: the field's offset is a multiple of the
+    /// access size (rustc aligns integer and pointer fields, and refuses references to
+    /// packed ones in the type check), up to 4095 accesses.
+    fn field_fits(&self, mem: &Mem, width: Width, release: bool) -> Option<FieldLimit> {
+        let bytes = u64::from(width.bytes);
+        (mem.index.is_none() && mem.disp == 0 && !release).then_some(FieldLimit {
+            max: MAX_SCALED_OFFSET as u64 * bytes,
+            multiple: bytes,
+        })
+    }
+
+    /// `add dst, base, #field`: a 12-bit unsigned immediate.
+    fn lea_field_limit(&self, _mem: &Mem) -> FieldLimit {
+        FieldLimit {
+            max: 4095,
+            multiple: 1,
         }
     }
 }
@@ -199,6 +220,9 @@ impl Printer<'_> {
     /// whether it needs the unscaled (`ldur`/`stur`) form.
     fn mem(&self, mem: &Mem, bytes: u8) -> (String, bool) {
         let base = self.x(mem.base);
+        if let Some(field) = mem.field {
+            return (format!("[{base}, #{{c{field}}}]"), false);
+        }
         if let Some((index, scale)) = mem.index {
             let index = self.x(index);
             return match scale {
@@ -361,7 +385,7 @@ impl Printer<'_> {
                 let base = self.x(mem.base);
                 // Base and index first (reading both before `dst` is written, which may
                 // share a slot with either), then the displacement onto `dst`.
-                let from = match mem.index {
+                let mut from = match mem.index {
                     Some((index, scale)) => {
                         let index = self.x(index);
                         let line = match scale {
@@ -375,6 +399,10 @@ impl Printer<'_> {
                     }
                     None => base,
                 };
+                if let Some(field) = mem.field {
+                    self.line(format!("add {d}, {from}, #{{c{field}}}"));
+                    from = d.clone();
+                }
                 self.add_immediate(&d, &from, mem.disp);
             }
             Inst::Alu { op, dst, lhs, rhs } => {

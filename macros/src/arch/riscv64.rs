@@ -26,7 +26,9 @@ use super::{
     Backend, ABORT_LABEL, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL, POST_COMMIT_LABEL,
     START_LABEL,
 };
-use crate::lower::{AluOp, CmpOp, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET};
+use crate::lower::{
+    AluOp, CmpOp, FieldLimit, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET,
+};
 
 pub struct Riscv64;
 
@@ -64,6 +66,19 @@ impl Target for Riscv64 {
 
     fn mem_fits(&self, mem: &Mem, _width: Width) -> bool {
         mem.index.is_none() && is_disp12(mem.disp)
+    }
+
+    /// `field(base)` alone: a 12-bit signed displacement.
+    fn field_fits(&self, mem: &Mem, _width: Width, _release: bool) -> Option<FieldLimit> {
+        (mem.index.is_none() && mem.disp == 0).then(|| self.lea_field_limit(mem))
+    }
+
+    /// `addi dst, base, field`: a 12-bit signed immediate.
+    fn lea_field_limit(&self, _mem: &Mem) -> FieldLimit {
+        FieldLimit {
+            max: 2047,
+            multiple: 1,
+        }
     }
 }
 
@@ -107,7 +122,10 @@ impl Printer<'_> {
     /// The address operand of a memory access that [`Target::mem_fits`] accepted.
     fn mem(&self, mem: &Mem) -> String {
         debug_assert!(mem.index.is_none() && is_disp12(mem.disp));
-        address(&self.x(mem.base), mem.disp)
+        match mem.field {
+            Some(field) => format!("{{c{field}}}({})", self.x(mem.base)),
+            None => address(&self.x(mem.base), mem.disp),
+        }
     }
 
     fn line(&mut self, text: impl Into<String>) {
@@ -203,7 +221,7 @@ impl Printer<'_> {
                 // Base and index first, into `dst` (which may share a slot with either):
                 // the scaled index goes through the scratch register, read before `dst`
                 // is written. Then the displacement onto `dst`.
-                let from = match mem.index {
+                let mut from = match mem.index {
                     Some((index, scale)) => {
                         let index = self.x(index);
                         if scale == 1 {
@@ -217,6 +235,10 @@ impl Printer<'_> {
                     }
                     None => base,
                 };
+                if let Some(field) = mem.field {
+                    self.line(format!("addi {d}, {from}, {{c{field}}}"));
+                    from = d.clone();
+                }
                 self.add_immediate(&d, &from, mem.disp);
             }
             Inst::Alu { op, dst, lhs, rhs } => {
@@ -560,6 +582,7 @@ mod tests {
             base: 0,
             index,
             disp,
+            field: None,
         };
         let width = Width {
             bytes: 8,

@@ -7,7 +7,9 @@ use super::{
     Backend, ABORT_LABEL, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL, POST_COMMIT_LABEL,
     START_LABEL,
 };
-use crate::lower::{AluOp, CmpOp, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET};
+use crate::lower::{
+    AluOp, CmpOp, FieldLimit, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET,
+};
 
 pub struct X86_64;
 
@@ -30,6 +32,18 @@ impl Target for X86_64 {
 
     fn mem_fits(&self, mem: &Mem, _width: Width) -> bool {
         i32::try_from(mem.disp).is_ok()
+    }
+
+    /// Any memory operand: the field's offset joins the 32-bit signed displacement.
+    fn field_fits(&self, mem: &Mem, _width: Width, _release: bool) -> Option<FieldLimit> {
+        Some(self.lea_field_limit(mem))
+    }
+
+    fn lea_field_limit(&self, mem: &Mem) -> FieldLimit {
+        FieldLimit {
+            max: (i64::from(i32::MAX) - mem.disp.max(0)) as u64,
+            multiple: 1,
+        }
     }
 }
 
@@ -79,6 +93,9 @@ impl Printer<'_> {
             d => {
                 let _ = write!(text, " + {d}");
             }
+        }
+        if let Some(field) = mem.field {
+            let _ = write!(text, " + {{c{field}}}");
         }
         text.push(']');
         text
@@ -224,22 +241,8 @@ impl Printer<'_> {
                         2..=3 => 2,
                         _ => 1,
                     };
-                    let from = self.mem(
-                        &Mem {
-                            base: *src,
-                            index: None,
-                            disp: offset,
-                        },
-                        bytes,
-                    );
-                    let to = self.mem(
-                        &Mem {
-                            base: *dst,
-                            index: None,
-                            disp: offset,
-                        },
-                        bytes,
-                    );
+                    let from = self.mem(&Mem::at_disp(*src, offset), bytes);
+                    let to = self.mem(&Mem::at_disp(*dst, offset), bytes);
                     let load = match bytes {
                         1 | 2 => format!("movzx {}, {from}", self.reg(*scratch, 4)),
                         _ => format!("mov {}, {from}", self.reg(*scratch, bytes)),

@@ -78,11 +78,10 @@ pub(super) fn forbidden(expr: &Expr) -> Option<&'static str> {
         }
         Expr::Block(_) => "blocks are not allowed in a section: write its statements directly",
         Expr::If(_) => "an `if` in a section is a statement of the form `if condition { exit; }`",
-        Expr::Index(_) => "indexing is not allowed in a section: use `*p.add(i)`",
-        Expr::Field(_) => {
-            "field access is not allowed in a section: reach a field with `p.byte_add(offset)` and a cast"
+        Expr::Field(_) | Expr::Index(_) => {
+            "a field is a value, not a statement or a condition: bind it with its type (`let flag: u8 = (*p).flag;`), or compare it (`if (*p).flag != 0 { exit; }`)"
         }
-        Expr::Reference(_) => "references are not allowed in a section: bring in raw pointers with `in`",
+        Expr::Reference(_) => "references are not allowed in a section: take a field's address with `&raw mut (*p).field` (or `&raw const`), or bring in raw pointers with `in`",
         Expr::Match(_) => "`match` is not allowed in a section: use `if condition { exit; }`",
         Expr::Let(_) => "`let` is a statement in a section: `let name: Type = value;`",
         _ => return None,

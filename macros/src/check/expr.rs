@@ -5,7 +5,7 @@ use quote::ToTokens;
 use syn::Expr;
 
 use super::excluded::forbidden;
-use super::syntax::{is_literal, strip};
+use super::syntax::{is_bare_literal, is_field, is_literal, strip};
 use super::{BinOp, Checker, Kind, TExpr};
 use crate::ty::{elem_size, ElemSize, IntTy, Ty};
 
@@ -32,13 +32,42 @@ impl Checker {
 
     /// Types two operands that must agree, letting a literal take the other side's type.
     pub(super) fn pair(&mut self, left: &Expr, right: &Expr) -> Option<(TExpr, TExpr)> {
-        if is_literal(left) && !is_literal(right) {
-            let rhs = self.expr(right, None);
-            let lhs = self.expr(left, rhs.as_ref().map(|r| &r.ty));
+        self.agree(left, right, None)
+    }
+
+    /// Types two operands of one type, `expected` where the context knows it. The side
+    /// that types itself goes first and gives its type to the other: a bare literal
+    /// would default to `i32`, and a field has no type of its own for the macro.
+    pub(super) fn agree(
+        &mut self,
+        left: &Expr,
+        right: &Expr,
+        expected: Option<&Ty>,
+    ) -> Option<(TExpr, TExpr)> {
+        // 0: types itself; 1: a literal (defaults to `i32`); 2: a field (no type at all).
+        let needs = |expr: &Expr| {
+            if is_field(expr) {
+                2
+            } else {
+                u8::from(is_literal(expr))
+            }
+        };
+        let (l, r) = (needs(left), needs(right));
+        let untyped = |expr: &Expr| is_field(expr) || is_bare_literal(expr);
+        if expected.is_none() && (l == 2 || r == 2) && untyped(left) && untyped(right) {
+            // A field against a bare literal or another field: neither side can type
+            // the other. One error, on the (first) field.
+            let field = if l == 2 { left } else { right };
+            self.expr(field, None);
+            return None;
+        }
+        if r < l {
+            let rhs = self.expr(right, expected);
+            let lhs = self.expr(left, rhs.as_ref().map(|r| &r.ty).or(expected));
             Some((lhs?, rhs?))
         } else {
-            let lhs = self.expr(left, None);
-            let rhs = self.expr(right, lhs.as_ref().map(|l| &l.ty));
+            let lhs = self.expr(left, expected);
+            let rhs = self.expr(right, lhs.as_ref().map(|l| &l.ty).or(expected));
             Some((lhs?, rhs?))
         }
     }
@@ -126,6 +155,8 @@ impl Checker {
                 })
             }
             Expr::MethodCall(call) => self.method(call, expr),
+            Expr::Field(_) | Expr::Index(_) => self.field_read(expr, expected),
+            Expr::RawAddr(raw) => self.field_address(raw, expected),
             Expr::Binary(binary) => self.binary(binary, expr, expected),
             other => {
                 let message = forbidden(other).unwrap_or(
@@ -373,15 +404,7 @@ impl Checker {
                 },
             });
         }
-        let (lhs, rhs) = if is_literal(&binary.left) && !is_literal(&binary.right) {
-            let rhs = self.expr(&binary.right, expected);
-            let lhs = self.expr(&binary.left, rhs.as_ref().map(|r| &r.ty).or(expected));
-            (lhs?, rhs?)
-        } else {
-            let lhs = self.expr(&binary.left, expected);
-            let rhs = self.expr(&binary.right, lhs.as_ref().map(|l| &l.ty).or(expected));
-            (lhs?, rhs?)
-        };
+        let (lhs, rhs) = self.agree(&binary.left, &binary.right, expected)?;
         if lhs.ty.is_ptr() || rhs.ty.is_ptr() {
             self.errors.push_spanned(
                 whole,

@@ -9,6 +9,7 @@
 //! - `names`: options, declarations, name lookup and the written types of names;
 //! - `expr`: typing of expressions (literals, operators, casts, pointer offsets);
 //! - `writes`: `store`, `commit` and `copy`, the statements that write memory;
+//! - `fields`: struct fields, `(*p).a.b`, `(*p).slots[i]`, `&raw mut (*p).a`;
 //! - `exits`: `if` conditions and the values exits carry;
 //! - `excluded`: the Rust a section excludes, each construct with its own message;
 //! - `syntax`: small helpers over syn's expressions.
@@ -24,6 +25,7 @@ use crate::ty::{IntTy, Ty};
 mod excluded;
 mod exits;
 mod expr;
+mod fields;
 mod model;
 mod names;
 mod syntax;
@@ -51,6 +53,7 @@ pub fn check(section: Section) -> syn::Result<Checked> {
             })
             .collect(),
         rejected: Vec::new(),
+        fields: Vec::new(),
     };
     let (mode, retry) = cx.options(&section.options);
 
@@ -241,6 +244,7 @@ pub fn check(section: Section) -> syn::Result<Checked> {
         commit,
         yielded,
         exit_ty: exit_ty.map(|(ty, _)| ty),
+        fields: cx.fields,
         body_span: section.body_span,
     })
 }
@@ -253,6 +257,8 @@ struct Checker {
     declared_anywhere: Vec<Ident>,
     /// Names whose declaration was already reported: their uses stay silent.
     rejected: Vec<Ident>,
+    /// Every struct field the section uses, in order (see [`Field`]).
+    fields: Vec<Field>,
 }
 
 impl Checker {

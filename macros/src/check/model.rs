@@ -1,7 +1,7 @@
 //! What the checker produces: the section with every name resolved and every expression
 //! typed, in the order the lowering consumes it.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
 use syn::{Expr, Ident};
 
 use crate::ty::{ElemSize, Ty};
@@ -27,7 +27,27 @@ pub struct Checked {
     pub yielded: Option<usize>,
     /// Type of the values the exits carry, if any exit carries one.
     pub exit_ty: Option<Ty>,
+    /// Every use of a struct field, in order; [`Kind::Field`] refers to them by number.
+    pub fields: Vec<Field>,
     pub body_span: Span,
+}
+
+/// One use of a struct field (`(*p).a.b`, `(*p).slots[i]`, `&raw mut (*p).a`). Only rustc
+/// knows a field's offset and type: the expansion hands it the offset as a `const` operand
+/// of the asm (`offset_of!`), and has it check the type the section gives the field.
+pub struct Field {
+    /// The struct, as the pointer's type names it.
+    pub strukt: syn::Type,
+    /// The path to the field inside it, one or more names (`a.b`) or tuple indices.
+    pub members: Vec<syn::Member>,
+    /// Whether the place is an element of the field (an array), not the field itself.
+    pub element: bool,
+    /// The type the section gives the field (or its element), as Rust tokens.
+    pub ty: TokenStream,
+    /// The place as written, for messages: `(*slab).current`.
+    pub text: String,
+    /// Where rustc's errors about the field point: its last name.
+    pub span: Span,
 }
 
 pub struct Var {
@@ -86,6 +106,13 @@ pub enum Kind {
     },
     Not(Box<TExpr>),
     Neg(Box<TExpr>),
+    /// The address of field `field` of the struct `ptr` points to; with `index`, of that
+    /// element of the field (an array of `elem`-sized elements).
+    Field {
+        ptr: Box<TExpr>,
+        field: usize,
+        index: Option<(Box<TExpr>, ElemSize)>,
+    },
 }
 
 /// The relation an `if` tests, as written (lowering turns it into a branch).
@@ -150,6 +177,9 @@ impl TExpr {
             Kind::Offset { ptr, count, .. } => ptr.loads() || count.loads(),
             Kind::Cast(inner) | Kind::Not(inner) | Kind::Neg(inner) => inner.loads(),
             Kind::Binary { lhs, rhs, .. } => lhs.loads() || rhs.loads(),
+            Kind::Field { ptr, index, .. } => {
+                ptr.loads() || index.as_ref().is_some_and(|(index, _)| index.loads())
+            }
         }
     }
 }

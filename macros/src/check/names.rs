@@ -55,7 +55,7 @@ impl Checker {
                 self.errors.push_spanned(
                     written,
                     format!(
-                        "type `{}` cannot be held in a register: a section's values are integers (u8..u64, i8..i64, usize, isize) or raw pointers; to work on a struct, bring in a pointer to it",
+                        "type `{}` cannot be held in a register: a section's values are integers (u8..u64, i8..i64, usize, isize) or raw pointers; to work on a struct, bring in a pointer to it and reach its fields, `(*p).field`",
                         written.to_token_stream()
                     ),
                 );

@@ -24,6 +24,29 @@ pub(super) fn is_literal(expr: &Expr) -> bool {
     }
 }
 
+/// Whether the expression is an integer literal without a type suffix (`1`, `-1`): one
+/// that takes its type from its context.
+pub(super) fn is_bare_literal(expr: &Expr) -> bool {
+    match strip(expr) {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(int),
+            ..
+        }) => int.suffix().is_empty(),
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => is_bare_literal(expr),
+        _ => false,
+    }
+}
+
+/// Whether the expression is a field place, `(*p).a` or `(*p).slots[i]`: like a bare
+/// literal, it takes its type from its context.
+pub(super) fn is_field(expr: &Expr) -> bool {
+    matches!(strip(expr), Expr::Field(_) | Expr::Index(_))
+}
+
 /// The name, when the expression is a bare name.
 pub(super) fn ident_of(expr: &Expr) -> Option<&Ident> {
     match strip(expr) {

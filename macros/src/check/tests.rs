@@ -189,3 +189,89 @@ fn copy_length_rules() {
         &["257 bytes", "1 to 256"],
     );
 }
+
+#[test]
+fn fields_take_their_type_from_the_context() {
+    // A `let`'s type, the other operand, the stored value: each gives a field its type.
+    assert_eq!(
+        errors(quote!(|cpu| {
+            in slab: *mut Slab = q;
+            in limit: u16 = 8;
+            let cur: u16 = (*slab).hdr.current;
+            if (*slab).hdr.end == limit { exit; }
+            if (*slab).hdr.end != 1u16 { exit; }
+            store (*slab).slots[cur as usize] = 7u64;
+            commit (*slab).hdr.current = cur + 1;
+        })),
+        Vec::<String>::new()
+    );
+    // Without one, the field's type is unknown: a cast gives none (it converts).
+    one_error(
+        quote!(|cpu| { in slab: *mut Slab = q; let v: u64 = (*slab).a as u64; commit (*slab).b = v; }),
+        &[
+            "the type of `(*slab).a` is not known here",
+            "let a: u16 = (*slab).a;",
+        ],
+    );
+    one_error(
+        quote!(|cpu| { in slab: *mut Slab = q; commit (*slab).count += 1; }),
+        &["the type of `(*slab).count` is not known here", "`1u16`"],
+    );
+}
+
+#[test]
+fn field_places_and_their_pointers() {
+    one_error(
+        quote!(|cpu| { in slab: *const Slab = q; in v: u64 = 1; commit (*slab).a = v; }),
+        &["const pointer", "`*mut`"],
+    );
+    one_error(
+        quote!(|cpu| { in slab: *mut Slab = q; let v: u64 = (*slab).a[1][2]; commit (*slab).a = v; }),
+        &["only the last step of a place may index"],
+    );
+    one_error(
+        quote!(|cpu| { in slab: *mut Slab = q; let v: u64 = (*slab).a[1].b; commit (*slab).a = v; }),
+        &["only the last step of a place may index"],
+    );
+    one_error(
+        quote!(|cpu| { in slab: *mut Slab = q; let p: *mut u64 = &raw mut *slab; commit *p = 1; }),
+        &["takes the address of a field"],
+    );
+    one_error(
+        quote!(|cpu| { in slab: *mut Slab = q; let p: u64 = &raw mut (*slab).a; commit (*slab).a = p; }),
+        &["`&raw mut` makes a pointer, but a `u64` is expected"],
+    );
+    one_error(
+        quote!(|cpu| { in slab: *mut Slab = q; in i: u32 = 1; let v: u64 = (*slab).a[i]; commit (*slab).a = v; }),
+        &["an array index has type `u32` but `usize` is expected"],
+    );
+}
+
+#[test]
+fn each_field_use_is_recorded_for_rustc() {
+    let section = parse_section(quote!(|cpu| {
+        in slab: *mut Slab = q;
+        let cur: u16 = (*slab).hdr.current;
+        let top: *mut u64 = &raw mut (*slab).slots[cur as usize];
+        commit (*slab).hdr.current = cur + 1;
+    }))
+    .unwrap();
+    let checked = check(section).unwrap_or_else(|e| panic!("{e}"));
+    let uses: Vec<(String, bool, String)> = checked
+        .fields
+        .iter()
+        .map(|f| (f.text.clone(), f.element, f.ty.to_string()))
+        .collect();
+    assert_eq!(
+        uses,
+        [
+            ("(*slab).hdr.current".to_string(), false, "u16".to_string()),
+            (
+                "(*slab).slots[curasusize]".to_string(),
+                true,
+                "u64".to_string()
+            ),
+            ("(*slab).hdr.current".to_string(), false, "u16".to_string()),
+        ]
+    );
+}

@@ -1,12 +1,13 @@
-//! The statements that write memory: `store` and `commit` through `*pointer`, and `copy`.
+//! The statements that write memory: `store` and `commit` through `*pointer` or to a
+//! field, `(*pointer).field`, and `copy`.
 
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::{Expr, Ident};
 
-use super::syntax::{ident_of, strip};
+use super::syntax::{ident_of, is_bare_literal, is_field, strip};
 use super::{Checker, Op, TExpr, MAX_COPY_BYTES};
-use crate::ty::Ty;
+use crate::ty::{Pointee, Ty};
 
 impl Checker {
     /// `*place = value` (or `+=`) for `store` and `commit` (`keyword`).
@@ -17,6 +18,9 @@ impl Checker {
         value: &Expr,
         add: bool,
     ) -> Option<(TExpr, TExpr)> {
+        if is_field(target) {
+            return self.field_write(keyword, target, value, add);
+        }
         let Expr::Unary(syn::ExprUnary {
             op: syn::UnOp::Deref(_),
             expr: place,
@@ -77,6 +81,56 @@ impl Checker {
         }
         let typed = self.expr(value, Some(&slot))?;
         self.expect_type(value, &typed.ty, &slot, "the stored value");
+        Some((ptr, typed))
+    }
+
+    /// `(*p).field = value` (or `+=`) for `store` and `commit`: the field takes the stored
+    /// value's type, so that value must have one of its own.
+    fn field_write(
+        &mut self,
+        keyword: &Ident,
+        target: &Expr,
+        value: &Expr,
+        add: bool,
+    ) -> Option<(TExpr, TExpr)> {
+        let typed = if is_bare_literal(value) || is_field(value) {
+            let text = target.to_token_stream().to_string().replace(' ', "");
+            self.errors.push_spanned(
+                value,
+                format!("the type of `{text}` is not known here: the macro cannot see a struct's fields, so a store gives the field the stored value's type, and this value has none of its own; write the literal with its type (`1u16`), or bind the value with `let` and a type first"),
+            );
+            None
+        } else {
+            self.expr(value, None)
+        };
+        let pointee = typed
+            .as_ref()
+            .map(|typed| Pointee::Value(Box::new(typed.ty.clone())));
+        let ptr = match pointee {
+            Some(pointee) => self.field_place(target, Some(pointee)),
+            // Still check the place, for its own errors; its type cannot be known.
+            None => self.place_without_type(target),
+        };
+        let (ptr, typed) = (ptr?, typed?);
+        if let Ty::Ptr { mutable: false, .. } = ptr.ty {
+            self.errors.push_spanned(
+                target,
+                format!(
+                    "`{keyword}` cannot write through `{}`, a const pointer: declare the struct's pointer as `*mut`",
+                    ptr.ty
+                ),
+            );
+        }
+        if add && typed.ty.is_ptr() {
+            self.errors.push_spanned(
+                target,
+                format!(
+                    "`+=` needs an integer field, but this one holds `{}`",
+                    typed.ty
+                ),
+            );
+            return None;
+        }
         Some((ptr, typed))
     }
 

@@ -19,12 +19,50 @@ pub enum Operand {
     SizeOf(usize),
 }
 
-/// `base + index * scale + disp`.
+/// `base + index * scale + disp + field`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mem {
     pub base: VReg,
     pub index: Option<(VReg, u8)>,
     pub disp: i64,
+    /// A struct field's offset, known only to rustc: the n-th `const` operand.
+    pub field: Option<usize>,
+}
+
+impl Mem {
+    /// `[base]`.
+    pub fn at(base: VReg) -> Mem {
+        Mem::at_disp(base, 0)
+    }
+
+    /// `[base + disp]`.
+    pub fn at_disp(base: VReg, disp: i64) -> Mem {
+        Mem {
+            base,
+            index: None,
+            disp,
+            field: None,
+        }
+    }
+}
+
+/// A `const` operand of the asm: a value only rustc knows.
+#[derive(Clone, Debug)]
+pub enum Const {
+    /// `size_of::<T>()` of an opaque pointee.
+    SizeOf(TokenStream),
+    /// The offset of field use `n` of the checked section (`offset_of!`).
+    FieldOffset(usize),
+}
+
+/// A bound on a field offset where the backend folds it into an instruction (an
+/// addressing mode's or an `add`'s immediate): the expansion has rustc check it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldLimit {
+    /// The largest offset the instruction takes.
+    pub max: u64,
+    /// The offset must be a multiple of this (a scaled displacement); 1 when any will do.
+    pub multiple: u64,
 }
 
 /// Width and signedness of a memory access or a normalisation.
@@ -216,6 +254,12 @@ pub trait Target {
         let _ = release;
         self.mem_fits(mem, width)
     }
+    /// The field offsets ([`Mem::field`]) that `mem`, an access of `width` (a release
+    /// store's when `release`), can carry in its displacement; `None` when this shape
+    /// cannot carry one, and lowering computes the address with a `Lea` instead.
+    fn field_fits(&self, mem: &Mem, width: Width, release: bool) -> Option<FieldLimit>;
+    /// The field offsets a `Lea` of `mem` can add.
+    fn lea_field_limit(&self, mem: &Mem) -> FieldLimit;
 }
 
 pub struct Lowered {
@@ -224,8 +268,10 @@ pub struct Lowered {
     pub exits: Vec<Option<Operand>>,
     pub yielded: Option<Operand>,
     pub sources: Vec<(VReg, Source)>,
-    /// `size_of::<T>()` expressions, one `const` operand each.
-    pub consts: Vec<TokenStream>,
+    /// The `const` operands, `c0..cN`.
+    pub consts: Vec<Const>,
+    /// The bounds the backend's instructions put on field offsets, by `const` operand.
+    pub field_limits: Vec<(usize, FieldLimit)>,
     pub alloc: Allocation,
     /// What each compare-twice check verifies, by check number, for the failure report.
     pub checks: Vec<String>,

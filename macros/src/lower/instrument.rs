@@ -116,11 +116,7 @@ impl Lowerer<'_> {
 
     fn spin(&mut self, table: VReg, point: u8) {
         let counter = self.fresh();
-        let mem = Mem {
-            base: table,
-            index: None,
-            disp: 4 * i64::from(point - 1),
-        };
+        let mem = Mem::at_disp(table, 4 * i64::from(point - 1));
         self.insts.push(Inst::Load {
             dst: counter,
             mem,

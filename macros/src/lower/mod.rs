@@ -9,7 +9,7 @@
 //! instruction set the backends consume), `addr` (memory operands), `fold` (constants),
 //! `alloc` (register assignment), `instrument` (delay injection and compare-twice).
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::Span;
 
 use crate::check::{BinOp, Checked, Cond, IndexMode, Kind, Op, TExpr, VarKind};
 use crate::ty::{IntTy, Ty};
@@ -40,6 +40,7 @@ pub fn lower(
         sources: Vec::new(),
         var_operands: vec![None; checked.vars.len()],
         consts: Vec::new(),
+        field_limits: Vec::new(),
     };
     let area = cx.input(Source::Area);
     let index = cx.input(Source::Index);
@@ -126,6 +127,7 @@ pub fn lower(
         yielded,
         sources: cx.sources,
         consts: cx.consts,
+        field_limits: cx.field_limits,
         alloc,
         checks,
     })
@@ -138,7 +140,8 @@ struct Lowerer<'a> {
     vregs: usize,
     sources: Vec<(VReg, Source)>,
     var_operands: Vec<Option<Operand>>,
-    consts: Vec<TokenStream>,
+    consts: Vec<Const>,
+    field_limits: Vec<(usize, FieldLimit)>,
 }
 
 impl Lowerer<'_> {
@@ -223,12 +226,16 @@ impl Lowerer<'_> {
                         signed: false,
                     },
                 );
-                if mem.index.is_none() && mem.disp == 0 {
+                if mem.index.is_none() && mem.disp == 0 && mem.field.is_none() {
                     return Operand::Reg(mem.base);
                 }
                 let dst = self.fresh();
                 self.insts.push(Inst::Lea { dst, mem });
                 Operand::Reg(dst)
+            }
+            Kind::Field { .. } => {
+                let mem = self.addr_parts(expr);
+                Operand::Reg(self.mem_to_reg(mem))
             }
             Kind::Cast(inner) => {
                 let from = inner.ty.scalar();
