@@ -36,6 +36,12 @@
 # cross gcc and glibc, patchelf, qemu-user-static, and qemu-system from bookworm-backports
 # through a private APT configuration (the system's own sources are left as they are).
 #
+# aarch64 also runs the compiler's differential test (sectiontest/): random sections from
+# a fresh seed, cross-built, run in the VM (on the newest kernel; every kernel in the full
+# tier), compared with the reference interpreter on the host. VM_SECTIONTEST=0 leaves it
+# out; VM_SECTIONS_SEED, VM_SECTIONS, VM_SECTION_STATES, VM_STORM_SECTIONS and
+# VM_STORM_STATES set its seed and size (100 x 10, storm 30 x 5 x 2).
+#
 # Environment: VM_DIR (downloads and consoles, default vm; ARCH below it), VM_KERNELS
 # (kernels as suite[:package], replacing the list below), VM_GLIBCS (the suites whose
 # glibc goes in, `cross` for the cross glibc the binaries link against), VM_REPEAT="N WORDS" (instead of
@@ -100,6 +106,7 @@ aarch64)
     DEFAULT_KERNELS="bookworm bookworm-backports trixie-backports:linux-binary-7.3.4+deb13-arm64"
     GLIBCS="bookworm trixie sid"
     NO_GLIBC_RSEQ=
+    SECTIONTEST=${VM_SECTIONTEST:-1} # the compiler's differential test (issue 13)
     ;;
 riscv64)
     DEB_ARCH=riscv64
@@ -139,6 +146,7 @@ build_all
 qemu_user_checks
 define_cells
 build_stage
+build_sectiontest
 log "cells: ${CELLS[*]} (primary: $PRIMARY); tier $TIER"
 boot_all
 

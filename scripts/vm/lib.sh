@@ -471,6 +471,7 @@ write_plan() { # SUITE INDEX -> stdout
                 "${t/+/ }" "$TEST_DEADLINE" "${t/+/ }"
         done
     fi
+    if [ "$TIER" = full ] || [ "$index" = $((nkernels - 1)) ]; then plan_sectiontest; fi
     for cell in "${CELLS[@]}"; do
         plan_registration "$cell"
         for name in $LIGHT_TESTS; do plan_test "$cell" "$name"; done
@@ -562,6 +563,7 @@ boot() { # SPEC INDEX
         grep -q "^RSEQ-VM: SUMMARY passed=[1-9][0-9]* failed=0$" "$console.txt" &&
         ! grep -q "^RSEQ-VM: FAIL" "$console.txt"; then
         log "PASS on $suite in $(($(date +%s) - boot_start)) s"
+        compare_sectiontest "$console.txt"
     else
         grep -v "RSEQ-VM: \(DUMP\|PC\) " "$console.txt" | grep -B60 "^RSEQ-VM: FAIL" | tail -150 ||
             tail -60 "$console.txt"
@@ -571,10 +573,68 @@ boot() { # SPEC INDEX
 }
 
 boot_all() {
-    rm -f "$VM"/console-*.log "$VM"/console-*.log.txt
+    rm -f "$VM"/console-*.log "$VM"/console-*.log.txt "$VM"/console-*.sectiontest.txt
     local spec index=0
     for spec in $KERNELS; do
         boot "$spec" "$index"
         index=$((index + 1))
     done
+}
+
+# ---------------------------------------------------------------------------------------
+# 7. The differential test of rseq! (sectiontest/, issue 13) on the emulated CPU, where
+#    SECTIONTEST=1 (aarch64): random sections from a fresh seed (printed; VM_SECTIONS_SEED
+#    repeats one), generated and cross-built on the host (a static musl binary each for
+#    the plain and the signal-storm runs), run in the VM with `--digest 1` (a hash of the
+#    memory instead of its bytes), their output compared with the reference interpreter
+#    on the host (`--compare`).
+# ---------------------------------------------------------------------------------------
+SECTIONTEST_ARGS=()
+build_sectiontest() {
+    [ "${SECTIONTEST:-0}" = 1 ] || return 0
+    local seed out var
+    seed=${VM_SECTIONS_SEED:-$(od -An -N6 -tx8 /dev/urandom | tr -d ' \n')}
+    SECTIONTEST_ARGS=(--seed "$seed" --sections "${VM_SECTIONS:-100}" --states "${VM_SECTION_STATES:-10}"
+        --storm-sections "${VM_STORM_SECTIONS:-30}" --storm-states "${VM_STORM_STATES:-5}" --storm-repeat 2)
+    log "sectiontest: building ${SECTIONTEST_ARGS[*]} for $MUSL"
+    # The generated crate lies outside the repository: its linker comes from here.
+    var=CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$MUSL")_LINKER
+    out=$(cd "$ROOT" && env "$var=$CROSS-gcc" nice -n 19 "$ROOT/scripts/deadline.sh" 900 \
+        cargo run --quiet --release -p rseq-sectiontest -- "${SECTIONTEST_ARGS[@]}" \
+        --target "$MUSL" --dir "$VM/sectiontest") || die "sectiontest: the build failed: $out"
+    head -1 <<<"$out" # the seed and sizes; the build-only tally after it says nothing
+    mkdir -p "$STAGE/t/sectiontest"
+    "$CROSS-strip" -o "$STAGE/t/sectiontest/plain" "$(sed -n 's/^built //p' <<<"$out" | sed -n 1p)"
+    "$CROSS-strip" -o "$STAGE/t/sectiontest/storm" "$(sed -n 's/^built //p' <<<"$out" | sed -n 2p)"
+}
+# Plan lines, as the harness runs the binaries natively (seed, states, repeat), with digests.
+plan_sectiontest() {
+    [ "${SECTIONTEST:-0}" = 1 ] || return 0
+    local seed=${SECTIONTEST_ARGS[1]}
+    printf 'sectiontest plain\t%s\t-\t/t/sectiontest/plain --seed %s --states %s --repeat 1 --digest 1\n' \
+        "$TEST_DEADLINE" "$seed" "${SECTIONTEST_ARGS[5]}"
+    printf 'sectiontest storm\t%s\t-\t/t/sectiontest/storm --seed %s --states %s --repeat 2 --digest 1\n' \
+        "$TEST_DEADLINE" "$seed" "${SECTIONTEST_ARGS[9]}"
+}
+# The host's verdict on the VM's output: each run's outcome, value and memory digest must
+# be the interpreter's, and the storm must have caused aborts.
+compare_sectiontest() { # CONSOLE
+    [ "${SECTIONTEST:-0}" = 1 ] || return 0
+    grep -q "^RSEQ-VM: START sectiontest plain" "$1" || return 0
+    local which files=()
+    for which in plain storm; do
+        sed -n "/^RSEQ-VM: START sectiontest $which\$/,/^RSEQ-VM: \(PASS\|FAIL\) sectiontest $which /p" "$1" \
+            >"$VM/sectiontest/$which.out"
+        files+=(--compare "$VM/sectiontest/$which.out")
+    done
+    # The verdict beside the console (summary.py reads it for the README row).
+    local verdict=${1%.log.txt}.sectiontest.txt
+    if (cd "$ROOT" && nice -n 19 "$ROOT/scripts/deadline.sh" 600 \
+        cargo run --quiet --release -p rseq-sectiontest -- "${SECTIONTEST_ARGS[@]}" "${files[@]}") |
+        tee "$verdict" && [ "${PIPESTATUS[0]}" = 0 ]; then
+        log "sectiontest: the VM's runs agree with the interpreter"
+    else
+        log "sectiontest: FAIL (outputs in $VM/sectiontest)"
+        vm_failed=1
+    fi
 }

@@ -11,6 +11,7 @@ acceptance scenarios and the aborts counted. Nothing is assumed: a cell without 
 whereami line says so. With --readme, the rows between the `<!-- vm-results:begin -->` and
 `<!-- vm-results:end -->` markers are replaced, so the table always comes from a run.
 """
+import os
 import re
 import sys
 
@@ -62,6 +63,8 @@ def summarise(path):
 
 
 def cell_name(cell):
+    if cell == "sectiontest":
+        return "musl, static: the compiler's differential test (`sectiontest/`)"
     if cell == "selftests":
         return "the kernel's rseq selftests (6.1's, static glibc 2.36)"
     if cell == "musl":
@@ -71,9 +74,11 @@ def cell_name(cell):
     return cell
 
 
-def registration(c):
+def registration(c, cell):
     """Who registered, as the kernel (probe: glibc's registration) and the runtime
     (whereami: the area it uses) report it."""
+    if cell in ("sectiontest", "selftests"):
+        return "(not probed)"
     p = c["probe"]
     runtime = None
     if c["owner"]:
@@ -106,6 +111,15 @@ def rows(path):
         kernel += ", `rseq_debug=1`"
     kernel += ")"
     out = []
+    # The host's comparison of the sectiontest runs with the interpreter (scripts/vm.sh
+    # writes it beside the console).
+    verdict = []
+    sibling = re.sub(r"\.log\.txt$", ".sectiontest.txt", path)
+    if sibling != path and os.path.exists(sibling):
+        for line in open(sibling):
+            if m := re.search(r"\.out: (\d+) sections, (\d+) runs agree .*; (\d+) aborts from (\d+) signals", line):
+                verdict.append(f"{m.group(1)} sections, {m.group(2)} runs agree with the interpreter, "
+                               f"{m.group(3)} aborts from {m.group(4)} signals")
     for cell, c in boot["cells"].items():
         # (probe and whereami speak in the registration column)
         what = ", ".join(sorted(set(c["tests"]) - {"acceptance", "probe", "whereami"}))
@@ -114,11 +128,13 @@ def rows(path):
             if c["skipped"]:
                 what += f", {c['skipped']} skipped (no mm_cid)"
             what += f", {c['aborts']:,} aborts"
+        if cell == "sectiontest":
+            what = "plain and signal-storm runs, digests compared on the host: " + ("; ".join(verdict) or "no comparison")
         result = f"{c['runs'] - len(c['failed'])}/{c['runs']} pass"
         if c["failed"]:
             result += " (FAIL: " + ", ".join(c["failed"]) + ")"
         out.append((ARCH_ORDER.get(boot["machine"], 9), boot["kernel"], cell,
-                    f"| {boot['machine']} | {kernel} | {cell_name(cell)} | {registration(c)} | {what} | {result} |"))
+                    f"| {boot['machine']} | {kernel} | {cell_name(cell)} | {registration(c, cell)} | {what} | {result} |"))
     return out
 
 
