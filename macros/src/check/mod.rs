@@ -66,10 +66,13 @@ pub fn check(section: Section) -> syn::Result<Checked> {
     let mut exit_without_value: Option<Span> = None;
     let mut seen_statement = false;
 
+    let mut op_tokens = Vec::new();
     for stmt in section.stmts {
         if commit_keyword.is_some() {
             cx.after_commit(&stmt);
         }
+        // Every op keeps its statement's tokens, for errors found after checking.
+        let tokens = stmt_tokens(&stmt);
         match stmt {
             Stmt::Input(input) => {
                 if seen_statement {
@@ -199,6 +202,7 @@ pub fn check(section: Section) -> syn::Result<Checked> {
                         value,
                         add,
                         release,
+                        tokens: tokens.clone(),
                     });
                 }
             }
@@ -217,6 +221,7 @@ pub fn check(section: Section) -> syn::Result<Checked> {
                 cx.reject_rust(&stmt);
             }
         }
+        op_tokens.resize(ops.len(), tokens);
     }
 
     if commit_keyword.is_none() {
@@ -245,6 +250,7 @@ pub fn check(section: Section) -> syn::Result<Checked> {
         yielded,
         exit_ty: exit_ty.map(|(ty, _)| ty),
         fields: cx.fields,
+        op_tokens,
         body_span: section.body_span,
     })
 }

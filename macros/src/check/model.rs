@@ -29,6 +29,8 @@ pub struct Checked {
     pub exit_ty: Option<Ty>,
     /// Every use of a struct field, in order; [`Kind::Field`] refers to them by number.
     pub fields: Vec<Field>,
+    /// The statement each of `ops` comes from, for errors found after checking.
+    pub op_tokens: Vec<TokenStream>,
     pub body_span: Span,
 }
 
@@ -166,6 +168,8 @@ pub struct Commit {
     pub value: TExpr,
     pub add: bool,
     pub release: bool,
+    /// The statement, for errors found after checking.
+    pub tokens: TokenStream,
 }
 
 impl TExpr {

@@ -1,6 +1,6 @@
 //! Register assignment: virtual registers onto `asm!` operand slots.
 
-use super::{Allocation, Inst, Operand, Source, VReg};
+use super::{Allocation, Inst, Operand, Peak, Source, VReg};
 
 /// Linear-scan assignment of virtual registers to slots. The code is straight-line (exits
 /// only leave), so a value lives from its definition to its last use.
@@ -38,9 +38,19 @@ pub(super) fn allocate(
             written.len() - 1
         }
     };
+    // The virtual register each slot holds now, and the most slots held at once.
+    let mut holder: Vec<Option<VReg>> = Vec::new();
+    let mut peak = Peak::default();
+    let hold = |holder: &mut Vec<Option<VReg>>, slot: usize, vreg: Option<VReg>| {
+        if holder.len() <= slot {
+            holder.resize(slot + 1, None);
+        }
+        holder[slot] = vreg;
+    };
     for (vreg, _) in sources {
         if last_use[*vreg].is_some() {
             slot_of[*vreg] = new_slot(&mut free, &mut written);
+            hold(&mut holder, slot_of[*vreg], Some(*vreg));
         }
     }
     for (i, inst) in insts.iter().enumerate() {
@@ -72,23 +82,43 @@ pub(super) fn allocate(
             };
             slot_of[dst] = slot;
             written[slot] = true;
-            if last_use[dst].is_none() {
-                free.push(slot);
-            }
+            hold(&mut holder, slot, Some(dst));
         }
+        let mut scratch_slot = None;
         if let Some(scratch) = inst.scratch() {
             let slot = new_slot(&mut free, &mut written);
             slot_of[scratch] = slot;
             written[slot] = true;
+            hold(&mut holder, slot, Some(scratch));
+            scratch_slot = Some(slot);
+        }
+        // Everything this instruction holds is held now: its operands, its result, its
+        // scratch register, and every value live across it.
+        let held: Vec<VReg> = holder.iter().flatten().copied().collect();
+        if held.len() > peak.live.len() {
+            peak = Peak {
+                inst: i,
+                live: held,
+            };
+        }
+        let dead_dst = inst.def().filter(|dst| last_use[*dst].is_none());
+        for slot in dead_dst
+            .map(|dst| slot_of[dst])
+            .into_iter()
+            .chain(scratch_slot)
+        {
             free.push(slot);
+            hold(&mut holder, slot, None);
         }
         for vreg in dying {
             free.push(slot_of[vreg]);
+            hold(&mut holder, slot_of[vreg], None);
         }
     }
     Allocation {
         slot_count: written.len(),
         slot_of,
         written,
+        peak,
     }
 }

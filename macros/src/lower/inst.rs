@@ -283,6 +283,16 @@ pub struct Allocation {
     pub slot_count: usize,
     /// Slots that some instruction writes (so an input there is an `inout`).
     pub written: Vec<bool>,
+    /// Where the most slots are held at once.
+    pub peak: Peak,
+}
+
+/// The instruction where register pressure peaks, and the values it holds there.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Peak {
+    pub inst: usize,
+    /// Every virtual register holding a slot while `inst` runs (as many as `slot_count`).
+    pub live: Vec<VReg>,
 }
 
 /// Field offsets of the area, mirrored from the runtime's `abi` (the expansion asserts

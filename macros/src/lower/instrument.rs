@@ -89,8 +89,9 @@ impl Lowerer<'_> {
     pub(super) fn inject_delays(&mut self) {
         let table = self.input(Source::Delays);
         let old = std::mem::take(&mut self.insts);
+        let origins = std::mem::take(&mut self.origins);
         let mut seen_load = false;
-        for inst in old {
+        for (inst, origin) in old.into_iter().zip(origins) {
             let before = match &inst {
                 Inst::StoreDescriptor { .. } => Some(DELAY_BEFORE_DESCRIPTOR),
                 Inst::CheckIndex { .. } => Some(DELAY_BEFORE_INDEX_CHECK),
@@ -104,6 +105,7 @@ impl Lowerer<'_> {
                 _ => None,
             };
             seen_load |= matches!(inst, Inst::Load { .. });
+            // A delay loop belongs to the statement it delays.
             if let Some(point) = before {
                 self.spin(table, point);
             }
@@ -111,6 +113,7 @@ impl Lowerer<'_> {
             if let Some(point) = after {
                 self.spin(table, point);
             }
+            self.mark(origin);
         }
     }
 

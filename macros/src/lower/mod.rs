@@ -16,6 +16,7 @@ use crate::ty::{IntTy, Ty};
 
 mod addr;
 mod alloc;
+mod budget;
 mod fold;
 mod inst;
 mod instrument;
@@ -41,6 +42,7 @@ pub fn lower(
         var_operands: vec![None; checked.vars.len()],
         consts: Vec::new(),
         field_limits: Vec::new(),
+        origins: Vec::new(),
     };
     let area = cx.input(Source::Area);
     let index = cx.input(Source::Index);
@@ -55,9 +57,10 @@ pub fn lower(
         index,
         offset,
     });
+    cx.mark(Origin::Start);
 
     let mut exits = Vec::new();
-    for op in &checked.ops {
+    for (n, op) in checked.ops.iter().enumerate() {
         match op {
             Op::Let { var, value } => {
                 let operand = cx.value(value);
@@ -87,6 +90,7 @@ pub fn lower(
                 cx.exit_if(cond, exit);
             }
         }
+        cx.mark(Origin::Op(n));
     }
     let mut checks = Vec::new();
     if instrumentation.compare_twice {
@@ -103,23 +107,16 @@ pub fn lower(
         add: commit.add,
         release: commit.release,
     });
+    cx.mark(Origin::Commit);
     let yielded = checked.yielded.map(|var| cx.var(var));
 
     if instrumentation.delays {
         cx.inject_delays();
     }
     let alloc = allocate(&cx.insts, &exits, yielded, &cx.sources, cx.vregs);
-    let needed =
-        alloc.slot_count + 1 + usize::from(yielded.is_some() || exits.iter().any(Option::is_some));
-    if needed > target.registers() {
-        return Err(syn::Error::new(
-            span,
-            format!(
-                "this section needs {needed} registers at once, but `asm!` on {} offers {}: use fewer live values (fewer inputs, or fold computations into the `in` expressions)",
-                target.name(),
-                target.registers()
-            ),
-        ));
+    let has_result = yielded.is_some() || exits.iter().any(Option::is_some);
+    if alloc.slot_count + 1 + usize::from(has_result) > target.registers() {
+        return Err(cx.over_budget(&alloc, has_result, span));
     }
     Ok(Lowered {
         insts: cx.insts,
@@ -133,6 +130,17 @@ pub fn lower(
     })
 }
 
+/// Which part of the section an instruction lowers, for errors about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Origin {
+    /// The descriptor store and the index check, with every input live.
+    Start,
+    /// The statement of `checked.ops[n]`.
+    Op(usize),
+    /// The commit (and the compare-twice checks before it).
+    Commit,
+}
+
 struct Lowerer<'a> {
     checked: &'a Checked,
     target: &'a dyn Target,
@@ -142,9 +150,16 @@ struct Lowerer<'a> {
     var_operands: Vec<Option<Operand>>,
     consts: Vec<Const>,
     field_limits: Vec<(usize, FieldLimit)>,
+    /// The origin of each instruction of `insts`.
+    origins: Vec<Origin>,
 }
 
 impl Lowerer<'_> {
+    /// Every instruction emitted since the last mark comes from `origin`.
+    fn mark(&mut self, origin: Origin) {
+        self.origins.resize(self.insts.len(), origin);
+    }
+
     fn fresh(&mut self) -> VReg {
         self.vregs += 1;
         self.vregs - 1
