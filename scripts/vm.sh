@@ -21,11 +21,11 @@
 #
 # Tiers (scripts/vm/lib.sh, write_plan): `ci` (the default) runs in every cell the
 # runtime's integration tests, smoke and descriptor walk, on the newest kernel in two
-# cells the runtime's unit tests and the fork contract, and spreads the acceptance scenarios over
-# the kernels so that each runs once per architecture; `full` runs everything in every
-# cell on every kernel, and the kernel's own rseq selftests (scripts/rseq-selftests.sh:
-# basic_test, basic_percpu_ops_test, param_test briefly) on each kernel. Foreign architectures also run the fallback checks under qemu-user, where
-# rseq is ENOSYS.
+# cells the runtime's unit tests and the fork contract, and spreads the acceptance
+# scenarios over the kernels so that each runs once per architecture; `full` runs
+# everything in every cell on every kernel, and the kernel's own rseq selftests
+# (scripts/rseq-selftests.sh: basic_test, param_test briefly) on each kernel. Foreign
+# architectures also run the fallback checks under qemu-user, where rseq is ENOSYS.
 #
 # A static /init (scripts/vm/init.c) prints a marker per test on the serial console;
 # pass/fail is read from those markers, never from qemu's exit code. Every test has a

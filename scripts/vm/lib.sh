@@ -378,7 +378,7 @@ build_stage() {
         rseq_selftests_build "$CROSS-gcc" "$VM/selftests" static 2>/dev/null ||
             die "the kernel's rseq selftests did not build"
         mkdir -p "$STAGE/t/selftests"
-        cp "$VM/selftests"/basic_test "$VM/selftests"/basic_percpu_ops_test "$VM/selftests"/param_test "$STAGE/t/selftests/"
+        cp "$VM/selftests"/basic_test "$VM/selftests"/param_test "$STAGE/t/selftests/"
     fi
     local suite v dir lib
     for suite in $GLIBCS; do
@@ -460,11 +460,11 @@ write_plan() { # SUITE INDEX -> stdout
     own_cell=${CELLS[0]}
     [ "$own_cell" = musl ] || own_cell=$PRIMARY-off
     if [ "$TIER" = full ]; then
-        # The kernel's selftests: basic ones, and param_test briefly for each of its tests
+        # The kernel's selftests: basic_test, and param_test briefly for each of its tests
+        # (basic_percpu_ops_test's fixed 5000 x 200-thread runs take minutes under TCG)
         # (spinlock, list, buffer, buffer with barrier, memcpy, memcpy with barrier,
         # increment, membarrier), as run_param_test.sh lists them.
         printf 'selftests basic_test\t%s\t-\t/t/selftests/basic_test\n' "$TEST_DEADLINE"
-        printf 'selftests basic_percpu_ops_test\t%s\t-\t/t/selftests/basic_percpu_ops_test\n' "$TEST_DEADLINE"
         local t
         for t in s l b b+-M m m+-M i r; do
             printf 'selftests param_test [-T %s]\t%s\t-\t/t/selftests/param_test -T %s -r 1000 -t 4\n' \

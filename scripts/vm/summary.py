@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Summarises the VM consoles of scripts/vm.sh runs as the README's support table rows.
 
-Usage: summary.py [--readme README.md] CONSOLE.txt...
+Usage: summary.py [--readme README.md [--marker NAME]] CONSOLE.txt...
 
 One row per boot and libc cell (the first word of the plan labels: musl, glibc-2.41,
 glibc-2.43-off, ...): the kernel and its rseq feature size, who registered the area and
 how (from scripts/vm/probe.c's line: the length the kernel holds and its mode; from the
 `whereami` example: the owner the runtime sees), the tests run, their results, the
 acceptance scenarios and the aborts counted. Nothing is assumed: a cell without a probe or
-whereami line says so. With --readme, the rows between the `<!-- vm-results:begin -->` and
-`<!-- vm-results:end -->` markers are replaced, so the table always comes from a run.
+whereami line says so. With --readme, the rows between the `<!-- NAME:begin -->` and
+`<!-- NAME:end -->` markers (NAME: vm-results unless --marker says otherwise) are
+replaced, so the table always comes from a run.
 """
 import os
 import re
@@ -140,9 +141,11 @@ def rows(path):
 
 def main():
     args = sys.argv[1:]
-    readme = None
+    readme, marker = None, "vm-results"
     if args[:1] == ["--readme"]:
         readme, args = args[1], args[2:]
+    if args[:1] == ["--marker"]:
+        marker, args = args[1], args[2:]
     table = []
     for path in args:
         table.extend(rows(path))
@@ -151,7 +154,7 @@ def main():
         print("\n".join(lines))
         return
     text = open(readme).read()
-    begin, end = "<!-- vm-results:begin -->\n", "<!-- vm-results:end -->"
+    begin, end = f"<!-- {marker}:begin -->\n", f"<!-- {marker}:end -->"
     i, j = text.index(begin) + len(begin), text.index(end)
     open(readme, "w").write(text[:i] + "\n".join(lines) + "\n" + text[j:])
 
