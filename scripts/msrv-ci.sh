@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The minimum supported Rust version (`rust-version` in Cargo.toml), as CI proves it:
 #   1. installs that toolchain with rustup if it is missing (minimal profile, about 30 s);
-#   2. builds the whole workspace with it, every feature on (libraries, binaries, tools);
+#   2. builds the whole workspace with it, every feature on (libraries, binaries, tools),
+#      without the test instrumentation: the plain build users get, where step 1 of .ci/run
+#      is instrumented;
 #   3. tests the published crates with it: the runtime's and the compiler's suites (unit,
 #      integration and doc tests), and the root crate's unit tests, doctests (the README's
-#      example among them) and smoke test. The long suites (acceptance, stress, fork,
-#      signals) stay with the current toolchain in step 1 of .ci/run.
+#      example among them) and smoke test; and the instrumentation fixture's test, whose
+#      plain half (a dependency's compare-twice stays in that dependency) runs here. The
+#      long suites (acceptance, stress, fork, signals) stay with the current toolchain in
+#      step 1 of .ci/run.
 # Its own target directory (target/msrv; MSRV_TARGET_DIR overrides it), so that the main
 # build is not thrown away by a compiler switch. The whole run is bounded by
 # scripts/deadline.sh (MSRV_CI_SECONDS, default 900); CI's test runner and per-binary
@@ -37,4 +41,5 @@ cargo "+$msrv" build --workspace --all-features
 cargo "+$msrv" test -p rseq-dsl-runtime -p rseq-dsl-macros
 cargo "+$msrv" test -p rseq-dsl --lib --test smoke
 cargo "+$msrv" test -p rseq-dsl --doc
+cargo "+$msrv" test -p rseq-dsl-instrumentation-fixture
 echo "msrv-ci: Rust $msrv builds the workspace and passes the published crates' tests"

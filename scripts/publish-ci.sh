@@ -2,7 +2,8 @@
 # Ready to publish, as CI proves it:
 #   1. the documentation of every workspace crate builds with warnings denied (broken or
 #      private intra-doc links, missing docs: the published crates deny missing_docs),
-#      once with default features and once with all of them (`inject`, `stats`); and the
+#      once with default features and once with all of them (`stats`), and the runtime's
+#      as docs.rs builds it (with the `inject` module: its rustdoc-args); and the
 #      published crates' docs for the other Linux targets docs.rs builds (aarch64, riscv64);
 #   2. `cargo publish --dry-run` of the three published crates in one command, in
 #      dependency order (rseq-dsl-runtime, rseq-dsl-macros, then rseq-dsl): cargo packages
@@ -33,6 +34,10 @@ fi
 echo "publish-ci: docs, warnings denied"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --all-features
+# rustdoc alone sees the cfg (the runtime's [package.metadata.docs.rs] rustdoc-args), so
+# nothing is rebuilt for it.
+RUSTDOCFLAGS="-D warnings --cfg rseq_dsl_delay_injection" \
+    cargo doc --no-deps --all-features -p rseq-dsl-runtime
 # The other targets docs.rs builds ([package.metadata.docs.rs] of the root crate): the
 # published crates' docs for each (rust-std added with rustup if missing).
 host=$(rustc -vV | sed -n 's/^host: //p')

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checks every rseq descriptor we ship with the rseq-verify tool (verify/), one summary line
 # per file, and exits non-zero on any violation:
-#   1. every x86_64 example and test binary of the workspace (the test profile of step 1 of
-#      .ci/run, so its build is reused);
+#   1. every x86_64 example and test binary of the workspace (the test profile and the
+#      test instrumentation of step 1 of .ci/run, so its build is reused);
 #   2. the aarch64 test binaries, where `scripts/vm.sh aarch64` left them
 #      (target/aarch64-unknown-linux-*/release/deps);
 #   3. the broken fixtures of verify/tests/rules.rs: each `fail-*` must be rejected (exit 1),
@@ -13,6 +13,10 @@
 #      (download, unpack), 10 s after. RSEQ_VERIFY_SELFTESTS=0 skips this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Every cargo build here with step 1's test instrumentation, to reuse its build.
+if [ -z "${RSEQ_INSTRUMENTED_CFGS:-}" ]; then
+    exec scripts/instrumented.sh bash "$PWD/scripts/verify-ci.sh" "$@"
+fi
 target=${CARGO_TARGET_DIR:-target}
 
 cargo build -p rseq-verify

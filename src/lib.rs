@@ -6,6 +6,11 @@
 pub use rseq_dsl_runtime::*;
 
 pub use rseq_dsl_macros::rseq;
+// What `rseq!` expands to in a build with the test instrumentation's cfgs (chosen by
+// `__rseq_select!`, in instrumentation.rs).
+#[doc(hidden)]
+pub use rseq_dsl_macros::__rseq_instrumented;
+mod instrumentation;
 
 // `rseq!` expands to `::rseq_dsl::...` paths; this makes them resolve inside this crate.
 extern crate self as rseq_dsl;

@@ -305,10 +305,11 @@ fn buffer_conserves_items_under_a_signal_storm() {
 }
 
 /// `lock_cpu` claims another CPU's lock word with a compare-and-swap and a fence: a remote
-/// write that the `compare-twice` debug mode (which assumes compared per-CPU values change
-/// only through sections on their CPU) reports as a corrupted section and aborts on. Under
-/// that mode the lock is tested with local sections only.
-const REMOTE_LOCKING: bool = !cfg!(feature = "compare-twice");
+/// write that the compare-twice instrumentation (`--cfg rseq_dsl_compare_twice`, which
+/// assumes compared per-CPU values change only through sections on their CPU) reports as a
+/// corrupted section and aborts on. Under that mode the lock is tested with local sections
+/// only.
+const REMOTE_LOCKING: bool = !cfg!(rseq_dsl_compare_twice);
 
 fn lock_exact() {
     const MIN: u64 = 30_000;

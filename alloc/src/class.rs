@@ -43,7 +43,7 @@ pub fn class_of(size: usize) -> usize {
 /// Classes up to this index (256 bytes) hold [`SMALL_CAPACITY`] objects per cache, the
 /// larger ones [`LARGE_CAPACITY`]: at most 64 KiB per class and cache. Two literals rather
 /// than one capacity per class, because a section compares with a literal at no register's
-/// cost (the push sections are at the register budget in the compare-twice debug build).
+/// cost (the push sections are at the register budget in a compare-twice build).
 pub const LAST_SMALL_CAPACITY_CLASS: usize = 11;
 /// See [`LAST_SMALL_CAPACITY_CLASS`]; the push sections spell it as a literal.
 pub const SMALL_CAPACITY: usize = 256;

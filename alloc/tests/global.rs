@@ -71,7 +71,7 @@ fn signal_storm_with_trims(rseq: bool) {
             // compare-twice (a debug mode of the section compiler) reports a trim's stores
             // to a cache that a section has in flight as corruption, before the fence
             // restarts that section: it excludes concurrent trims.
-            let concurrent_trims = !cfg!(feature = "compare-twice");
+            let concurrent_trims = !cfg!(rseq_dsl_compare_twice);
             while concurrent_trims && !stop.load(Ordering::Relaxed) {
                 if RseqAlloc.trim().is_ok() {
                     trims.fetch_add(1, Ordering::Relaxed);
@@ -126,7 +126,7 @@ fn signal_storm_with_trims(rseq: bool) {
             aborts > 0,
             "no section was restarted: the restart path went untested"
         );
-        if rseq_dsl::fence_all().is_ok() && !cfg!(feature = "compare-twice") {
+        if rseq_dsl::fence_all().is_ok() && !cfg!(rseq_dsl_compare_twice) {
             assert!(trims.load(Ordering::Relaxed) > 10, "trims did not run");
         }
     }

@@ -6,6 +6,7 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 
 use crate::arch::{self, Backend, MAX_EXITS, STATUS_COMMITTED, STATUS_EXITED, STATUS_FIRST_TRAP};
 use crate::check::{self, Checked, IndexMode};
+use crate::gate;
 use crate::lower::{
     self, Const, FieldLimit, Instrumentation, Lowered, Source, CPU_ID_OFFSET, MM_CID_OFFSET,
     RSEQ_CS_OFFSET,
@@ -18,14 +19,31 @@ use crate::ty::Ty;
 /// A proc-macro runs on the host and cannot see the target (Cargo sets
 /// `CARGO_CFG_TARGET_ARCH` only for build scripts), so the section is compiled for every
 /// backend and each expansion is selected by `#[cfg(target_arch)]`.
+///
+/// The test instrumentation is chosen by the build's cfgs, which rseq-dsl reads
+/// ([`gate::gate`]); this is the plain expansion, behind that gate.
 pub fn rseq(input: TokenStream) -> TokenStream {
-    let instrumentation = Instrumentation::from_features();
+    let plain = every_backend(&input, Instrumentation::default());
+    gate::gate(&input, plain)
+}
+
+/// The hidden `__rseq_instrumented!([flags] section)`: `rseq!` with test instrumentation,
+/// which the gate of an instrumented build calls.
+pub fn rseq_instrumented(input: TokenStream) -> TokenStream {
+    match gate::split_flags(input) {
+        Ok((instrumentation, section)) => every_backend(&section, instrumentation),
+        Err(error) => error.to_compile_error(),
+    }
+}
+
+/// The section compiled by each backend, selected by `#[cfg(target_arch)]`.
+fn every_backend(input: &TokenStream, instrumentation: Instrumentation) -> TokenStream {
     let mut arms = Vec::new();
     for (arch, backend) in arch::BACKENDS {
         let backend: &dyn Backend = backend;
         let expansion = match compile(input.clone(), backend, instrumentation) {
             Ok(tokens) => tokens,
-            Err(error) => fallback(error, &input),
+            Err(error) => fallback(error, input),
         };
         arms.push(quote!(#[cfg(target_arch = #arch)] () => #expansion,));
     }
@@ -34,7 +52,7 @@ pub fn rseq(input: TokenStream) -> TokenStream {
         .map(|(arch, _)| quote!(target_arch = #arch));
     let unsupported = fallback(
         syn::Error::new(Span::call_site(), arch::unsupported_target()),
-        &input,
+        input,
     );
     quote! {
         match () {

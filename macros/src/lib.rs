@@ -11,6 +11,7 @@ mod arch;
 mod check;
 mod errors;
 mod expand;
+mod gate;
 mod lower;
 mod parse;
 mod ty;
@@ -36,4 +37,13 @@ mod golden;
 #[proc_macro]
 pub fn rseq(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     expand::rseq(input.into()).into()
+}
+
+/// `rseq!` with test instrumentation: what `rseq!` becomes in a build with `--cfg
+/// rseq_dsl_delay_injection` or `--cfg rseq_dsl_compare_twice` (rseq-dsl's
+/// `__rseq_select!` calls it with the flags). Not an API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __rseq_instrumented(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    expand::rseq_instrumented(input.into()).into()
 }

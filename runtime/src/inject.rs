@@ -1,6 +1,22 @@
-//! Delay injection for tests (feature `delay-injection`): sections compiled with the
-//! `delay-injection` feature of `rseq-dsl` busy-wait at numbered points, each for the
-//! number of iterations set here, to widen the window in which the kernel restarts them.
+//! Delay injection for tests: in a build with `--cfg rseq_dsl_delay_injection`, every
+//! section busy-waits at numbered points, each for the number of iterations set here, to
+//! widen the window in which the kernel restarts them.
+//!
+//! The switch is a cfg, not a cargo feature, so that it stays in the build that asked for
+//! it: a feature turned on by any crate of a build graph reaches every crate there (cargo
+//! unifies features), and would slow down and change every section of every dependency.
+//! Set it for a whole build, with `RUSTFLAGS` (the same value for `RUSTDOCFLAGS` lets the
+//! doctests see this module too):
+//!
+//! ```sh
+//! RUSTFLAGS="--cfg rseq_dsl_delay_injection" cargo test
+//! ```
+//!
+//! This module, and the table that sections read, exist only in such a build. rseq-dsl
+//! reads the cfg where it is compiled, in the same build, to choose what `rseq!` expands
+//! to; the crates that call `rseq!` never see it (no `unexpected_cfgs` warning there). `--cfg rseq_dsl_compare_twice`, the
+//! other instrumentation, re-checks the index and every compared load just before the
+//! commit and aborts the process with the failed check if one changed.
 //!
 //! | point | where |
 //! |---|---|

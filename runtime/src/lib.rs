@@ -46,7 +46,7 @@ mod cpu;
 mod error;
 mod fence;
 mod field_type;
-#[cfg(feature = "delay-injection")]
+#[cfg(rseq_dsl_delay_injection)]
 pub mod inject;
 // OnceWord is public only through the hidden `__private` module, for generated code.
 #[allow(missing_debug_implementations)]
@@ -97,7 +97,7 @@ pub mod __private {
     }
 
     /// The delay-injection table generated sections read their loop counts from.
-    #[cfg(feature = "delay-injection")]
+    #[cfg(rseq_dsl_delay_injection)]
     #[inline(always)]
     pub fn delay_table() -> *const u32 {
         crate::inject::table()

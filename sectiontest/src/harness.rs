@@ -63,6 +63,20 @@ pub struct Mismatch {
     pub report: String,
 }
 
+/// The triple rustc builds for by default (`host:` in `rustc -vV`).
+fn host_triple() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let output = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .expect("run rustc -vV");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .expect("rustc -vV names its host")
+        .to_owned()
+}
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -72,7 +86,8 @@ fn root() -> PathBuf {
 
 /// Writes the test crate: one function per section, in a `plain` module (production
 /// code generation) and a `storm` module (built with delay injection), each selected by
-/// the crate's `storm` feature so that one build compiles one of them.
+/// `--cfg rseq_dsl_delay_injection` (which [`build`] passes for the storm) so that one
+/// build compiles one of them.
 fn write_crate(
     dir: &Path,
     plain: &[(usize, Section)],
@@ -91,8 +106,9 @@ publish = false
 rseq-dsl = {{ path = "{root}", features = ["stats"] }}
 rseq-sectiontest = {{ path = "{root}/sectiontest" }}
 
-[features]
-storm = ["rseq-dsl/delay-injection"]
+# The storm build's delay injection (RUSTFLAGS, see `build`), read by its own `cfg`s too.
+[lints.rust]
+unexpected_cfgs = {{ level = "warn", check-cfg = ["cfg(rseq_dsl_delay_injection)"] }}
 
 # Not part of the repository's workspace.
 [workspace]
@@ -129,8 +145,8 @@ incremental = false
     );
     text += "    }\n}\n";
     for (module, cfg, sections) in [
-        ("plain", "not(feature = \"storm\")", plain),
-        ("storm", "feature = \"storm\"", storm),
+        ("plain", "not(rseq_dsl_delay_injection)", plain),
+        ("storm", "rseq_dsl_delay_injection", storm),
     ] {
         let _ = writeln!(text, "\n#[cfg({cfg})]\nmod {module} {{\n    use super::*;");
         for (id, section) in sections {
@@ -155,15 +171,19 @@ incremental = false
         }
         text += "    ];\n}\n";
     }
-    text += "\n#[cfg(not(feature = \"storm\"))]\nfn main() {\n";
+    text += "\n#[cfg(not(rseq_dsl_delay_injection))]\nfn main() {\n";
     text += "    support::main(plain::CASES, support::Hooks { thread_aborts: rseq_dsl::stats::thread_aborts, set_delay: None });\n}\n";
-    text += "\n#[cfg(feature = \"storm\")]\nfn main() {\n";
+    text += "\n#[cfg(rseq_dsl_delay_injection)]\nfn main() {\n";
     text += "    support::main(storm::CASES, support::Hooks { thread_aborts: rseq_dsl::stats::thread_aborts, set_delay: Some(rseq_dsl::inject::set_delay) });\n}\n";
     std::fs::write(dir.join("src/main.rs"), text).unwrap();
     ranges
 }
 
 /// Builds the crate; on compile errors, returns the ids of the sections they are in.
+///
+/// The storm build adds `--cfg rseq_dsl_delay_injection` to `RUSTFLAGS`. Both builds name
+/// their target (the host's when none is given) so that `RUSTFLAGS` reaches only the
+/// target's crates: the host's (the compiler, syn...) stay shared by the two builds.
 fn build(
     dir: &Path,
     storm: bool,
@@ -178,19 +198,18 @@ fn build(
         .arg(dir.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", dir.join("target"));
     if storm {
-        cmd.arg("--features=storm");
+        let inherited = std::env::var("RUSTFLAGS").unwrap_or_default();
+        cmd.env(
+            "RUSTFLAGS",
+            format!("{inherited} --cfg rseq_dsl_delay_injection").trim_start(),
+        );
     }
-    if let Some(t) = target {
-        cmd.arg("--target").arg(t);
-    }
+    let triple = target.map_or_else(host_triple, str::to_owned);
+    cmd.arg("--target").arg(&triple);
     let output = cmd.output().expect("run cargo");
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     if output.status.success() {
-        let mut path = dir.join("target");
-        if let Some(t) = target {
-            path.push(t);
-        }
-        path.push("debug/sections");
+        let path = dir.join("target").join(&triple).join("debug/sections");
         let kept = dir.join(if storm {
             "sections-storm"
         } else {

@@ -272,9 +272,9 @@ impl<T> PerCpuLock<T> {
     /// held. Uses membarrier's rseq fence where sections may take that lock, so it fails
     /// where the kernel lacks the fence; panics if `cpu` is out of range.
     ///
-    /// Not for builds with the `compare-twice` debug feature: it writes a lock word that a
-    /// section on that CPU may have just compared (then restarts that section with a fence),
-    /// which compare-twice reports as corruption.
+    /// Not for builds with `--cfg rseq_dsl_compare_twice` (a test instrumentation): it
+    /// writes a lock word that a section on that CPU may have just compared (then restarts
+    /// that section with a fence), which compare-twice reports as corruption.
     ///
     /// ```
     /// let lock = rseq_dsl::PerCpuLock::new(|cpu| cpu * 10);
@@ -609,7 +609,7 @@ mod tests {
     fn remote_locking_mixes_with_sections() {
         // Remote claims change a lock word under a section on purpose (then fence it), which
         // the compare-twice debug mode reports as corruption; see `PerCpuLock::lock_cpu`.
-        if cfg!(feature = "compare-twice") {
+        if cfg!(rseq_dsl_compare_twice) {
             eprintln!("skipped: remote claims and compare-twice exclude each other");
             return;
         }

@@ -11,7 +11,8 @@
 //! ENOSYS, fork in the middle of a run, 10,000 threads created and exiting during a run.
 //! A control does the increment without rseq and must lose updates.
 //!
-//! Run: `cargo test --all-features --test acceptance` (quick size, the default), or
+//! Run: `scripts/instrumented.sh cargo test --all-features --test acceptance` (quick size,
+//! the default; the scenarios need `--cfg rseq_dsl_delay_injection`), or
 //! `... -- --full` (or `RSEQ_ACCEPTANCE=full`) for librseq-like sizes, or `--tiny` for
 //! emulated machines. Other arguments: words that select scenarios by substring of their
 //! name, and `!word` to leave scenarios out. Every scenario prints one line
@@ -25,26 +26,61 @@
 //! seccomp children).
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// The scenarios force restarts with injected delays: they exist only in a build with
+// `--cfg rseq_dsl_delay_injection` (scripts/instrumented.sh, as CI's step 1 runs it).
+#[cfg(rseq_dsl_delay_injection)]
 #[path = "../../runtime/tests/support/seccomp.rs"]
 mod seccomp;
 
+#[cfg(rseq_dsl_delay_injection)]
 #[macro_use]
 mod section;
 
+#[cfg(rseq_dsl_delay_injection)]
 mod buffer;
+#[cfg(rseq_dsl_delay_injection)]
 mod control;
+#[cfg(rseq_dsl_delay_injection)]
 mod harness;
+#[cfg(rseq_dsl_delay_injection)]
 mod increment;
+#[cfg(rseq_dsl_delay_injection)]
 mod list;
+#[cfg(rseq_dsl_delay_injection)]
 mod matrix;
+#[cfg(rseq_dsl_delay_injection)]
 mod membarrier;
+#[cfg(rseq_dsl_delay_injection)]
 mod memory;
+#[cfg(rseq_dsl_delay_injection)]
 mod modes;
+#[cfg(rseq_dsl_delay_injection)]
 mod process;
+#[cfg(rseq_dsl_delay_injection)]
 mod records;
+#[cfg(rseq_dsl_delay_injection)]
 mod runner;
+#[cfg(rseq_dsl_delay_injection)]
 mod spinlock;
 
+#[cfg(rseq_dsl_delay_injection)]
 fn main() -> std::process::ExitCode {
     runner::main()
+}
+
+/// Without delay injection no scenario can run. Under plain `cargo test` (no arguments)
+/// that is a skip, said on stderr; asked for scenarios by name or size (the VM scripts
+/// do), the binary fails, so that a build that lost the cfg cannot pass for a run.
+#[cfg(not(rseq_dsl_delay_injection))]
+fn main() -> std::process::ExitCode {
+    let asked: Vec<String> = std::env::args().skip(1).collect();
+    let why = "built without `--cfg rseq_dsl_delay_injection` (run it under \
+               scripts/instrumented.sh, or with that cfg in RUSTFLAGS)";
+    if asked.is_empty() {
+        eprintln!("acceptance: skipped: {why}");
+        std::process::ExitCode::SUCCESS
+    } else {
+        eprintln!("acceptance: cannot run {asked:?}: {why}");
+        std::process::ExitCode::from(2)
+    }
 }

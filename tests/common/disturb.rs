@@ -22,7 +22,7 @@ impl Injector {
         }
     }
 
-    #[cfg(feature = "delay-injection")]
+    #[cfg(rseq_dsl_delay_injection)]
     pub(super) fn rotate(&mut self) {
         use rseq_dsl::inject;
         if self.loops == 0 || self.since.elapsed() < Self::PERIOD {
@@ -34,17 +34,17 @@ impl Injector {
         inject::set_delay(self.point, self.loops);
     }
 
-    #[cfg(feature = "delay-injection")]
+    #[cfg(rseq_dsl_delay_injection)]
     pub(super) fn stop(&mut self) {
         rseq_dsl::inject::clear_delays();
     }
 
-    #[cfg(not(feature = "delay-injection"))]
+    #[cfg(not(rseq_dsl_delay_injection))]
     pub(super) fn rotate(&mut self) {
         let _ = (self.loops, self.point, self.since);
     }
 
-    #[cfg(not(feature = "delay-injection"))]
+    #[cfg(not(rseq_dsl_delay_injection))]
     pub(super) fn stop(&mut self) {}
 }
 

@@ -1,6 +1,6 @@
 //! The stress harness shared by the root crate's integration tests: more worker threads
 //! than CPUs, one extra thread that signals every worker continuously, moves them between
-//! CPUs and (with the `delay-injection` feature) widens one numbered point of every
+//! CPUs and (with `--cfg rseq_dsl_delay_injection`) widens one numbered point of every
 //! section at a time, and a stop rule that keeps the workers going until enough aborts
 //! were seen (or a time limit passed).
 #![allow(dead_code, unused_imports)] // each test binary uses a different subset

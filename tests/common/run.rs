@@ -29,7 +29,7 @@ pub struct Load {
     pub signals: bool,
     /// Whether the workers are moved between CPUs (affinity changes) every millisecond.
     pub migrate: bool,
-    /// With the `delay-injection` feature: loop count injected at one numbered point of
+    /// With `--cfg rseq_dsl_delay_injection`: loop count injected at one numbered point of
     /// every section at a time, the point changing every few milliseconds (0: none).
     pub inject: u32,
 }

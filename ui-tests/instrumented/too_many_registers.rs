@@ -1,11 +1,11 @@
 // Rule: a section fits in the registers of the architecture. The same section as
-// ../too_many_registers.rs, built with the test instrumentation (`delay-injection` and
-// `compare-twice`), which needs registers of its own.
+// ../too_many_registers.rs with the test instrumentation (what `rseq!` hands a section to
+// in a build with both cfgs, delay injection and compare-twice), which needs registers.
 fn main() -> Result<(), rseq_dsl::Unavailable> {
     let mut counters = [0u64; 4];
     let base = counters.as_mut_ptr();
     let out = unsafe {
-        rseq_dsl::rseq!(|cpu| {
+        rseq_dsl::__rseq_instrumented!([delays compare_twice] |cpu| {
             in p0: *mut u64 = base;
             in p1: *mut u64 = base.add(1);
             in p2: *mut u64 = base.add(2);

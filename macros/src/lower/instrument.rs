@@ -3,23 +3,14 @@
 
 use super::{Inst, Lowerer, Mem, Operand, Source, VReg, Width};
 
-/// Test-only instrumentation compiled into sections.
+/// Test-only instrumentation compiled into sections. Which one a section gets is decided
+/// by the build's cfgs, read in rseq-dsl (see `crate::gate`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Instrumentation {
     /// Busy-wait loops at the numbered [`DelayPoint`]s, lengths read from a global table.
     pub delays: bool,
     /// Re-check the index and every compared load just before the commit; trap on change.
     pub compare_twice: bool,
-}
-
-impl Instrumentation {
-    /// What the macro crate's cargo features ask for.
-    pub fn from_features() -> Self {
-        Instrumentation {
-            delays: cfg!(feature = "delay-injection"),
-            compare_twice: cfg!(feature = "compare-twice"),
-        }
-    }
 }
 
 /// Delay-injection points, numbered as the runtime's `inject` module documents them.
