@@ -235,8 +235,9 @@ build_tests() { # TARGET -> "name path" lines
     local target=$1 var
     var=CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$target")_RUSTFLAGS
     # rseq_dsl_vm: the root Cargo.toml leaves the host-only dev tools (benches, compile-fail
-    # suite) out of these builds.
-    export "$var=-C force-frame-pointers=yes --cfg rseq_dsl_vm"
+    # suite) out of these builds. The test instrumentation's cfgs (scripts/instrumented.sh):
+    # the acceptance suite forces its restarts with injected delays.
+    export "$var=-C force-frame-pointers=yes --cfg rseq_dsl_vm $("$ROOT/scripts/instrumented.sh" printenv RSEQ_INSTRUMENTED_CFGS)"
     export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
     local root_tests=(--test smoke --test descriptors --test acceptance --test fork)
     if [ "${VM_ALL_TESTS:-0}" = 1 ]; then root_tests=(--lib --tests); fi
