@@ -3,6 +3,7 @@
 //! addresses, or unknown; [`Env`] tracks the names of a section with their abstract values.
 
 use crate::ast::*;
+use crate::fields::{BOUND, FIELDS};
 use crate::state::{ARENA, DATA_END, MAYBE_NULL, PTRS, WINDOW};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +151,31 @@ impl Env {
             Kind::Not(inner) | Kind::Neg(inner) => {
                 self.abs(inner, reads)?;
                 Abs::Top
+            }
+            Kind::Field { base, field, index } => {
+                let def = &FIELDS[*field];
+                let elem = def.ty.ty().size();
+                let Abs::Addr { lo, hi, align } = self.abs(base, reads)? else {
+                    return None;
+                };
+                if align < 8 {
+                    // The structs are 8-aligned: a field place needs an aligned pointer.
+                    return None;
+                }
+                if let Some(index) = index {
+                    let len = def.len? as i128;
+                    match range_of(self.abs(index, reads)?, Int::Usize) {
+                        Abs::Range { lo, hi, .. } if lo >= 0 && hi < len => {}
+                        _ => return None,
+                    }
+                }
+                // Wherever rustc puts it: an element-aligned place in the struct's first
+                // `BOUND` bytes.
+                Abs::Addr {
+                    lo,
+                    hi: hi + (BOUND - elem) as i128,
+                    align: elem.min(align),
+                }
             }
         })
     }

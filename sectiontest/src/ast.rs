@@ -1,11 +1,7 @@
-//! The section language as this crate models it: its own types, independent of the macro's,
-//! and a printer that writes a section as `rseq!` input.
-//!
-//! The printer decides where a literal needs a suffix by following the language's rule for
-//! bare literals (they take the type their context expects, `i32` where none does), so a
-//! section prints with as few suffixes as the language allows: that rule is exercised too.
+//! The section language as this crate models it: its own types, independent of the macro's
+//! ([`crate::print`] writes a section as `rseq!` input).
 
-use std::fmt::Write;
+use crate::fields::Struct;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Int {
@@ -122,6 +118,8 @@ pub enum Ty {
 pub enum Pointee {
     Val(Ty),
     Rec,
+    /// A struct with fields (see [`crate::fields`]): reached through its fields only.
+    Struct(Struct),
 }
 
 impl Ty {
@@ -137,6 +135,28 @@ impl Ty {
             mutable,
             pointee: Box::new(Pointee::Rec),
         }
+    }
+
+    pub fn strukt(mutable: bool, s: Struct) -> Ty {
+        Ty::Ptr {
+            mutable,
+            pointee: Box::new(Pointee::Struct(s)),
+        }
+    }
+
+    /// The struct this points to, if it points to one.
+    pub fn struct_pointee(&self) -> Option<Struct> {
+        match self {
+            Ty::Ptr { pointee, .. } => match &**pointee {
+                Pointee::Struct(s) => Some(*s),
+                _ => None,
+            },
+            Ty::Int(_) => None,
+        }
+    }
+
+    pub fn is_mut_ptr(&self) -> bool {
+        matches!(self, Ty::Ptr { mutable: true, .. })
     }
 
     pub fn int(&self) -> Option<Int> {
@@ -165,18 +185,19 @@ impl Ty {
         match self {
             Ty::Ptr { pointee, .. } => match &**pointee {
                 Pointee::Val(ty) => Some(ty),
-                Pointee::Rec => None,
+                Pointee::Rec | Pointee::Struct(_) => None,
             },
             Ty::Int(_) => None,
         }
     }
 
-    /// The step of `.add(1)`.
+    /// The step of `.add(1)` (never taken on a struct pointer: 0).
     pub fn elem_size(&self) -> u64 {
         match self {
             Ty::Ptr { pointee, .. } => match &**pointee {
                 Pointee::Val(ty) => ty.size(),
                 Pointee::Rec => REC_SIZE,
+                Pointee::Struct(_) => 0,
             },
             Ty::Int(_) => 1,
         }
@@ -190,6 +211,7 @@ impl Ty {
                 match &**pointee {
                     Pointee::Val(ty) => format!("{qual} {}", ty.text()),
                     Pointee::Rec => format!("{qual} Rec"),
+                    Pointee::Struct(s) => format!("{qual} {}", s.name()),
                 }
             }
         }
@@ -256,6 +278,14 @@ pub enum Kind {
     },
     Not(Box<Expr>),
     Neg(Box<Expr>),
+    /// The address of field `FIELDS[field]` of the struct `base` points to (an element of
+    /// it with `index`): a pointer, `*mut` only if `base` is. Loaded, it prints as the
+    /// place `(*base).path[index]`; as a value, as `&raw mut` or `&raw const` of it.
+    Field {
+        base: Box<Expr>,
+        field: usize,
+        index: Option<Box<Expr>>,
+    },
 }
 
 impl Expr {
@@ -276,15 +306,6 @@ impl Expr {
         }
     }
 
-    /// Whether the language treats it as a literal: `5`, `-5`, `(5)`.
-    fn is_literal(&self) -> bool {
-        match &self.kind {
-            Kind::Lit { .. } => true,
-            Kind::Neg(inner) => inner.is_literal(),
-            _ => false,
-        }
-    }
-
     /// Whether evaluating it reads memory.
     pub fn loads(&self) -> bool {
         match &self.kind {
@@ -294,6 +315,9 @@ impl Expr {
             Kind::Cast(e) | Kind::Not(e) | Kind::Neg(e) => e.loads(),
             Kind::Shift { value, .. } => value.loads(),
             Kind::Bin(_, l, r) => l.loads() || r.loads(),
+            Kind::Field { base, index, .. } => {
+                base.loads() || index.as_ref().is_some_and(|i| i.loads())
+            }
         }
     }
 
@@ -304,94 +328,9 @@ impl Expr {
             Kind::Load(e) | Kind::Cast(e) | Kind::Not(e) | Kind::Neg(e) => e.size(),
             Kind::Shift { value, .. } => value.size(),
             Kind::Bin(_, l, r) => l.size() + r.size(),
+            Kind::Field { base, index, .. } => base.size() + index.as_ref().map_or(0, |i| i.size()),
         }
     }
-
-    /// The expression as section text, given the type its context expects of a bare
-    /// literal (the checker's rule: `None` types it `i32`).
-    pub fn print(&self, expected: Option<&Ty>) -> String {
-        match &self.kind {
-            Kind::Var(name) => name.clone(),
-            Kind::Lit { value, suffix } => {
-                let int = self.ty.scalar();
-                let bare = !suffix && expected == Some(&self.ty);
-                let text = if bare {
-                    format!("{value}")
-                } else {
-                    format!("{value}{}", int.name())
-                };
-                if *value < 0 {
-                    format!("({text})")
-                } else {
-                    text
-                }
-            }
-            Kind::Load(ptr) => format!("(*{})", ptr.print_postfix()),
-            Kind::Offset { ptr, count, kind } => {
-                let method = match kind {
-                    OffsetKind::Add => "add",
-                    OffsetKind::Sub => "sub",
-                    OffsetKind::ByteAdd => "byte_add",
-                };
-                let usize_ty = Ty::Int(Int::Usize);
-                format!(
-                    "{}.{method}({})",
-                    ptr.print_postfix(),
-                    count.print(Some(&usize_ty))
-                )
-            }
-            Kind::Cast(inner) => format!("({} as {})", inner.print(None), self.ty.text()),
-            Kind::Bin(op, l, r) => {
-                // The checker's order: a literal left side takes the right side's type;
-                // otherwise the left is typed first (with the context's expectation) and
-                // the right takes the left's type.
-                let (left, right) = if l.is_literal() && !r.is_literal() {
-                    (l.print(Some(&r.ty)), r.print(expected))
-                } else {
-                    (l.print(expected), r.print(Some(&l.ty)))
-                };
-                format!("({left} {} {right})", op.text())
-            }
-            Kind::Shift {
-                value,
-                left,
-                amount,
-            } => {
-                let op = if *left { "<<" } else { ">>" };
-                format!("({} {op} {amount})", value.print(expected))
-            }
-            Kind::Not(inner) => format!("(!{})", inner.print(expected)),
-            Kind::Neg(inner) => format!("(-{})", inner.print(expected)),
-        }
-    }
-
-    /// As a method receiver or deref operand: a name as is, anything else in parentheses.
-    fn print_postfix(&self) -> String {
-        let text = self.print(None);
-        match &self.kind {
-            Kind::Var(_) => text,
-            _ if text.starts_with('(') && text.ends_with(')') && balanced_outer(&text) => text,
-            _ => format!("({text})"),
-        }
-    }
-}
-
-/// Whether the first `(` of `text` closes at its last character.
-fn balanced_outer(text: &str) -> bool {
-    let mut depth = 0;
-    for (i, c) in text.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return i == text.len() - 1;
-                }
-            }
-            _ => {}
-        }
-    }
-    false
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -432,23 +371,6 @@ pub enum Cond {
     IsNull(Expr),
     /// `!(cond)`
     Not(Box<Cond>),
-}
-
-impl Cond {
-    pub fn print(&self) -> String {
-        match self {
-            Cond::Cmp(op, l, r) => {
-                let (left, right) = if l.is_literal() && !r.is_literal() {
-                    (l.print(Some(&r.ty)), r.print(None))
-                } else {
-                    (l.print(None), r.print(Some(&l.ty)))
-                };
-                format!("{left} {} {right}", op.text())
-            }
-            Cond::IsNull(ptr) => format!("{}.is_null()", ptr.print_postfix()),
-            Cond::Not(inner) => format!("!({})", inner.print()),
-        }
-    }
 }
 
 /// Where an `in` input comes from, evaluated by the harness in Rust before each attempt.
@@ -526,89 +448,5 @@ impl Section {
 
     pub fn yield_ty(&self) -> Option<Ty> {
         self.yielded.as_ref().and_then(|name| self.var_ty(name))
-    }
-
-    /// The `rseq!(...)` argument: options, closure and body.
-    pub fn print(&self) -> String {
-        let mut text = String::new();
-        if self.mm_cid {
-            text += "mm_cid, ";
-        }
-        if self.no_retry {
-            text += "no_retry, ";
-        }
-        let _ = writeln!(text, "|{INDEX}| {{");
-        for input in &self.inputs {
-            let _ = writeln!(
-                text,
-                "    in {}: {} = {};",
-                input.name,
-                input.ty.text(),
-                input_expr(input)
-            );
-        }
-        let mut exit_ty: Option<Ty> = None;
-        for stmt in &self.stmts {
-            let line = match stmt {
-                Stmt::Let { name, value } => format!(
-                    "let {name}: {} = {};",
-                    value.ty.text(),
-                    value.print(Some(&value.ty))
-                ),
-                Stmt::Store { ptr, value } => format!(
-                    "store *{} = {};",
-                    ptr.print_postfix(),
-                    value.print(ptr.ty.pointee())
-                ),
-                Stmt::Copy { dst, src, len } => {
-                    format!("copy({}, {}, {len});", dst.print(None), src.print(None))
-                }
-                Stmt::ExitIf { cond, value } => {
-                    let value = match value {
-                        Some(v) => {
-                            let printed = format!(" {}", v.print(exit_ty.as_ref()));
-                            exit_ty.get_or_insert(v.ty.clone());
-                            printed
-                        }
-                        None => String::new(),
-                    };
-                    format!("if {} {{ exit{value}; }}", cond.print())
-                }
-            };
-            let _ = writeln!(text, "    {line}");
-        }
-        let c = &self.commit;
-        let ordering = if c.release {
-            "(release)"
-        } else if c.relaxed_spelled {
-            "(relaxed)"
-        } else {
-            ""
-        };
-        let op = if c.add { "+=" } else { "=" };
-        let _ = writeln!(
-            text,
-            "    commit{ordering} *{} {op} {};",
-            c.ptr.print_postfix(),
-            c.value.print(c.ptr.ty.pointee())
-        );
-        if let Some(name) = &self.yielded {
-            let _ = writeln!(text, "    {name}");
-        }
-        text += "}";
-        text
-    }
-}
-
-/// The Rust expression of an input, over the harness's `base: *mut u8` and `ints: &[u64; 8]`.
-pub fn input_expr(input: &Input) -> String {
-    let ty = input.ty.text();
-    match &input.source {
-        Source::Int(i) => format!("ints[{i}] as {ty}"),
-        Source::Arena { offset, stride: 0 } => format!("base.add({offset}) as {ty}"),
-        Source::Arena { offset, stride } => {
-            format!("base.add({offset} + {stride} * ({INDEX} % 4)) as {ty}")
-        }
-        Source::Null => format!("::core::ptr::null_mut::<u8>() as {ty}"),
     }
 }

@@ -7,9 +7,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::ast::{input_expr, Section, REC_DECL};
+use crate::ast::{Section, REC_DECL};
+use crate::fields::{self, Layout};
 use crate::gen::{generate, Config};
 use crate::interp::{self, Status};
+use crate::print::input_expr;
 use crate::rng::derive;
 use crate::shrink;
 use crate::state::StateSpec;
@@ -131,6 +133,10 @@ incremental = false
     text += "use rseq_dsl::{rseq, Outcome, Unavailable};\n";
     text += "use rseq_sectiontest::support::{self, Bits, Case, Res};\n\n";
     text += REC_DECL;
+    text += "\n";
+    text += fields::DECLS;
+    text += "\n\n";
+    text += &fields::layout_fn();
     text += "\n\nfn res<Y: Bits, E: Bits>(r: Result<Outcome<Y, E>, Unavailable>) -> Res {\n";
     text += "    match r {\n";
     let _ = writeln!(text, "        Ok(Outcome::Committed {{ index: cpu, value }}) => Res {{ kind: {COMMITTED}, cpu, value: value.bits() }},");
@@ -172,8 +178,10 @@ incremental = false
         text += "    ];\n}\n";
     }
     text += "\n#[cfg(not(rseq_dsl_delay_injection))]\nfn main() {\n";
+    text += "    print_layout();\n";
     text += "    support::main(plain::CASES, support::Hooks { thread_aborts: rseq_dsl::stats::thread_aborts, set_delay: None });\n}\n";
     text += "\n#[cfg(rseq_dsl_delay_injection)]\nfn main() {\n";
+    text += "    print_layout();\n";
     text += "    support::main(storm::CASES, support::Hooks { thread_aborts: rseq_dsl::stats::thread_aborts, set_delay: Some(rseq_dsl::inject::set_delay) });\n}\n";
     std::fs::write(dir.join("src/main.rs"), text).unwrap();
     ranges
@@ -271,7 +279,7 @@ fn build_dropping(
     Err("sections kept being refused".into())
 }
 
-fn run_binary(path: &Path, args: &[String]) -> Result<(u64, Vec<Run>, u64, u64), String> {
+fn run_binary(path: &Path, args: &[String]) -> Result<Output, String> {
     let output = Command::new(path)
         .args(args)
         .output()
@@ -294,13 +302,24 @@ enum Mem {
     Digest(u64),
 }
 
-/// The binary's output: the arena base, the runs, aborts and signals.
-fn parse_output(stdout: &str) -> (u64, Vec<Run>, u64, u64) {
+/// What the binary printed: the arena base, where rustc put the struct fields, the runs,
+/// aborts and signals.
+struct Output {
+    base: u64,
+    layout: Layout,
+    runs: Vec<Run>,
+    aborts: u64,
+    signals: u64,
+}
+
+fn parse_output(stdout: &str) -> Output {
     let (mut base, mut runs, mut aborts, mut signals) = (0, Vec::new(), 0, 0);
+    let mut layout = Layout::default();
     for line in stdout.lines() {
         let f: Vec<&str> = line.split(' ').collect();
         let hex = |s: &str| u64::from_str_radix(s, 16).expect("hex");
         match f[0] {
+            "LAYOUT" => layout.parse(line),
             "BASE" => base = hex(f[1]),
             "ABORTS" => {
                 aborts = f[1].parse().unwrap();
@@ -326,14 +345,21 @@ fn parse_output(stdout: &str) -> (u64, Vec<Run>, u64, u64) {
             _ => {}
         }
     }
-    (base, runs, aborts, signals)
+    Output {
+        base,
+        layout,
+        runs,
+        aborts,
+        signals,
+    }
 }
 
 /// `None` when the run agrees with the interpreter; else what differs.
-fn compare(section: &Section, base: u64, run: &Run) -> Option<String> {
+fn compare(section: &Section, out: &Output, run: &Run) -> Option<String> {
+    let base = out.base;
     let spec = StateSpec::generate(run.state_seed);
     let mut mem = spec.realize(base);
-    let expected = interp::run(section, base, &mut mem, &spec.ints, run.cpu);
+    let expected = interp::run(section, base, &mut mem, &out.layout, &spec.ints, run.cpu);
     let expected = match expected {
         Ok(o) => o,
         Err(e) => {
@@ -447,7 +473,8 @@ pub fn compare_output(opts: &Options, stdout: &str) -> Result<Tally, String> {
         .chain(&stormy)
         .map(|(id, s)| (*id, s))
         .collect();
-    let (base, runs, aborts, signals) = parse_output(stdout);
+    let out = parse_output(stdout);
+    let (base, runs, aborts, signals) = (out.base, &out.runs, out.aborts, out.signals);
     let mut tally = Tally {
         aborts,
         signals,
@@ -455,7 +482,7 @@ pub fn compare_output(opts: &Options, stdout: &str) -> Result<Tally, String> {
     };
     let mut failures = Vec::new();
     let mut ids = Vec::new();
-    for r in &runs {
+    for r in runs {
         tally.runs += 1;
         match r.kind {
             COMMITTED => tally.committed += 1,
@@ -475,7 +502,7 @@ pub fn compare_output(opts: &Options, stdout: &str) -> Result<Tally, String> {
                 r.id
             ));
         };
-        if let Some(diff) = compare(section, base, r) {
+        if let Some(diff) = compare(section, &out, r) {
             failures.push(format!(
                 "MISMATCH: section {}:\nrseq!({})\n{}{}",
                 r.id,
@@ -549,12 +576,13 @@ pub fn run(opts: &Options) -> Result<Tally, String> {
             "--repeat".to_string(),
             repeat.to_string(),
         ];
-        let (base, runs, aborts, signals) = run_binary(&bin, &args)?;
+        let out = run_binary(&bin, &args)?;
+        let (base, runs, aborts, signals) = (out.base, &out.runs, out.aborts, out.signals);
         tally.aborts += aborts;
         tally.signals += signals;
         let by_id: HashMap<usize, &Section> = sections.iter().map(|(id, s)| (*id, s)).collect();
         let mut failed_ids = Vec::new();
-        for r in &runs {
+        for r in runs {
             tally.runs += 1;
             tally.reruns += (r.attempts - 1) as usize;
             match r.kind {
@@ -570,7 +598,7 @@ pub fn run(opts: &Options) -> Result<Tally, String> {
             if failed_ids.contains(&r.id) {
                 continue;
             }
-            if let Some(diff) = compare(section, base, r) {
+            if let Some(diff) = compare(section, &out, r) {
                 failed_ids.push(r.id);
                 let mode = if storm { "signal storm" } else { "plain" };
                 eprintln!(
@@ -647,14 +675,15 @@ fn shrink_failure(
             "--repeat".to_string(),
             repeat.to_string(),
         ];
-        let Ok((base, runs, _, _)) = run_binary(&bin, &args) else {
+        let Ok(out) = run_binary(&bin, &args) else {
             break;
         };
+        let (base, runs) = (out.base, &out.runs);
         let by_id: HashMap<usize, &Section> = candidates.iter().map(|(id, s)| (*id, s)).collect();
         let mut next = None;
         for (id, _) in &candidates {
             for r in runs.iter().filter(|r| r.id == *id && r.kind != UNAVAILABLE) {
-                if let Some(d) = compare(by_id[id], base, r) {
+                if let Some(d) = compare(by_id[id], &out, r) {
                     next = Some((by_id[id].clone(), d, base));
                     break;
                 }

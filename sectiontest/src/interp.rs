@@ -6,6 +6,7 @@
 //! it is a generator bug, reported as such rather than guessed at.
 
 use crate::ast::{BinOp, CmpOp, Cond, Expr, Int, Kind, OffsetKind, Section, Source, Stmt, Ty};
+use crate::fields::{Layout, FIELDS};
 use crate::state::ARENA;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -30,20 +31,25 @@ pub struct Outcome {
 pub struct Machine<'a> {
     pub base: u64,
     pub mem: &'a mut [u8],
+    /// Where rustc put the struct fields (printed by the test binary).
+    pub layout: &'a Layout,
     vars: Vec<(String, u64)>,
 }
 
-/// Runs `section` once, without interruption, for index `index` and the inputs' integers.
+/// Runs `section` once, without interruption, for index `index` and the inputs' integers,
+/// with the struct fields where `layout` says rustc put them.
 pub fn run(
     section: &Section,
     base: u64,
     mem: &mut [u8],
+    layout: &Layout,
     ints: &[u64],
     index: u64,
 ) -> Result<Outcome, String> {
     let mut m = Machine {
         base,
         mem,
+        layout,
         vars: vec![(crate::ast::INDEX.to_string(), index)],
     };
     for input in &section.inputs {
@@ -202,6 +208,22 @@ impl Machine<'_> {
             }
             Kind::Not(inner) => int.wrap(!int.value(self.eval(inner)?)),
             Kind::Neg(inner) => int.wrap(-int.value(self.eval(inner)?)),
+            Kind::Field { base, field, index } => {
+                let def = &FIELDS[*field];
+                let s = base
+                    .ty
+                    .struct_pointee()
+                    .ok_or("a field of something other than a struct")?;
+                let offset = self
+                    .layout
+                    .offset(s, def.path)
+                    .ok_or_else(|| format!("no layout for {}.{}", s.name(), def.path))?;
+                let element = match index {
+                    Some(i) => self.eval(i)?.wrapping_mul(def.ty.ty().size()),
+                    None => 0,
+                };
+                self.eval(base)?.wrapping_add(offset).wrapping_add(element)
+            }
         })
     }
 

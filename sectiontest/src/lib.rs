@@ -7,9 +7,11 @@
 
 pub mod absint;
 pub mod ast;
+pub mod fields;
 pub mod gen;
 pub mod harness;
 pub mod interp;
+pub mod print;
 pub mod rng;
 pub mod shrink;
 pub mod state;

@@ -117,6 +117,18 @@ fn simpler(e: &Expr) -> Vec<Expr> {
             out.push((**value).clone())
         }
         Kind::Load(_) => {}
+        Kind::Field { index, .. } => {
+            if index
+                .as_ref()
+                .is_some_and(|i| !matches!(i.kind, Kind::Lit { value: 0, .. }))
+            {
+                let mut z = e.clone();
+                if let Kind::Field { index: Some(i), .. } = &mut z.kind {
+                    **i = Expr::lit(0, Int::Usize);
+                }
+                out.push(z);
+            }
+        }
     }
     if let (Ty::Int(int), false) = (&e.ty, matches!(e.kind, Kind::Lit { .. })) {
         out.push(Expr::lit(0, *int));
@@ -174,6 +186,12 @@ fn visit(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
         Kind::Bin(_, l, r) => {
             visit(l, f);
             visit(r, f);
+        }
+        Kind::Field { base, index, .. } => {
+            visit(base, f);
+            if let Some(i) = index {
+                visit(i, f);
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 //! interpreter follows Rust's semantics on known cases, the shrinker only shrinks.
 
 use crate::ast::*;
+use crate::fields::{self, Layout};
 use crate::gen::{generate, Config};
 use crate::interp::{self, Status};
 use crate::rng::derive;
@@ -10,6 +11,38 @@ use crate::state::StateSpec;
 use crate::validate::validate;
 
 const BASE: u64 = 0x7f00_1234_5000;
+
+/// A layout as the test binary would print it: `Hdr` by C's rules, and `HdrR` with every
+/// field as far into the struct as [`fields::BOUND`] allows (where a bound that is too
+/// loose would show).
+fn layout() -> Layout {
+    let c = [
+        ("a", 0),
+        ("b", 2),
+        ("c", 4),
+        ("d", 8),
+        ("e", 16),
+        ("f", 18),
+        ("g", 20),
+        ("h", 24),
+        ("u", 32),
+        ("s", 40),
+        ("inner.x", 48),
+        ("inner.y", 52),
+        ("inner.z", 56),
+        ("arr", 64),
+        ("words", 80),
+        ("p", 96),
+    ];
+    let mut layout = Layout::default();
+    for (path, offset) in c {
+        layout.parse(&format!("LAYOUT Hdr {path} {offset}"));
+        let def = fields::FIELDS.iter().find(|f| f.path == path).unwrap();
+        let bytes = def.ty.ty().size() * def.len.unwrap_or(1);
+        layout.parse(&format!("LAYOUT HdrR {path} {}", fields::BOUND - bytes));
+    }
+    layout
+}
 
 #[test]
 fn generated_sections_are_valid_and_stay_in_the_arena() {
@@ -20,7 +53,7 @@ fn generated_sections_are_valid_and_stay_in_the_arena() {
             for k in 0..4 {
                 let spec = StateSpec::generate(derive(i, k));
                 let mut mem = spec.realize(BASE);
-                interp::run(&section, BASE, &mut mem, &spec.ints, k)
+                interp::run(&section, BASE, &mut mem, &layout(), &spec.ints, k)
                     .unwrap_or_else(|e| panic!("{e}:\n{}", section.print()));
             }
         }
@@ -57,6 +90,16 @@ fn every_statement_kind_and_option_is_generated() {
         " as ",
         "(!",
         "(-",
+        "*mut Hdr",
+        "*mut HdrR",
+        "(*i",
+        ".inner.",
+        ".arr[",
+        ".words[",
+        "&raw mut",
+        "&raw const",
+        "store (*",
+        "commit (*",
     ] {
         assert!(
             text.contains(needle),
@@ -128,7 +171,7 @@ fn interpreter_follows_rust() {
     };
     let s = section(vec![x], vec![], widened, Some("x"));
     let mut mem = vec![0xAA; 640];
-    let out = interp::run(&s, BASE, &mut mem, &[0xf0], 0).unwrap();
+    let out = interp::run(&s, BASE, &mut mem, &layout(), &[0xf0], 0).unwrap();
     assert_eq!(out.status, Status::Committed);
     assert_eq!(out.value, 0xf0, "the yielded i8, canonical");
     assert_eq!((-16i8 >> 2) as u16, 0xfffc);

@@ -9,6 +9,9 @@ use crate::state::{ARENA, DATA_END};
 /// access in bounds and aligned for every state, integer writes in the data region, no
 /// load in an exit value, and (if it claims to be) idempotent. The shrinker's filter.
 pub fn validate(section: &Section) -> Result<(), String> {
+    if !section.fields_typed() {
+        return Err("a field gets no type from its context".into());
+    }
     let mut env = Env::default();
     env.vars
         .push((INDEX.to_string(), Ty::Int(Int::Usize), Abs::Top));
@@ -114,6 +117,7 @@ fn uses_index(section: &Section) -> bool {
             Kind::Load(e) | Kind::Cast(e) | Kind::Not(e) | Kind::Neg(e) => expr(e),
             Kind::Shift { value, .. } => expr(value),
             Kind::Bin(_, l, r) => expr(l) || expr(r),
+            Kind::Field { base, index, .. } => expr(base) || index.as_deref().is_some_and(expr),
         }
     }
     fn cond(c: &Cond) -> bool {

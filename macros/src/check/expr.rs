@@ -5,7 +5,7 @@ use quote::ToTokens;
 use syn::Expr;
 
 use super::excluded::forbidden;
-use super::syntax::{is_bare_literal, is_field, is_literal, strip};
+use super::syntax::{is_bare_literal, is_literal, strip, takes_field_type};
 use super::{BinOp, Checker, Kind, TExpr};
 use crate::ty::{elem_size, ElemSize, IntTy, Ty};
 
@@ -46,14 +46,14 @@ impl Checker {
     ) -> Option<(TExpr, TExpr)> {
         // 0: types itself; 1: a literal (defaults to `i32`); 2: a field (no type at all).
         let needs = |expr: &Expr| {
-            if is_field(expr) {
+            if takes_field_type(expr) {
                 2
             } else {
                 u8::from(is_literal(expr))
             }
         };
         let (l, r) = (needs(left), needs(right));
-        let untyped = |expr: &Expr| is_field(expr) || is_bare_literal(expr);
+        let untyped = |expr: &Expr| takes_field_type(expr) || is_bare_literal(expr);
         if expected.is_none() && (l == 2 || r == 2) && untyped(left) && untyped(right) {
             // A field against a bare literal or another field: neither side can type
             // the other. One error, on the (first) field.

@@ -47,6 +47,12 @@ pub(super) fn is_field(expr: &Expr) -> bool {
     matches!(strip(expr), Expr::Field(_) | Expr::Index(_))
 }
 
+/// Whether the expression is a field place or a field's address (`&raw mut (*p).a`):
+/// neither has a type of its own in the section, each takes the one its context expects.
+pub(super) fn takes_field_type(expr: &Expr) -> bool {
+    is_field(expr) || matches!(strip(expr), Expr::RawAddr(_))
+}
+
 /// The name, when the expression is a bare name.
 pub(super) fn ident_of(expr: &Expr) -> Option<&Ident> {
     match strip(expr) {

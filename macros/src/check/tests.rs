@@ -275,3 +275,17 @@ fn each_field_use_is_recorded_for_rustc() {
         ]
     );
 }
+
+#[test]
+fn a_field_address_takes_the_other_sides_type() {
+    assert_eq!(
+        errors(quote!(|cpu| {
+            in slab: *mut Slab = q;
+            in other: *const u16 = r;
+            if &raw const (*slab).current == other { exit; }
+            if other != &raw const (*slab).end { exit; }
+            commit (*slab).current = 1u16;
+        })),
+        Vec::<String>::new()
+    );
+}

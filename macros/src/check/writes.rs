@@ -5,7 +5,7 @@ use proc_macro2::Span;
 use quote::ToTokens;
 use syn::{Expr, Ident};
 
-use super::syntax::{ident_of, is_bare_literal, is_field, strip};
+use super::syntax::{ident_of, is_bare_literal, is_field, strip, takes_field_type};
 use super::{Checker, Op, TExpr, MAX_COPY_BYTES};
 use crate::ty::{Pointee, Ty};
 
@@ -93,7 +93,7 @@ impl Checker {
         value: &Expr,
         add: bool,
     ) -> Option<(TExpr, TExpr)> {
-        let typed = if is_bare_literal(value) || is_field(value) {
+        let typed = if is_bare_literal(value) || takes_field_type(value) {
             let text = target.to_token_stream().to_string().replace(' ', "");
             self.errors.push_spanned(
                 value,
