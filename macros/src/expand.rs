@@ -191,6 +191,9 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
         operands.push(quote!(#name = const #value));
     }
     let field_checks = field_checks(checked, lowered, arch);
+    for register in &lowered.clobbers {
+        operands.push(quote!(out(#register) _));
+    }
     let result_decl = has_result.then(|| quote!(let #result: usize;));
 
     let unit = quote!(());

@@ -110,6 +110,18 @@ pub fn examples() -> Vec<(&'static str, TokenStream)> {
             }),
         ),
         (
+            "shift_by_value",
+            quote!(|cpu| {
+                in slot: *mut u64 = slots.add(cpu);
+                in half: *mut i16 = halves.add(cpu);
+                in n: u32 = n;
+                let v: u64 = *slot;
+                let h: i16 = *half;
+                store *half = h >> n;
+                commit *slot = v << n;
+            }),
+        ),
+        (
             "slab_push_fields",
             quote!(|cpu| {
                 in slab: *mut Slab = slabs.add(cpu);
@@ -198,6 +210,9 @@ pub fn render(
                 unique
             });
         text.push_str(&format!("# c{n}: const {value} {}\n", limits.join(", ")));
+    }
+    for register in &lowered.clobbers {
+        text.push_str(&format!("# {register}: clobbered\n"));
     }
     for line in backend.emit(&lowered) {
         text.push_str(&line);

@@ -148,6 +148,20 @@ impl Env {
                     _ => Abs::Top,
                 }
             }
+            Kind::ShiftBy { value, left, count } => {
+                let int = e.ty.scalar();
+                let a = range_of(self.abs(value, reads)?, int);
+                self.abs(count, reads)?;
+                match a {
+                    // Right by any count: between 0 and the value.
+                    Abs::Range { hi, lo, .. } if lo >= 0 && !*left => Abs::Range {
+                        lo: 0,
+                        hi,
+                        align: 1,
+                    },
+                    _ => Abs::Top,
+                }
+            }
             Kind::Not(inner) | Kind::Neg(inner) => {
                 self.abs(inner, reads)?;
                 Abs::Top

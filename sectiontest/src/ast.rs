@@ -276,6 +276,13 @@ pub enum Kind {
         left: bool,
         amount: u32,
     },
+    /// `<<` (`left`) or `>>` by a value of any integer type, taken modulo the width (as
+    /// Rust's `wrapping_shl` takes it); never a literal, which would be a `Shift`.
+    ShiftBy {
+        value: Box<Expr>,
+        left: bool,
+        count: Box<Expr>,
+    },
     Not(Box<Expr>),
     Neg(Box<Expr>),
     /// The address of field `FIELDS[field]` of the struct `base` points to (an element of
@@ -314,6 +321,7 @@ impl Expr {
             Kind::Offset { ptr, count, .. } => ptr.loads() || count.loads(),
             Kind::Cast(e) | Kind::Not(e) | Kind::Neg(e) => e.loads(),
             Kind::Shift { value, .. } => value.loads(),
+            Kind::ShiftBy { value, count, .. } => value.loads() || count.loads(),
             Kind::Bin(_, l, r) => l.loads() || r.loads(),
             Kind::Field { base, index, .. } => {
                 base.loads() || index.as_ref().is_some_and(|i| i.loads())
@@ -327,6 +335,7 @@ impl Expr {
             Kind::Offset { ptr, count, .. } => ptr.size() + count.size(),
             Kind::Load(e) | Kind::Cast(e) | Kind::Not(e) | Kind::Neg(e) => e.size(),
             Kind::Shift { value, .. } => value.size(),
+            Kind::ShiftBy { value, count, .. } => value.size() + count.size(),
             Kind::Bin(_, l, r) => l.size() + r.size(),
             Kind::Field { base, index, .. } => base.size() + index.as_ref().map_or(0, |i| i.size()),
         }

@@ -193,18 +193,13 @@ impl Machine<'_> {
                 value,
                 left,
                 amount,
-            } => {
+            } => shift(int, int.value(self.eval(value)?), *left, *amount),
+            Kind::ShiftBy { value, left, count } => {
                 let v = int.value(self.eval(value)?);
-                if *left {
-                    int.wrap(v << amount)
-                } else {
-                    // Arithmetic for signed types (the value is sign-extended), logical else.
-                    if CONTROL.load(Ordering::Relaxed) {
-                        int.wrap(((v as u64 & (u64::MAX >> (64 - int.bits()))) >> amount) as i128)
-                    } else {
-                        int.wrap(v >> amount)
-                    }
-                }
+                // Rust's wrapping shifts: the count modulo the width, from its low bits
+                // (the same for any sign- or zero-extension of a negative count).
+                let amount = (self.eval(count)? % u64::from(int.bits())) as u32;
+                shift(int, v, *left, amount)
             }
             Kind::Not(inner) => int.wrap(!int.value(self.eval(inner)?)),
             Kind::Neg(inner) => int.wrap(-int.value(self.eval(inner)?)),
@@ -244,6 +239,19 @@ impl Machine<'_> {
             Cond::IsNull(ptr) => self.eval(ptr)? == 0,
             Cond::Not(inner) => !self.cond(inner)?,
         })
+    }
+}
+
+/// `v << amount` or `v >> amount` at type `int`, `amount` below its width.
+fn shift(int: Int, v: i128, left: bool, amount: u32) -> u64 {
+    if left {
+        int.wrap(v << amount)
+    } else if CONTROL.load(Ordering::Relaxed) {
+        // The control's mistake: a logical shift for a signed type too.
+        int.wrap(((v as u64 & (u64::MAX >> (64 - int.bits()))) >> amount) as i128)
+    } else {
+        // Arithmetic for signed types (the value is sign-extended), logical else.
+        int.wrap(v >> amount)
     }
 }
 

@@ -108,6 +108,7 @@ impl Expr {
             Kind::Cast(inner) => inner.typed(None),
             Kind::Bin(_, l, r) => pair_typed(l, r, expected),
             Kind::Shift { value, .. } => value.typed(expected),
+            Kind::ShiftBy { value, count, .. } => value.typed(expected) && count.typed(None),
             Kind::Not(inner) | Kind::Neg(inner) => inner.typed(expected),
         }
     }
@@ -164,6 +165,11 @@ impl Expr {
             } => {
                 let op = if *left { "<<" } else { ">>" };
                 format!("({} {op} {amount})", value.print(expected))
+            }
+            Kind::ShiftBy { value, left, count } => {
+                let op = if *left { "<<" } else { ">>" };
+                // The count types itself: the checker gives it no expected type.
+                format!("({} {op} {})", value.print(expected), count.print(None))
             }
             Kind::Not(inner) => format!("(!{})", inner.print(expected)),
             Kind::Neg(inner) => format!("(-{})", inner.print(expected)),

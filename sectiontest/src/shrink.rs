@@ -113,6 +113,7 @@ fn simpler(e: &Expr) -> Vec<Expr> {
             out.push((**l).clone());
             out.push((**r).clone());
         }
+        Kind::ShiftBy { value, .. } => out.push((**value).clone()),
         Kind::Shift { value, .. } | Kind::Not(value) | Kind::Neg(value) => {
             out.push((**value).clone())
         }
@@ -183,6 +184,10 @@ fn visit(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
         }
         Kind::Load(x) | Kind::Cast(x) | Kind::Not(x) | Kind::Neg(x) => visit(x, f),
         Kind::Shift { value, .. } => visit(value, f),
+        Kind::ShiftBy { value, count, .. } => {
+            visit(value, f);
+            visit(count, f);
+        }
         Kind::Bin(_, l, r) => {
             visit(l, f);
             visit(r, f);

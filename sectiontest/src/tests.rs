@@ -224,3 +224,35 @@ fn shrink_candidates_are_valid_and_different() {
         }
     }
 }
+
+#[test]
+fn a_shift_by_a_value_wraps_at_the_width() {
+    // u8 0x81 << (i8 -1): the count's low 3 bits, 7, as `0x81u8.wrapping_shl(-1i8 as u32)`.
+    let inputs = vec![
+        Input {
+            name: "x".into(),
+            ty: Ty::Int(Int::U8),
+            source: Source::Int(0),
+        },
+        Input {
+            name: "n".into(),
+            ty: Ty::Int(Int::I8),
+            source: Source::Int(1),
+        },
+    ];
+    let shifted = Expr {
+        kind: Kind::ShiftBy {
+            value: Box::new(var("x", Int::U8)),
+            left: true,
+            count: Box::new(var("n", Int::I8)),
+        },
+        ty: Ty::Int(Int::U8),
+    };
+    let s = section(inputs, vec![], shifted, None);
+    let text = s.print();
+    assert!(text.contains("commit *out = (x << n);"), "{text}");
+    let mut mem = vec![0; 640];
+    interp::run(&s, BASE, &mut mem, &layout(), &[0x81, 0xff], 0).unwrap();
+    assert_eq!(mem[0], 0x81u8.wrapping_shl(-1i8 as u32));
+    assert_eq!(mem[0], 0x80);
+}

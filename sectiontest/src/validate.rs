@@ -116,6 +116,7 @@ fn uses_index(section: &Section) -> bool {
             Kind::Offset { ptr, count, .. } => expr(ptr) || expr(count),
             Kind::Load(e) | Kind::Cast(e) | Kind::Not(e) | Kind::Neg(e) => expr(e),
             Kind::Shift { value, .. } => expr(value),
+            Kind::ShiftBy { value, count, .. } => expr(value) || expr(count),
             Kind::Bin(_, l, r) => expr(l) || expr(r),
             Kind::Field { base, index, .. } => expr(base) || index.as_deref().is_some_and(expr),
         }

@@ -21,7 +21,6 @@ cmp {status:w}, {s1:w}
 b.ne 6f
 ldrb {s1:w}, [{s2}]
 add {s1}, {s1}, #10
-uxtb {s1:w}, {s1:w}
 strb {s1:w}, [{s2}, #1]
 ldrsh {s1}, [{s3}]
 cmp {s1}, #0
@@ -30,7 +29,6 @@ movz {status}, #3
 mul {s1}, {s1}, {status}
 sxth {s1}, {s1:w}
 sub {s1}, {s1}, #1
-sxth {s1}, {s1:w}
 strh {s1:w}, [{s3}]
 5:
 mov {status:w}, wzr

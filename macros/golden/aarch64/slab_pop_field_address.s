@@ -33,7 +33,6 @@ add {s3}, {s2}, #{c2}
 ldr {s0}, [{s3}, {s0}, lsl #3]
 add {s2}, {s2}, #{c0}
 sub {s1}, {s1}, #1
-uxth {s1:w}, {s1:w}
 stlrh {s1:w}, [{s2}]
 5:
 mov {status:w}, wzr

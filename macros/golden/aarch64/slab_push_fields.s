@@ -29,7 +29,6 @@ b.eq 20f
 add {s0}, {s2}, #{c2}
 str {s3}, [{s0}, {s1}, lsl #3]
 add {s1}, {s1}, #1
-uxth {s1:w}, {s1:w}
 strh {s1:w}, [{s2}, #{c0}]
 5:
 mov {status:w}, wzr

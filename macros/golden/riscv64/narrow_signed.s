@@ -19,7 +19,6 @@ lwu {status}, 4({s0})
 bne {status}, {s1}, 6f
 lbu {s1}, 0({s2})
 addi {s1}, {s1}, 10
-andi {s1}, {s1}, 255
 sb {s1}, 1({s2})
 lh {s1}, 0({s3})
 bge {s1}, zero, 20f
@@ -28,8 +27,6 @@ mul {s1}, {s1}, {status}
 slli {s1}, {s1}, 48
 srai {s1}, {s1}, 48
 addi {s1}, {s1}, -1
-slli {s1}, {s1}, 48
-srai {s1}, {s1}, 48
 sh {s1}, 0({s3})
 5:
 li {status}, 0

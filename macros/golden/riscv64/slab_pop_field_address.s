@@ -31,8 +31,6 @@ add {s0}, {s2}, {status}
 addi {s0}, {s0}, {c2}
 ld {s0}, 0({s0})
 addi {s1}, {s1}, -1
-slli {s1}, {s1}, 48
-srli {s1}, {s1}, 48
 fence rw, w
 sh {s1}, {c0}({s2})
 5:

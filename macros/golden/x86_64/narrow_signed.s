@@ -19,7 +19,6 @@ cmp dword ptr [{s0} + 4], {s1:e}
 jne 6f
 movzx {s1:e}, byte ptr [{s2}]
 add {s1}, 10
-movzx {s1:e}, {s1:l}
 mov byte ptr [{s2} + 1], {s1:l}
 movsx {s1}, word ptr [{s3}]
 cmp {s1}, 0
@@ -27,7 +26,6 @@ jge 20f
 imul {s1}, {s1}, 3
 movsx {s1}, {s1:x}
 sub {s1}, 1
-movsx {s1}, {s1:x}
 mov word ptr [{s3}], {s1:x}
 5:
 xor {status:e}, {status:e}

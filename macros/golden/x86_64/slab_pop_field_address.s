@@ -29,7 +29,6 @@ sub {s0}, 1
 movzx {s0:e}, {s0:x}
 mov {s0}, qword ptr [{s2} + {s0}*8 + {c2}]
 sub {s1}, 1
-movzx {s1:e}, {s1:x}
 mov word ptr [{s2} + {c0}], {s1:x}
 5:
 xor {status:e}, {status:e}

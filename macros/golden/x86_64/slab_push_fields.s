@@ -26,7 +26,6 @@ cmp {s1}, {s0}
 je 20f
 mov qword ptr [{s2} + {s1}*8 + {c2}], {s3}
 add {s1}, 1
-movzx {s1:e}, {s1:x}
 mov word ptr [{s2} + {c0}], {s1:x}
 5:
 xor {status:e}, {status:e}

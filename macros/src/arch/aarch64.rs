@@ -419,13 +419,20 @@ impl Printer<'_> {
                         let shift = value.trailing_zeros();
                         self.line(format!("lsl {d}, {l}, #{shift}"));
                     }
+                    // A low mask (2^k - 1) is a logical immediate: shift counts masked to
+                    // a narrow width, `x & 0xff`.
+                    (AluOp::And, Operand::Imm(mask))
+                        if *mask > 0 && (*mask as u64).wrapping_add(1).is_power_of_two() =>
+                    {
+                        self.line(format!("and {d}, {l}, #{mask}"));
+                    }
                     (AluOp::Shl | AluOp::Shr | AluOp::Sar, Operand::Imm(count)) => {
                         let mnemonic = match op {
                             AluOp::Shl => "lsl",
                             AluOp::Shr => "lsr",
                             _ => "asr",
                         };
-                        // Counts are literals below the width (the checks); mask like x86.
+                        // Immediate counts are below the width (lowering masks them).
                         self.line(format!("{mnemonic} {d}, {l}, #{}", count & 63));
                     }
                     _ => {

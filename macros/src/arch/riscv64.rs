@@ -271,7 +271,7 @@ impl Printer<'_> {
                             AluOp::Shr => "srli",
                             _ => "srai",
                         };
-                        // Counts are literals below the width (the checks); mask like x86.
+                        // Immediate counts are below the width (lowering masks them).
                         self.line(format!("{mnemonic} {d}, {l}, {}", count & 63));
                     }
                     _ => {

@@ -39,6 +39,11 @@ impl Target for X86_64 {
         Some(self.lea_field_limit(mem))
     }
 
+    /// `shl`, `shr` and `sar` take a register count in `cl` only.
+    fn shift_count_register(&self) -> Option<&'static str> {
+        Some("rcx")
+    }
+
     fn lea_field_limit(&self, mem: &Mem) -> FieldLimit {
         FieldLimit {
             max: (i64::from(i32::MAX) - mem.disp.max(0)) as u64,
@@ -199,9 +204,23 @@ impl Printer<'_> {
                         Operand::Reg(_) => format!("imul {d}, {r}"),
                         _ => format!("imul {d}, {d}, {r}"),
                     },
-                    AluOp::Shl => format!("shl {d}, {r}"),
-                    AluOp::Shr => format!("shr {d}, {r}"),
-                    AluOp::Sar => format!("sar {d}, {r}"),
+                    AluOp::Shl | AluOp::Shr | AluOp::Sar => {
+                        let mnemonic = match op {
+                            AluOp::Shl => "shl",
+                            AluOp::Shr => "shr",
+                            _ => "sar",
+                        };
+                        match rhs {
+                            // The count in `cl` (the lowering declared `rcx` clobbered);
+                            // a 64-bit shift takes it modulo 64.
+                            Operand::Reg(count) => {
+                                let line = format!("mov ecx, {}", self.reg(*count, 4));
+                                self.line(line);
+                                format!("{mnemonic} {d}, cl")
+                            }
+                            _ => format!("{mnemonic} {d}, {r}"),
+                        }
+                    }
                 };
                 self.line(line);
             }

@@ -314,7 +314,8 @@ impl Checker {
         })
     }
 
-    /// A wrapping binary operator; shifts take a literal count below the width.
+    /// A wrapping binary operator. A shift's count is a literal below the width, or a
+    /// value of any integer type taken modulo the width (Rust's `wrapping_shl`).
     pub(super) fn binary(
         &mut self,
         binary: &syn::ExprBinary,
@@ -373,27 +374,44 @@ impl Checker {
                 );
                 return None;
             };
-            let amount = match strip(&binary.right) {
-                Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Int(lit),
-                    ..
-                }) => lit.base10_parse::<u32>().ok(),
-                _ => None,
-            };
-            let Some(amount) = amount.filter(|a| *a < u32::from(int.bits)) else {
-                self.errors.push_spanned(
-                    &binary.right,
-                    format!(
-                        "a shift count must be an integer literal below {} (the width of `{}`)",
-                        int.bits,
-                        int.name()
-                    ),
-                );
-                return None;
-            };
-            let rhs = TExpr {
-                kind: Kind::Lit(i128::from(amount)),
-                ty: Ty::Int(int),
+            let rhs = if is_literal(&binary.right) {
+                // A literal count: below the width, as rustc's overflow lint demands.
+                let amount = match strip(&binary.right) {
+                    Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Int(lit),
+                        ..
+                    }) => lit.base10_parse::<u32>().ok(),
+                    _ => None,
+                };
+                let Some(amount) = amount.filter(|a| *a < u32::from(int.bits)) else {
+                    self.errors.push_spanned(
+                        &binary.right,
+                        format!(
+                            "a literal shift count must be below {} (the width of `{}`); a count computed at run time wraps, as Rust's `wrapping_shl` does",
+                            int.bits,
+                            int.name()
+                        ),
+                    );
+                    return None;
+                };
+                TExpr {
+                    kind: Kind::Lit(i128::from(amount)),
+                    ty: Ty::Int(int),
+                }
+            } else {
+                // A count of any integer type, as in Rust; it wraps at the width.
+                let rhs = self.expr(&binary.right, None)?;
+                if rhs.ty.is_ptr() {
+                    self.errors.push_spanned(
+                        &binary.right,
+                        format!(
+                            "a shift count is an integer, not `{}`; cast it if that is meant",
+                            rhs.ty
+                        ),
+                    );
+                    return None;
+                }
+                rhs
             };
             return Some(TExpr {
                 ty: lhs.ty.clone(),

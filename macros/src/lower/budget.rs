@@ -10,14 +10,15 @@ use crate::check::VarKind;
 
 impl Lowerer<'_> {
     /// The error for a section that needs more registers than the target has: `alloc`'s
-    /// slots, the `status` operand, and the `result` operand if `has_result`.
+    /// slots, the `status` operand, the `result` operand if `has_result`, and `clobbers`.
     pub(super) fn over_budget(
         &self,
         alloc: &Allocation,
         has_result: bool,
+        clobbers: &[&str],
         body: Span,
     ) -> syn::Error {
-        let needed = alloc.slot_count + 1 + usize::from(has_result);
+        let needed = alloc.slot_count + 1 + usize::from(has_result) + clobbers.len();
         let peak = &alloc.peak;
         let mut named = Vec::new();
         let mut intermediate = 0;
@@ -36,18 +37,20 @@ impl Lowerer<'_> {
                 n => format!("{n} intermediate values"),
             });
         }
-        let operands = if has_result {
-            "`status` and `result`"
-        } else {
-            "`status`"
-        };
+        let mut others = vec!["the `status` operand".to_string()];
+        if has_result {
+            others.push("the `result` operand".to_string());
+        }
+        for clobber in clobbers {
+            others.push(format!("`{clobber}` for shift counts"));
+        }
         let message = format!(
-            "this section needs {needed} registers at once, but `asm!` on {} offers {}: here {} values are live ({}), besides the {operands} operand{}; keep fewer values live across this statement (fewer inputs, loads later, or computations folded into the `in` expressions)",
+            "this section needs {needed} registers at once, but `asm!` on {} offers {}: here {} values are live ({}), besides {}; keep fewer values live across this statement (fewer inputs, loads later, or computations folded into the `in` expressions)",
             self.target.name(),
             self.target.registers(),
             peak.live.len(),
             list(&names),
-            if has_result { "s" } else { "" },
+            list(&others),
         );
         match self.origin_tokens(peak.inst) {
             Some(tokens) => syn::Error::new_spanned(tokens, message),

@@ -260,6 +260,11 @@ pub trait Target {
     fn field_fits(&self, mem: &Mem, width: Width, release: bool) -> Option<FieldLimit>;
     /// The field offsets a `Lea` of `mem` can add.
     fn lea_field_limit(&self, mem: &Mem) -> FieldLimit;
+    /// The register a shift by a register count takes its count in, if the ISA fixes one
+    /// (x86's `cl`): the asm then clobbers it, and the section has one register less.
+    fn shift_count_register(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 pub struct Lowered {
@@ -272,6 +277,8 @@ pub struct Lowered {
     pub consts: Vec<Const>,
     /// The bounds the backend's instructions put on field offsets, by `const` operand.
     pub field_limits: Vec<(usize, FieldLimit)>,
+    /// Registers the asm clobbers besides its operands (x86's `rcx`, for shift counts).
+    pub clobbers: Vec<&'static str>,
     pub alloc: Allocation,
     /// What each compare-twice check verifies, by check number, for the failure report.
     pub checks: Vec<String>,

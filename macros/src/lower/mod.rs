@@ -69,7 +69,7 @@ pub fn lower(
             Op::Store { ptr, value } => {
                 let width = Width::of(value.ty.scalar());
                 let mem = cx.addr(ptr, width);
-                let src = cx.value(value);
+                let src = cx.stored(value);
                 cx.insts.push(Inst::Store { mem, src, width });
             }
             Op::Copy { dst, src, len } => {
@@ -99,7 +99,7 @@ pub fn lower(
     let commit = &checked.commit;
     let width = Width::of(commit.value.ty.scalar());
     let mem = cx.addr_for(&commit.ptr, width, Some(commit.release));
-    let src = cx.value(&commit.value);
+    let src = cx.stored(&commit.value);
     cx.insts.push(Inst::Commit {
         mem,
         src,
@@ -115,8 +115,24 @@ pub fn lower(
     }
     let alloc = allocate(&cx.insts, &exits, yielded, &cx.sources, cx.vregs);
     let has_result = yielded.is_some() || exits.iter().any(Option::is_some);
-    if alloc.slot_count + 1 + usize::from(has_result) > target.registers() {
-        return Err(cx.over_budget(&alloc, has_result, span));
+    // A shift by a register count may need the count in a fixed register (x86's `cl`).
+    let shifts_by_register = cx.insts.iter().any(|inst| {
+        matches!(
+            inst,
+            Inst::Alu {
+                op: AluOp::Shl | AluOp::Shr | AluOp::Sar,
+                rhs: Operand::Reg(_),
+                ..
+            }
+        )
+    });
+    let clobbers: Vec<&'static str> = target
+        .shift_count_register()
+        .filter(|_| shifts_by_register)
+        .into_iter()
+        .collect();
+    if alloc.slot_count + 1 + usize::from(has_result) + clobbers.len() > target.registers() {
+        return Err(cx.over_budget(&alloc, has_result, &clobbers, span));
     }
     Ok(Lowered {
         insts: cx.insts,
@@ -125,6 +141,7 @@ pub fn lower(
         sources: cx.sources,
         consts: cx.consts,
         field_limits: cx.field_limits,
+        clobbers,
         alloc,
         checks,
     })
@@ -295,6 +312,10 @@ impl Lowerer<'_> {
                 };
                 let lhs = self.reg(lhs);
                 let rhs = self.value(rhs);
+                let rhs = match op {
+                    BinOp::Shl | BinOp::Shr => self.shift_count(rhs, int),
+                    _ => rhs,
+                };
                 let alu = match op {
                     BinOp::Add => AluOp::Add,
                     BinOp::Sub => AluOp::Sub,
@@ -333,6 +354,49 @@ impl Lowerer<'_> {
                 self.insts.push(Inst::Neg { dst, src });
                 Operand::Reg(self.renormalise(dst, int, true))
             }
+        }
+    }
+
+    /// The value a store writes: as [`Self::value`], without the re-normalisation of a
+    /// narrow result computed for it, since a store of its width writes only the low
+    /// bytes, which the normalisation does not change.
+    fn stored(&mut self, expr: &TExpr) -> Operand {
+        let before = self.insts.len();
+        let operand = self.value(expr);
+        let stored = Width::of(expr.ty.scalar());
+        if let (Operand::Reg(value), Some(Inst::Extend { dst, src, width })) =
+            (operand, self.insts.last())
+        {
+            // Only an extension this value made (a name's value may end in one too), and
+            // only one that keeps every stored byte: `(x as i8) as isize` stores eight
+            // bytes of an extension from one, which must stay.
+            if *dst == value && self.insts.len() > before && width.bytes >= stored.bytes {
+                let src = *src;
+                self.insts.pop();
+                return Operand::Reg(src);
+            }
+        }
+        operand
+    }
+
+    /// A shift's count taken modulo the width of `int`, as Rust's wrapping shifts take
+    /// it. Every backend's 64-bit shift takes its count modulo 64 itself (x86's `shl`,
+    /// aarch64's `lslv`, riscv64's `sll`), so only narrower widths need the mask.
+    fn shift_count(&mut self, count: Operand, int: IntTy) -> Operand {
+        let mask = i64::from(int.bits) - 1;
+        match count {
+            Operand::Imm(value) => Operand::Imm(value & mask),
+            Operand::Reg(count) if int.bits < 64 => {
+                let dst = self.fresh();
+                self.insts.push(Inst::Alu {
+                    op: AluOp::And,
+                    dst,
+                    lhs: count,
+                    rhs: Operand::Imm(mask),
+                });
+                Operand::Reg(dst)
+            }
+            other => other,
         }
     }
 
@@ -385,5 +449,49 @@ impl Lowerer<'_> {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::Inst;
+    use crate::arch::x86_64::X86_64;
+    use crate::expand::compile_section;
+    use crate::lower::Instrumentation;
+
+    fn extensions(tokens: proc_macro2::TokenStream) -> usize {
+        let (_, lowered) = compile_section(tokens, &X86_64, Instrumentation::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        lowered
+            .insts
+            .iter()
+            .filter(|inst| matches!(inst, Inst::Extend { .. }))
+            .count()
+    }
+
+    #[test]
+    fn a_narrow_store_needs_no_normalised_value() {
+        // `x + 1` at u16 is re-normalised for later use, but a u16 store writes the low
+        // two bytes only: no extension.
+        assert_eq!(
+            extensions(quote!(|cpu| { in p: *mut u16 = q; in x: u16 = 1; commit *p = x + 1; })),
+            0
+        );
+    }
+
+    #[test]
+    fn a_wider_store_keeps_a_narrow_extension() {
+        // Found by the differential test (seed 0x5): `(x as i8) as isize` stores eight
+        // bytes of a value sign-extended from one; the extension is the value.
+        assert_eq!(
+            extensions(quote!(|cpu| {
+                in p: *mut isize = q;
+                in x: i32 = 128;
+                commit *p = (x as i8) as isize;
+            })),
+            1
+        );
     }
 }

@@ -133,6 +133,29 @@ impl Gen<'_> {
                     ty,
                 }
             }
+            4 if self.rng.chance(40) => {
+                // By a value of any integer type (a literal would be the case below).
+                let count_int = self.random_int();
+                let count = self.int_expr(count_int, d);
+                let value = Box::new(self.int_expr(int, d));
+                let left = self.rng.chance(50);
+                let literal = match &count.kind {
+                    Kind::Lit { .. } => true,
+                    Kind::Neg(inner) => matches!(inner.kind, Kind::Lit { .. }),
+                    _ => false,
+                };
+                if literal {
+                    return self.literal(int);
+                }
+                Expr {
+                    kind: Kind::ShiftBy {
+                        value,
+                        left,
+                        count: Box::new(count),
+                    },
+                    ty,
+                }
+            }
             4 => {
                 let amount = self.rng.below(int.bits() as usize) as u32;
                 Expr {

@@ -1,0 +1,36 @@
+# s0: inout area
+# s1: inout index
+# s2: in slot
+# s3: in half
+# s4: in n
+# s5: out 
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+lla {status}, 3b
+sd {status}, 8({s0})
+4:
+lwu {status}, 4({s0})
+bne {status}, {s1}, 6f
+ld {s1}, 0({s2})
+lh {s0}, 0({s3})
+andi {s5}, {s4}, 15
+sra {s0}, {s0}, {s5}
+sh {s0}, 0({s3})
+sll {s1}, {s1}, {s4}
+sd {s1}, 0({s2})
+5:
+li {status}, 0
+j 9f
+  .balign 4
+  .word 0xf1401073
+6:
+li {status}, 2
+9:
