@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Runs the test suites on real Linux kernels under qemu-system, one architecture per call:
 #
-#     scripts/vm.sh x86_64|aarch64|riscv64 [--tier ci|full]
+#     scripts/vm.sh x86_64|aarch64|riscv64 [--tier ci|full] [--fetch-only]
+#
+# `--fetch-only` installs the tools and downloads the tier's kernels and glibcs, then stops:
+# .ci/run does that in the background while the host's tests build and run.
 #
 # Kernels (Debian's, fetched with `apt-get download` under private APT configurations and
-# kept in vm/ARCH/, ignored by git):
-#     x86_64, aarch64  6.1 (bookworm), 6.12 (bookworm-backports), 7.3 (trixie-backports)
-#     riscv64          6.12 (trixie), 7.2 (sid)
+# kept in vm/ARCH/, ignored by git), full tier / ci tier:
+#     x86_64   6.1 (bookworm), 6.12 (bookworm-backports), 7.3 (trixie-backports) / 7.3
+#     aarch64  6.1, 6.12, 7.3 / 6.1 and 7.3
+#     riscv64  6.12 (trixie), 7.2 (sid) / both
+# The ci tier keeps each architecture's newest kernel (V2 mode, the kernel's debug checks)
+# and, where the architecture has one, its oldest (no mm_cid, no feature size); x86_64's
+# own tests run natively on the host's kernel in .ci/run besides (every acceptance scenario).
 # Kernels from 6.19 on boot with `rseq_debug=1`: the kernel then checks every descriptor
 # and forbids system calls inside sections, SIGSEGV on a violation.
 #
@@ -53,15 +60,20 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 x86_64|aarch64|riscv64 [--tier ci|full]" >&2
+    echo "usage: $0 x86_64|aarch64|riscv64 [--tier ci|full] [--fetch-only]" >&2
     exit 2
 }
 [ $# -ge 1 ] || usage
 ARCH=$1
 shift
 TIER=ci
+FETCH_ONLY=0
 while [ $# -gt 0 ]; do
     case $1 in
+    --fetch-only)
+        FETCH_ONLY=1
+        shift
+        ;;
     --tier)
         [ $# -ge 2 ] || usage
         TIER=$2
@@ -90,6 +102,7 @@ x86_64)
     QEMU_ARGS=(-machine q35 -cpu max -smp 2 -m 1024)
     QEMU_CONSOLE=ttyS0
     DEFAULT_KERNELS="bookworm bookworm-backports trixie-backports:linux-binary-unsigned-7.3.4+deb13-amd64"
+    CI_KERNELS="trixie-backports:linux-binary-unsigned-7.3.4+deb13-amd64"
     GLIBCS="bookworm trixie sid"
     NO_GLIBC_RSEQ=
     ;;
@@ -105,6 +118,7 @@ aarch64)
     QEMU_ARGS=(-M virt -cpu max -smp 2 -m 1024)
     QEMU_CONSOLE=ttyAMA0
     DEFAULT_KERNELS="bookworm bookworm-backports trixie-backports:linux-binary-7.3.4+deb13-arm64"
+    CI_KERNELS="bookworm trixie-backports:linux-binary-7.3.4+deb13-arm64"
     GLIBCS="bookworm trixie sid"
     NO_GLIBC_RSEQ=
     SECTIONTEST=${VM_SECTIONTEST:-1} # the compiler's differential test (issue 13)
@@ -123,6 +137,7 @@ riscv64)
     QEMU_ARGS=(-M virt -cpu rv64 -smp 2 -m 1024 -bios default)
     QEMU_CONSOLE=ttyS0
     DEFAULT_KERNELS="trixie sid"
+    CI_KERNELS=$DEFAULT_KERNELS
     # Bookworm has no riscv64 packages, and its glibc 2.36 (the cross one, `cross` here) has
     # no riscv64 rseq signature: it never registers. VM_GLIBCS="cross trixie sid" adds that
     # cell (an own area beside a glibc that exports __rseq_size = 0).
@@ -131,7 +146,11 @@ riscv64)
     ;;
 *) usage ;;
 esac
-KERNELS=${VM_KERNELS:-$DEFAULT_KERNELS}
+if [ "$TIER" = full ]; then
+    KERNELS=${VM_KERNELS:-$DEFAULT_KERNELS}
+else
+    KERNELS=${VM_KERNELS:-$CI_KERNELS}
+fi
 GLIBCS=${VM_GLIBCS:-$GLIBCS}
 VM_ROOT=${VM_DIR:-$ROOT/vm}
 VM=$VM_ROOT/$ARCH
@@ -143,6 +162,10 @@ source "$ROOT/scripts/vm/lib.sh"
 
 install_host_tools
 download_all
+if [ "$FETCH_ONLY" = 1 ]; then
+    log "fetched (tier $TIER) in $(($(date +%s) - START)) s"
+    exit 0
+fi
 build_all
 qemu_user_checks
 define_cells
