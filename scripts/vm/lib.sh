@@ -244,15 +244,21 @@ build_tests() { # TARGET -> "name path" lines
     local runtime=(cargo test --release --no-run --target "$target" -p rseq-dsl-runtime --tests --all-features)
     local crate=(cargo test --release --no-run --target "$target" -p rseq-dsl "${root_tests[@]}" --all-features)
     local example=(cargo build --release --target "$target" -p rseq-dsl --example whereami --all-features)
+    # The allocator's tests, each with it as the global allocator (full tier: under
+    # emulation they take minutes, more than CI's budget leaves).
+    local alloc=(true)
+    if [ "$TIER" = full ]; then
+        alloc=(cargo test --release --no-run --target "$target" -p rseq-dsl-alloc --test global --test workloads)
+    fi
     # Twice each: a readable build (its errors shown), then the same with JSON, already fresh.
     (cd "$ROOT" && nice -n 19 "${runtime[@]}" --quiet >&2 && nice -n 19 "${crate[@]}" --quiet >&2 &&
-        nice -n 19 "${example[@]}" --quiet >&2) ||
+        nice -n 19 "${example[@]}" --quiet >&2 && nice -n 19 "${alloc[@]}" --quiet >&2) ||
         die "the $target build failed"
     # (The root crate's tests/fork.rs, the fork contract, shares its name with the runtime's
     # fork test: it goes by fork_contract in the VM.)
     (cd "$ROOT" && {
         "${runtime[@]}" --message-format=json && "${crate[@]}" --message-format=json &&
-            "${example[@]}" --message-format=json
+            "${example[@]}" --message-format=json && "${alloc[@]}" --message-format=json
     } 2>/dev/null) |
         jq -r 'select(.reason == "compiler-artifact" and .executable != null
                       and .target.name != "ui")
@@ -480,6 +486,10 @@ write_plan() { # SUITE INDEX -> stdout
             plan_test "$cell" rseq_dsl_runtime
             plan_test "$cell" fork_contract
             [ "$cell" = "$PRIMARY-off" ] && plan_test "$cell" thread_churn
+            if [ "$cell" = "$PRIMARY" ] || [ "$cell" = "$own_cell" ]; then
+                plan_test "$cell" global
+                plan_test "$cell" workloads
+            fi
             if [ "$cell" = "$PRIMARY" ]; then
                 while IFS= read -r group; do plan_acceptance "$cell" "$group"; done < <(groups_share "$ACCEPTANCE_ALL" 0 1)
             else
