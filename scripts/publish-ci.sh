@@ -65,5 +65,13 @@ for crate in rseq-dsl-runtime rseq-dsl-macros rseq-dsl; do
 done
 
 echo "publish-ci: cargo publish --dry-run, in dependency order"
+# Cargo unpacks the temporary registry's .crate files under $CARGO_HOME/registry/src in a
+# folder named after the registry's path, and reuses an unpacked crate of the same name and
+# version without looking at its contents: a clone at the same path as an earlier run
+# (CI's) would verify the root crate against that run's macros and runtime. None of the
+# three is on crates.io, so every unpacked copy is stale; remove them.
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+rm -rf "$cargo_home"/registry/src/*/rseq-dsl-runtime-* "$cargo_home"/registry/src/*/rseq-dsl-macros-* \
+    "$cargo_home"/registry/src/*/rseq-dsl-[0-9]*
 cargo publish --dry-run "${published[@]}" "${dirty[@]}"
 echo "publish-ci: the three crates package, verify and document cleanly"
