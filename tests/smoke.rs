@@ -207,3 +207,45 @@ fn pin_to_current_cpu() {
         );
     }
 }
+
+/// `registered` sections never register a thread: on a fresh thread they return
+/// `NotRegistered` and leave the thread as it was; once anything else registered it, they
+/// run like any section (and `mm_cid` ones report a kernel without it as a plain one does).
+#[test]
+fn registered_sections_never_register() {
+    std::thread::spawn(|| {
+        let mut slots = vec![0u64; rseq_dsl::possible_cpus()];
+        let p = slots.as_mut_ptr();
+        let by_cpu =
+            || unsafe { rseq!(registered, |cpu| { in slot: *mut u64 = p.add(cpu); commit *slot += 1; }) };
+        let by_cid = || unsafe {
+            rseq!(registered, mm_cid, no_retry, |cid| { in slot: *mut u64 = p.add(cid); commit *slot += 10; })
+        };
+        let not_registered = rseq_dsl::Reason::NotRegistered;
+        assert_eq!(by_cpu().unwrap_err().reason(), not_registered);
+        assert_eq!(by_cid().unwrap_err().reason(), not_registered);
+        // Still not registered: a second try finds the same.
+        assert_eq!(by_cpu().unwrap_err().reason(), not_registered);
+        assert_eq!(slots.iter().sum::<u64>(), 0);
+
+        if !rseq_dsl::is_available() {
+            // Registration failed: `registered` sections keep refusing, plain ones report why.
+            assert_eq!(by_cpu().unwrap_err().reason(), not_registered);
+            return;
+        }
+        assert!(by_cpu().unwrap().is_committed());
+        let mut expected = 1;
+        match by_cid() {
+            Ok(Outcome::Committed { .. }) => expected += 10,
+            Ok(Outcome::Aborted) => {}
+            Ok(other) => panic!("no exit in the section, yet {other:?}"),
+            Err(e) => {
+                assert_eq!(e.reason(), rseq_dsl::Reason::MmCidUnsupported);
+                assert!(rseq_dsl::mm_cid().is_none());
+            }
+        }
+        assert_eq!(slots.iter().sum::<u64>(), expected);
+    })
+    .join()
+    .unwrap();
+}

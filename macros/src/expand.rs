@@ -138,9 +138,13 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
     let result = quote_spanned!(site=> __rseq_result);
     let index = &checked.index;
 
-    let (area_fn, index_offset) = match checked.mode {
-        IndexMode::CpuId => (quote!(area_for_cpu_id), CPU_ID_OFFSET as usize),
-        IndexMode::MmCid => (quote!(area_for_mm_cid), MM_CID_OFFSET as usize),
+    // `registered` sections take the area only where the thread has one already: their
+    // accessor makes no call on any path, so the caller's fast path can stay a leaf.
+    let (area_fn, index_offset) = match (checked.mode, checked.registered_only) {
+        (IndexMode::CpuId, false) => (quote!(area_for_cpu_id), CPU_ID_OFFSET as usize),
+        (IndexMode::CpuId, true) => (quote!(area_for_cpu_id_registered), CPU_ID_OFFSET as usize),
+        (IndexMode::MmCid, false) => (quote!(area_for_mm_cid), MM_CID_OFFSET as usize),
+        (IndexMode::MmCid, true) => (quote!(area_for_mm_cid_registered), MM_CID_OFFSET as usize),
     };
     let index_offset_name = match checked.mode {
         IndexMode::CpuId => quote!(CPU_ID_OFFSET),

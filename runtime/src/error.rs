@@ -32,6 +32,11 @@ pub enum Reason {
     /// [`prepare_unload`](crate::prepare_unload) retired the thread from this copy of the
     /// crate: the code using it is about to be unloaded.
     Unloaded,
+    /// A section with the `registered` option ran on a thread not registered yet: such a
+    /// section never registers (that is its point, a fast path without calls); any other
+    /// use of rseq on the thread, such as [`is_available`](crate::is_available) or a plain
+    /// section, registers it.
+    NotRegistered,
 }
 
 /// rseq cannot be used on this thread; the reason says why.
@@ -84,6 +89,9 @@ impl fmt::Display for Reason {
             }
             Reason::ThreadExiting => f.write_str("the thread is exiting"),
             Reason::Unloaded => f.write_str("prepare_unload() retired this thread"),
+            Reason::NotRegistered => f.write_str(
+                "the thread is not registered yet, and a `registered` section never registers it",
+            ),
         }
     }
 }

@@ -96,6 +96,25 @@ pub mod __private {
         Ok(area)
     }
 
+    /// The area for a `registered` section indexed by `cpu_id`: the thread's area if it is
+    /// registered already, never registering (no call on any path).
+    #[inline(always)]
+    pub fn area_for_cpu_id_registered() -> Result<NonNull<RseqArea>, Unavailable> {
+        crate::registration::registered_area().ok_or(Unavailable::new(Reason::NotRegistered))
+    }
+
+    /// The area for a `registered` section indexed by `mm_cid`: as
+    /// [`area_for_cpu_id_registered`], and a kernel known to maintain `mm_cid`.
+    #[inline(always)]
+    pub fn area_for_mm_cid_registered() -> Result<NonNull<RseqArea>, Unavailable> {
+        let area = area_for_cpu_id_registered()?;
+        match crate::registration::known_feature_size() {
+            Some(size) if size >= (MM_CID_OFFSET + 4) as u32 => Ok(area),
+            Some(_) => Err(Unavailable::new(Reason::MmCidUnsupported)),
+            None => Err(Unavailable::new(Reason::NotRegistered)),
+        }
+    }
+
     /// The delay-injection table generated sections read their loop counts from.
     #[cfg(rseq_dsl_delay_injection)]
     #[inline(always)]

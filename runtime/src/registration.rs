@@ -325,12 +325,20 @@ fn glibc_registered_len() -> u32 {
 /// published value is one load away.
 #[inline]
 pub(crate) fn feature_size() -> u32 {
-    static SIZE: OnceWord<u32> = OnceWord::new();
-    SIZE.get_or_compute(|| {
+    FEATURE_SIZE.get_or_compute(|| {
         // SAFETY: getauxval has no preconditions; 0 means the tag is absent (before 6.3).
         let size = unsafe { libc::getauxval(abi::AT_RSEQ_FEATURE_SIZE) } as u32;
         size.max(abi::ORIGINAL_FEATURE_SIZE)
     })
+}
+
+static FEATURE_SIZE: OnceWord<u32> = OnceWord::new();
+
+/// [`feature_size`] if some call computed it already (the runtime's constructor does, before
+/// `main`); never calls into libc, for the `registered` sections' fast path.
+#[inline(always)]
+pub(crate) fn known_feature_size() -> Option<u32> {
+    FEATURE_SIZE.get()
 }
 
 /// The alignment the kernel requires of an area longer than 32 bytes (`AT_RSEQ_ALIGN`), at
@@ -365,6 +373,15 @@ pub fn area() -> Result<NonNull<RseqArea>, Unavailable> {
     register_slow()
 }
 
+/// The calling thread's area if it is registered already: one thread-local load, never a
+/// call, so that a caller's fast path holding it stays a leaf (`rseq!(registered, ...)`).
+#[inline(always)]
+pub(crate) fn registered_area() -> Option<NonNull<RseqArea>> {
+    let area = AREA.with(Cell::get);
+    // SAFETY: AREA holds either UNREGISTERED or a registered area, never null.
+    (area != unregistered()).then(|| unsafe { NonNull::new_unchecked(area.cast_mut()) })
+}
+
 /// The thread's registered area, or an area whose `cpu_id` reads "not registered"; never
 /// registers. Only for reads of kernel-written fields.
 #[inline(always)]
@@ -392,6 +409,9 @@ fn register_slow() -> Result<NonNull<RseqArea>, Unavailable> {
             }
         }
     };
+    // Known from here on even where registration ran before the constructor (another
+    // constructor's allocation): `registered` mm_cid sections read it without computing it.
+    feature_size();
     let _ = OWNER.try_with(|o| o.set(Some(owner)));
     let _ = AREA.try_with(|a| a.set(area.as_ptr()));
     Ok(area)

@@ -55,7 +55,11 @@ pub fn check(section: Section) -> syn::Result<Checked> {
         rejected: Vec::new(),
         fields: Vec::new(),
     };
-    let (mode, retry) = cx.options(&section.options);
+    let Options {
+        mode,
+        retry,
+        registered_only,
+    } = cx.options(&section.options);
 
     let mut inputs = Vec::new();
     let mut ops = Vec::new();
@@ -242,6 +246,7 @@ pub fn check(section: Section) -> syn::Result<Checked> {
     Ok(Checked {
         mode,
         retry,
+        registered_only,
         index: section.index,
         vars: cx.vars,
         inputs,

@@ -15,9 +15,19 @@ pub enum IndexMode {
     MmCid,
 }
 
+/// The section's options, as `Checked` keeps them.
+pub struct Options {
+    pub mode: IndexMode,
+    /// Retry an aborted attempt (without `no_retry`).
+    pub retry: bool,
+    /// `registered`: run only where the thread is registered already, never registering.
+    pub registered_only: bool,
+}
+
 pub struct Checked {
     pub mode: IndexMode,
     pub retry: bool,
+    pub registered_only: bool,
     pub index: Ident,
     /// Every name of the section; the index is always `vars[0]`.
     pub vars: Vec<Var>,

@@ -5,14 +5,19 @@ use quote::ToTokens;
 use syn::{Expr, Ident};
 
 use super::syntax::ident_of;
-use super::{Checker, IndexMode, Kind, TExpr, Var, VarKind};
+use super::{Checker, IndexMode, Kind, Options, TExpr, Var, VarKind};
 use crate::ty::{self, Ty, TyError};
 
 impl Checker {
-    /// `mm_cid` and `no_retry`, each at most once; a misspelling gets a suggestion.
-    pub(super) fn options(&mut self, options: &[Ident]) -> (IndexMode, bool) {
-        let mut mode = IndexMode::CpuId;
-        let mut retry = true;
+    /// `mm_cid`, `no_retry` and `registered`, each at most once; a misspelling gets a
+    /// suggestion.
+    pub(super) fn options(&mut self, options: &[Ident]) -> Options {
+        const KNOWN: [&str; 3] = ["mm_cid", "no_retry", "registered"];
+        let mut chosen = Options {
+            mode: IndexMode::CpuId,
+            retry: true,
+            registered_only: false,
+        };
         let mut seen: Vec<String> = Vec::new();
         for option in options {
             let name = option.to_string();
@@ -23,21 +28,22 @@ impl Checker {
             }
             seen.push(name.clone());
             match name.as_str() {
-                "mm_cid" => mode = IndexMode::MmCid,
-                "no_retry" => retry = false,
+                "mm_cid" => chosen.mode = IndexMode::MmCid,
+                "no_retry" => chosen.retry = false,
+                "registered" => chosen.registered_only = true,
                 other => {
-                    let hint = ["mm_cid", "no_retry"]
+                    let hint = KNOWN
                         .into_iter()
                         .find(|known| edit_distance(known, other) <= 2)
                         .map_or(String::new(), |known| format!("; did you mean `{known}`?"));
                     self.errors.push(
                         option.span(),
-                        format!("unknown option `{other}`: the options are `mm_cid` (index by concurrency id) and `no_retry` (return `Outcome::Aborted` instead of retrying){hint}"),
+                        format!("unknown option `{other}`: the options are `mm_cid` (index by concurrency id), `no_retry` (return `Outcome::Aborted` instead of retrying) and `registered` (run only on a thread already registered, never registering it){hint}"),
                     );
                 }
             }
         }
-        (mode, retry)
+        chosen
     }
 
     /// The section type of a written type: an integer or a raw pointer.
