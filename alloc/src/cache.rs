@@ -111,6 +111,16 @@ impl Caches {
     }
 }
 
+/// The caches once set up, without setting them up (no call: the fast paths' version).
+#[inline(always)]
+fn set_up_caches() -> Option<Caches> {
+    let state = STATE.load(Ordering::Acquire);
+    (state != 0).then(|| Caches {
+        state,
+        len: CACHES.load(Ordering::Relaxed),
+    })
+}
+
 #[inline(always)]
 fn caches() -> Option<Caches> {
     let state = STATE.load(Ordering::Acquire);
@@ -202,6 +212,8 @@ enum Step<T> {
     Stopped,
     /// rseq is unavailable on this thread.
     NoRseq,
+    /// The fast path's one attempt did not settle it (`once!`): take the slow path.
+    Slow,
 }
 
 /// Runs a section (as `section!`) until it is not aborted, counting the aborts. A macro
@@ -221,6 +233,29 @@ macro_rules! retry {
             }
         }
     };
+}
+
+/// One attempt of a section on the fast path: `registered` (a thread's first use goes to
+/// the slow path, which registers it) and `no_retry`, so that the expansion makes no call
+/// and the function around it saves no registers. Anything but a commit or a bound ends in
+/// `Step::Slow`, and the slow path runs the section again with `retry!`.
+macro_rules! once {
+    ($caches:expr, |$index:ident| $body:tt) => {{
+        let outcome = if $caches.mode() == MM_CID {
+            rseq!(registered, mm_cid, no_retry, |$index| $body)
+        } else {
+            rseq!(registered, no_retry, |$index| $body)
+        };
+        match outcome {
+            Ok(Outcome::Committed { value, .. }) => Step::Done(value),
+            Ok(Outcome::Exited { value: 0, .. }) => Step::Bounded,
+            Ok(Outcome::Aborted) => {
+                ABORTS.fetch_add(1, Ordering::Relaxed);
+                Step::Slow
+            }
+            Ok(Outcome::Exited { .. }) | Err(_) => Step::Slow,
+        }
+    }};
 }
 
 // The sections below share one shape: `hdr` is the class's header (`stopped`, unused,
@@ -243,66 +278,70 @@ macro_rules! order_loads {
     };
 }
 
-/// Pops an object of `class` from the running CPU's cache.
-#[inline(always)]
-fn pop(caches: Caches, class: usize) -> Step<usize> {
-    macro_rules! pop_section {
-        ($order:tt) => {
-            // SAFETY: `header(i, class)` is the class's header in the cache of the index the
-            // section runs for (or the stand-in, on which it exits at once), `slots(i, class)`
-            // its slots (layout checked in class.rs); `pushes - pops` is at most the capacity,
-            // so the slot read is in the array. Outside trims, only sections on that index
-            // write the cache.
-            unsafe {
-                retry!(caches, |i| {
-                    in hdr: *mut u64 = caches.header(i, class);
-                    in slots: *mut usize = caches.slots(i, class);
-                    let stopped: u64 = *hdr;
-                    if stopped != 0 { exit 1; }
-                    let counts: *mut u64 = hdr.byte_add($order);
-                    let pushes: u64 = *counts.add(2);
-                    let pops: u64 = *counts.add(3);
-                    if pushes == pops { exit 0; }
-                    let object: usize = *slots.add((pushes - pops - 1) as usize);
-                    commit *counts.add(3) = pops + 1;
-                    object
-                })
-            }
-        };
-    }
-    order_loads!(pop_section)
-}
-
-/// Pushes `object` of `class` on the running CPU's cache.
-#[inline(always)]
-fn push(caches: Caches, class: usize, object: usize) -> Step<()> {
-    // $capacity: SMALL_CAPACITY or LARGE_CAPACITY, as a literal.
-    macro_rules! push_section {
-        ($capacity:tt, $order:tt) => {
-                // SAFETY: as in pop; the slot written is below the class's capacity,
-                // checked first.
+/// Pops an object of `class` from the running CPU's cache; `$run` is `retry` or `once`.
+macro_rules! pop {
+    ($run:ident, $caches:expr, $class:expr) => {{
+        let (caches, class): (Caches, usize) = ($caches, $class);
+        macro_rules! pop_section {
+                ($order:tt) => {
+                // SAFETY: `header(i, class)` is the class's header in the cache of the index the
+                // section runs for (or the stand-in, on which it exits at once), `slots(i, class)`
+                // its slots (layout checked in class.rs); `pushes - pops` is at most the capacity,
+                // so the slot read is in the array. Outside trims, only sections on that index
+                // write the cache.
                 unsafe {
-                    retry!(caches, |i| {
+                    $run!(caches, |i| {
                         in hdr: *mut u64 = caches.header(i, class);
                         in slots: *mut usize = caches.slots(i, class);
-                        in object: usize = object;
                         let stopped: u64 = *hdr;
                         if stopped != 0 { exit 1; }
                         let counts: *mut u64 = hdr.byte_add($order);
                         let pushes: u64 = *counts.add(2);
-                        let len: u64 = pushes - *counts.add(3);
-                        if len >= $capacity { exit 0; }
-                        store *slots.add(len as usize) = object;
-                        commit *counts.add(2) = pushes + 1;
+                        let pops: u64 = *counts.add(3);
+                        if pushes == pops { exit 0; }
+                        let object: usize = *slots.add((pushes - pops - 1) as usize);
+                        commit *counts.add(3) = pops + 1;
+                        object
                     })
                 }
-        };
-    }
-    if class <= LAST_SMALL_CAPACITY_CLASS {
-        order_loads!(push_section, 256)
-    } else {
-        order_loads!(push_section, 64)
-    }
+                };
+            }
+        order_loads!(pop_section)
+    }};
+}
+
+/// Pushes `object` of `class` on the running CPU's cache; `$run` is `retry` or `once`.
+macro_rules! push {
+    ($run:ident, $caches:expr, $class:expr, $object:expr) => {{
+        let (caches, class, object): (Caches, usize, usize) = ($caches, $class, $object);
+        // $capacity: SMALL_CAPACITY or LARGE_CAPACITY, as a literal.
+        macro_rules! push_section {
+            ($capacity:tt, $order:tt) => {
+                    // SAFETY: as in pop; the slot written is below the class's capacity,
+                    // checked first.
+                    unsafe {
+                        $run!(caches, |i| {
+                            in hdr: *mut u64 = caches.header(i, class);
+                            in slots: *mut usize = caches.slots(i, class);
+                            in object: usize = object;
+                            let stopped: u64 = *hdr;
+                            if stopped != 0 { exit 1; }
+                            let counts: *mut u64 = hdr.byte_add($order);
+                            let pushes: u64 = *counts.add(2);
+                            let len: u64 = pushes - *counts.add(3);
+                            if len >= $capacity { exit 0; }
+                            store *slots.add(len as usize) = object;
+                            commit *counts.add(2) = pushes + 1;
+                        })
+                    }
+            };
+        }
+        if class <= LAST_SMALL_CAPACITY_CLASS {
+            order_loads!(push_section, 256)
+        } else {
+            order_loads!(push_section, 64)
+        }
+    }};
 }
 
 /// Moves the top BATCH objects of `class` from the running CPU's cache into `out`.
@@ -372,13 +411,30 @@ const _: () = assert!(256 - (BATCH - 1) == 225 && 64 - (BATCH - 1) == 33);
 
 /// An object of `class`: from the cache, else a refill from the depot; null when the
 /// system refuses memory.
+///
+/// The fast path is one attempt of a `registered` section and makes no call but tail calls,
+/// so it saves no registers; everything else (the thread's first use, set-up, aborts,
+/// stopped caches, threads without rseq) is [`alloc_slow`]'s.
 #[inline(always)]
 pub(crate) fn alloc(class: usize) -> *mut u8 {
-    if let Some(caches) = caches() {
-        match pop(caches, class) {
+    if let Some(caches) = set_up_caches() {
+        match pop!(once, caches, class) {
             Step::Done(object) => return object as *mut u8,
             Step::Bounded => return refill(caches, class),
-            Step::Stopped | Step::NoRseq => {}
+            Step::Stopped | Step::NoRseq | Step::Slow => {}
+        }
+    }
+    alloc_slow(class)
+}
+
+#[cold]
+#[inline(never)]
+fn alloc_slow(class: usize) -> *mut u8 {
+    if let Some(caches) = caches() {
+        match pop!(retry, caches, class) {
+            Step::Done(object) => return object as *mut u8,
+            Step::Bounded => return refill(caches, class),
+            Step::Stopped | Step::NoRseq | Step::Slow => {}
         }
     }
     COUNTERS[class].depot_allocs.fetch_add(1, Ordering::Relaxed);
@@ -409,18 +465,30 @@ fn refill(caches: Caches, class: usize) -> *mut u8 {
     batch[got - 1] as *mut u8
 }
 
-/// Frees `object` of `class`: into the cache, spilling a batch to the depot when full.
+/// Frees `object` of `class`: into the cache, spilling a batch to the depot when full. The
+/// fast path as in [`alloc`]; everything else is [`free_slow`]'s.
 #[inline(always)]
 pub(crate) fn free(class: usize, object: *mut u8) {
+    if let Some(caches) = set_up_caches() {
+        if let Step::Done(()) = push!(once, caches, class, object as usize) {
+            return;
+        }
+    }
+    free_slow(class, object)
+}
+
+#[cold]
+#[inline(never)]
+fn free_slow(class: usize, object: *mut u8) {
     if let Some(caches) = caches() {
-        match push(caches, class, object as usize) {
+        match push!(retry, caches, class, object as usize) {
             Step::Done(()) => return,
             Step::Bounded => {
                 if spill_and_push(caches, class, object as usize) {
                     return;
                 }
             }
-            Step::Stopped | Step::NoRseq => {}
+            Step::Stopped | Step::NoRseq | Step::Slow => {}
         }
     }
     COUNTERS[class].depot_frees.fetch_add(1, Ordering::Relaxed);
@@ -439,7 +507,7 @@ fn spill_and_push(caches: Caches, class: usize, object: usize) -> bool {
             .fetch_add(BATCH as u64, Ordering::Relaxed);
         depot::put_batch(class, &batch);
     }
-    matches!(push(caches, class, object), Step::Done(()))
+    matches!(push!(retry, caches, class, object), Step::Done(()))
 }
 
 /// A cache's class counters, read with atomic loads (sections write them with plain
