@@ -316,26 +316,26 @@ macro_rules! push {
         let (caches, class, object): (Caches, usize, usize) = ($caches, $class, $object);
         // $capacity: SMALL_CAPACITY or LARGE_CAPACITY, as a literal.
         macro_rules! push_section {
-                ($capacity:tt, $order:tt) => {
-                        // SAFETY: as in pop; the slot written is below the class's capacity,
-                        // checked first.
-                        unsafe {
-                            $run!(caches, |i| {
-                                in hdr: *mut u64 = caches.header(i, class);
-                                in slots: *mut usize = caches.slots(i, class);
-                                in object: usize = object;
-                                let stopped: u64 = *hdr;
-                                if stopped != 0 { exit 1; }
-                                let counts: *mut u64 = hdr.byte_add($order);
-                                let pushes: u64 = *counts.add(2);
-                                let len: u64 = pushes - *counts.add(3);
-                                if len >= $capacity { exit 0; }
-                                store *slots.add(len as usize) = object;
-                                commit *counts.add(2) = pushes + 1;
-                            })
-                        }
-                };
-            }
+                    ($capacity:tt, $order:tt) => {
+                            // SAFETY: as in pop; the slot written is below the class's capacity,
+                            // checked first.
+                            unsafe {
+                                $run!(caches, |i| {
+                                    in hdr: *mut u64 = caches.header(i, class);
+                                    in slots: *mut usize = caches.slots(i, class);
+                                    in object: usize = object;
+                                    let stopped: u64 = *hdr;
+                                    if stopped != 0 { exit 1; }
+                                    let counts: *mut u64 = hdr.byte_add($order);
+                                    let pushes: u64 = *counts.add(2);
+                                    let len: u64 = pushes - *counts.add(3);
+                                    if len >= $capacity { exit 0; }
+                                    store *slots.add(len as usize) = object;
+                                    commit *counts.add(2) = pushes + 1;
+                                })
+                            }
+                    };
+                }
         if class <= LAST_SMALL_CAPACITY_CLASS {
             order_loads!(push_section, 256)
         } else {

@@ -10,7 +10,9 @@ mod ledger;
 mod memory;
 mod run;
 
-pub use disturb::allowed_cpus;
+#[path = "../../runtime/tests/support/affinity.rs"]
+mod affinity;
+pub use affinity::allowed_cpus;
 pub use ledger::Ledger;
 pub use memory::{delay, Padded, PerCpu, SyncPtr, STRIDE};
 pub use run::{stress, Load, Report, Worker};

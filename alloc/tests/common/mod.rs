@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use rseq_dsl_alloc::{RseqAlloc, Stats, MAX_SMALL};
 
+#[path = "../../../runtime/tests/support/seccomp.rs"]
+mod seccomp;
+
 /// The allocator under test, counting what passes through it on its own.
 pub struct Counting;
 
@@ -363,39 +366,5 @@ pub static STARTED: AtomicUsize = AtomicUsize::new(0);
 /// a sandbox or an emulator without rseq would. Allocates nothing (it also runs between
 /// `fork` and `exec`).
 pub fn deny_rseq() -> bool {
-    let stmt = |code: u32, k: u32| libc::sock_filter {
-        code: code as u16,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let jeq = |k: u32, jt: u8, jf: u8| libc::sock_filter {
-        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
-        jt,
-        jf,
-        k,
-    };
-    let load = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
-    let ret = libc::BPF_RET | libc::BPF_K;
-    let mut filter = [
-        stmt(load, 4),
-        jeq(rseq_dsl::abi::AUDIT_ARCH, 0, 3),
-        stmt(load, 0),
-        jeq(libc::SYS_rseq as u32, 0, 1),
-        stmt(ret, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
-        stmt(ret, libc::SECCOMP_RET_ALLOW),
-    ];
-    let prog = libc::sock_fprog {
-        len: filter.len() as u16,
-        filter: filter.as_mut_ptr(),
-    };
-    // SAFETY: two prctl calls with a valid program; the kernel copies the filter.
-    unsafe {
-        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
-            && libc::prctl(
-                libc::PR_SET_SECCOMP,
-                libc::SECCOMP_MODE_FILTER as libc::c_ulong,
-                &prog as *const libc::sock_fprog,
-            ) == 0
-    }
+    seccomp::refuse_rseq_here(rseq_dsl::abi::SYS_RSEQ).is_ok()
 }
