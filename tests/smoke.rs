@@ -195,6 +195,114 @@ fn narrow_and_signed_arithmetic() {
     assert_eq!(out.committed(), Some(((-15i32) >> 1) as u32));
 }
 
+/// A header with a narrow signed field away from offset 0, read by `load_acquire`
+/// through the field's address.
+#[repr(C)]
+struct Stopped {
+    pad: u8,
+    stopped: i16,
+    count: u64,
+}
+
+/// `load_acquire` yields the value `*p` would, at every width and signedness (normalised:
+/// a narrow signed value sign-extended, an unsigned one zero-extended), through every
+/// address shape: a bare pointer, a constant offset, an index, a field's address, and a
+/// pointer loaded with acquire itself.
+#[test]
+fn load_acquire_every_width() {
+    let bytes: [u8; 2] = [0x7f, 0xfe];
+    let halves: [u16; 2] = [1, 0xfffe];
+    let words: [u32; 2] = [1, 0xffff_fffd];
+    let quads: [u64; 2] = [1, u64::MAX - 4];
+    let mut out = [0u64; 5];
+    let (b, h, w, q, o) = (
+        bytes.as_ptr(),
+        halves.as_ptr(),
+        words.as_ptr(),
+        quads.as_ptr(),
+        out.as_mut_ptr(),
+    );
+    let unsigned = unsafe {
+        rseq!(|cpu| {
+            in b: *const u8 = b;
+            in h: *const u16 = h;
+            in w: *const u32 = w;
+            in q: *const u64 = q;
+            in o: *mut u64 = o;
+            in one: usize = 1;
+            let v8: u8 = b.add(one).load_acquire();
+            store *o = v8 as u64;
+            let v16: u16 = h.add(1).load_acquire();
+            store *o.add(1) = v16 as u64;
+            let v32: u32 = w.add(one).load_acquire();
+            store *o.add(2) = v32 as u64;
+            let v64: u64 = q.add(1).load_acquire();
+            store *o.add(3) = v64;
+            let first: u8 = b.load_acquire();
+            commit *o.add(4) = first as u64;
+            v8
+        })
+    }
+    .unwrap();
+    assert_eq!(unsigned.committed(), Some(0xfe));
+    assert_eq!(out, [0xfe, 0xfffe, 0xffff_fffd, u64::MAX - 4, 0x7f]);
+
+    let sbytes: [i8; 2] = [1, -2];
+    let shalves: [i16; 2] = [1, -3];
+    let swords: [i32; 2] = [1, -4];
+    let squads: [i64; 2] = [1, -5];
+    let stopped = Stopped {
+        pad: 0,
+        stopped: -9,
+        count: 0,
+    };
+    let target: i64 = -6;
+    let pointers: [*const i64; 2] = [std::ptr::null(), &target];
+    let mut out = [0i64; 7];
+    let (b, h, w, q, s, pp, o) = (
+        sbytes.as_ptr(),
+        shalves.as_ptr(),
+        swords.as_ptr(),
+        squads.as_ptr(),
+        &stopped as *const Stopped,
+        pointers.as_ptr(),
+        out.as_mut_ptr(),
+    );
+    let signed = unsafe {
+        rseq!(|cpu| {
+            in b: *const i8 = b;
+            in h: *const i16 = h;
+            in w: *const i32 = w;
+            in q: *const i64 = q;
+            in s: *const Stopped = s;
+            in pp: *const *const i64 = pp;
+            in o: *mut i64 = o;
+            let v8: i8 = b.add(1).load_acquire();
+            store *o = v8 as i64;
+            let v16: i16 = h.add(1).load_acquire();
+            store *o.add(1) = v16 as i64;
+            let v32: i32 = w.add(1).load_acquire();
+            store *o.add(2) = v32 as i64;
+            let v64: i64 = q.add(1).load_acquire();
+            store *o.add(3) = v64;
+            let field: *const i16 = &raw const (*s).stopped;
+            let stop: i16 = field.load_acquire();
+            store *o.add(4) = stop as i64;
+            let p: *const i64 = pp.add(1).load_acquire();
+            if p.is_null() { exit; }
+            let t: i64 = p.load_acquire();
+            store *o.add(5) = t;
+            // Compared as loaded: a value not sign-extended would be positive.
+            if v8 >= 0 { exit; }
+            commit *o.add(6) = 1;
+        })
+    }
+    .unwrap();
+    assert!(signed.is_committed(), "{signed:?}");
+    assert_eq!(out, [-2, -3, -4, -5, -9, -6, 1]);
+    assert_eq!((stopped.pad, stopped.count), (0, 0));
+}
+
 fn pin_to_current_cpu() {
     let cpu = rseq_dsl::current_cpu();
     // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_setaffinity reads it.

@@ -1,4 +1,4 @@
-// Rule: only `.add`, `.sub`, `.byte_add` and `.is_null()` may be called.
+// Rule: only `.add`, `.sub`, `.byte_add`, `.load_acquire()` and `.is_null()` may be called.
 fn main() -> Result<(), rseq_dsl::Unavailable> {
     let mut counters = [0u64; 4];
     let base = counters.as_mut_ptr();

@@ -259,54 +259,34 @@ macro_rules! once {
 }
 
 // The sections below share one shape: `hdr` is the class's header (`stopped`, unused,
-// `pushes`, `pops`), `slots` its array. Every load after the `stopped` check must come
-// after it, so that a section that sees a trim's "not stopped any more" also sees the
-// counters the trim left: see `order_loads`.
-
-/// Instantiates a section macro with `$order`, the offset the section adds to the header's
-/// address after loading `stopped`: on weakly ordered machines `stopped` itself (zero by
-/// then), which makes the later loads depend on that load and so come after it; on x86_64,
-/// which never reorders loads with loads, a literal 0, which spares the fast path a
-/// dependent load.
-macro_rules! order_loads {
-    ($section:ident $(, $arg:tt)*) => {
-        if cfg!(target_arch = "x86_64") {
-            $section!($($arg,)* 0)
-        } else {
-            $section!($($arg,)* (stopped as usize))
-        }
-    };
-}
+// `pushes`, `pops`), `slots` its array. `stopped` is loaded with acquire ordering, so that
+// every later load comes after it: a section that sees a trim's "not stopped any more"
+// also sees the counters the trim left (the trim clears `stopped` after writing them,
+// with a `SeqCst` store, which releases them).
 
 /// Pops an object of `class` from the running CPU's cache; `$run` is `retry` or `once`.
 macro_rules! pop {
     ($run:ident, $caches:expr, $class:expr) => {{
         let (caches, class): (Caches, usize) = ($caches, $class);
-        macro_rules! pop_section {
-                ($order:tt) => {
-                // SAFETY: `header(i, class)` is the class's header in the cache of the index the
-                // section runs for (or the stand-in, on which it exits at once), `slots(i, class)`
-                // its slots (layout checked in class.rs); `pushes - pops` is at most the capacity,
-                // so the slot read is in the array. Outside trims, only sections on that index
-                // write the cache.
-                unsafe {
-                    $run!(caches, |i| {
-                        in hdr: *mut u64 = caches.header(i, class);
-                        in slots: *mut usize = caches.slots(i, class);
-                        let stopped: u64 = *hdr;
-                        if stopped != 0 { exit 1; }
-                        let counts: *mut u64 = hdr.byte_add($order);
-                        let pushes: u64 = *counts.add(2);
-                        let pops: u64 = *counts.add(3);
-                        if pushes == pops { exit 0; }
-                        let object: usize = *slots.add((pushes - pops - 1) as usize);
-                        commit *counts.add(3) = pops + 1;
-                        object
-                    })
-                }
-                };
-            }
-        order_loads!(pop_section)
+        // SAFETY: `header(i, class)` is the class's header in the cache of the index the
+        // section runs for (or the stand-in, on which it exits at once), `slots(i, class)`
+        // its slots (layout checked in class.rs); `pushes - pops` is at most the capacity,
+        // so the slot read is in the array. Outside trims, only sections on that index
+        // write the cache.
+        unsafe {
+            $run!(caches, |i| {
+                in hdr: *mut u64 = caches.header(i, class);
+                in slots: *mut usize = caches.slots(i, class);
+                let stopped: u64 = hdr.load_acquire();
+                if stopped != 0 { exit 1; }
+                let pushes: u64 = *hdr.add(2);
+                let pops: u64 = *hdr.add(3);
+                if pushes == pops { exit 0; }
+                let object: usize = *slots.add((pushes - pops - 1) as usize);
+                commit *hdr.add(3) = pops + 1;
+                object
+            })
+        }
     }};
 }
 
@@ -316,7 +296,7 @@ macro_rules! push {
         let (caches, class, object): (Caches, usize, usize) = ($caches, $class, $object);
         // $capacity: SMALL_CAPACITY or LARGE_CAPACITY, as a literal.
         macro_rules! push_section {
-                    ($capacity:tt, $order:tt) => {
+                    ($capacity:tt) => {
                             // SAFETY: as in pop; the slot written is below the class's capacity,
                             // checked first.
                             unsafe {
@@ -324,22 +304,21 @@ macro_rules! push {
                                     in hdr: *mut u64 = caches.header(i, class);
                                     in slots: *mut usize = caches.slots(i, class);
                                     in object: usize = object;
-                                    let stopped: u64 = *hdr;
+                                    let stopped: u64 = hdr.load_acquire();
                                     if stopped != 0 { exit 1; }
-                                    let counts: *mut u64 = hdr.byte_add($order);
-                                    let pushes: u64 = *counts.add(2);
-                                    let len: u64 = pushes - *counts.add(3);
+                                    let pushes: u64 = *hdr.add(2);
+                                    let len: u64 = pushes - *hdr.add(3);
                                     if len >= $capacity { exit 0; }
                                     store *slots.add(len as usize) = object;
-                                    commit *counts.add(2) = pushes + 1;
+                                    commit *hdr.add(2) = pushes + 1;
                                 })
                             }
                     };
                 }
         if class <= LAST_SMALL_CAPACITY_CLASS {
-            order_loads!(push_section, 256)
+            push_section!(256)
         } else {
-            order_loads!(push_section, 64)
+            push_section!(64)
         }
     }};
 }
@@ -347,29 +326,23 @@ macro_rules! push {
 /// Moves the top BATCH objects of `class` from the running CPU's cache into `out`.
 fn pop_batch(caches: Caches, class: usize, out: &mut [usize; BATCH]) -> Step<()> {
     let out = out.as_mut_ptr() as *mut u8;
-    macro_rules! pop_batch_section {
-        ($order:tt) => {
-            // SAFETY: as in pop; the copy reads BATCH slots at or above index 0 (len >= BATCH
-            // is checked) and writes `out`, BATCH words of ours.
-            unsafe {
-                retry!(caches, |i| {
-                    in hdr: *mut u64 = caches.header(i, class);
-                    in slots: *mut usize = caches.slots(i, class);
-                    in out: *mut u8 = out;
-                    let stopped: u64 = *hdr;
-                    if stopped != 0 { exit 1; }
-                    let counts: *mut u64 = hdr.byte_add($order);
-                    let pops: u64 = *counts.add(3);
-                    let len: u64 = *counts.add(2) - pops;
-                    if len < 32 { exit 0; }
-                    let from: *mut u8 = slots.add((len - 32) as usize) as *mut u8;
-                    copy(out, from, 256);
-                    commit *counts.add(3) = pops + 32;
-                })
-            }
-        };
+    // SAFETY: as in pop; the copy reads BATCH slots at or above index 0 (len >= BATCH
+    // is checked) and writes `out`, BATCH words of ours.
+    unsafe {
+        retry!(caches, |i| {
+            in hdr: *mut u64 = caches.header(i, class);
+            in slots: *mut usize = caches.slots(i, class);
+            in out: *mut u8 = out;
+            let stopped: u64 = hdr.load_acquire();
+            if stopped != 0 { exit 1; }
+            let pops: u64 = *hdr.add(3);
+            let len: u64 = *hdr.add(2) - pops;
+            if len < 32 { exit 0; }
+            let from: *mut u8 = slots.add((len - 32) as usize) as *mut u8;
+            copy(out, from, 256);
+            commit *hdr.add(3) = pops + 32;
+        })
     }
-    order_loads!(pop_batch_section)
 }
 
 /// Pushes the first BATCH - 1 objects of `objects` on the running CPU's cache.
@@ -377,7 +350,7 @@ fn push_batch(caches: Caches, class: usize, objects: &[usize; BATCH]) -> Step<()
     let objects = objects.as_ptr() as *mut u8;
     // $room: the class's capacity minus BATCH - 1, as a literal.
     macro_rules! push_batch_section {
-        ($room:tt, $order:tt) => {
+        ($room:tt) => {
                 // SAFETY: as in push; the copy writes BATCH - 1 slots from `len`, and
                 // `len + BATCH - 1 <= capacity` is checked first.
                 unsafe {
@@ -385,23 +358,22 @@ fn push_batch(caches: Caches, class: usize, objects: &[usize; BATCH]) -> Step<()
                         in hdr: *mut u64 = caches.header(i, class);
                         in slots: *mut usize = caches.slots(i, class);
                         in objects: *mut u8 = objects;
-                        let stopped: u64 = *hdr;
+                        let stopped: u64 = hdr.load_acquire();
                         if stopped != 0 { exit 1; }
-                        let counts: *mut u64 = hdr.byte_add($order);
-                        let pushes: u64 = *counts.add(2);
-                        let len: u64 = pushes - *counts.add(3);
+                        let pushes: u64 = *hdr.add(2);
+                        let len: u64 = pushes - *hdr.add(3);
                         if len > $room { exit 0; }
                         let to: *mut u8 = slots.add(len as usize) as *mut u8;
                         copy(to, objects, 248);
-                        commit *counts.add(2) = pushes + 31;
+                        commit *hdr.add(2) = pushes + 31;
                     })
                 }
         };
     }
     if class <= LAST_SMALL_CAPACITY_CLASS {
-        order_loads!(push_batch_section, 225)
+        push_batch_section!(225)
     } else {
-        order_loads!(push_batch_section, 33)
+        push_batch_section!(33)
     }
 }
 

@@ -97,6 +97,21 @@ pub fn examples() -> Vec<(&'static str, TokenStream)> {
             }),
         ),
         (
+            "load_acquire",
+            quote!(|cpu| {
+                in hdr: *mut Header = headers.add(cpu);
+                in flags: *const i8 = flags;
+                in seq: *const u64 = seqs;
+                let stopped_p: *const u32 = &raw const (*hdr).stopped;
+                let stopped: u32 = stopped_p.load_acquire();
+                if stopped != 0 { exit; }
+                let f: i8 = flags.add(cpu).load_acquire();
+                let s: u64 = seq.add(1).load_acquire();
+                let n: u64 = (*hdr).count;
+                commit (*hdr).count = n + s + f as u64;
+            }),
+        ),
+        (
             "narrow_signed",
             quote!(|cpu| {
                 in b: *mut u8 = b;
@@ -249,9 +264,10 @@ fn golden_asm_matches() {
         for ((name, tokens), (suffix, instrumentation)) in examples()
             .into_iter()
             .flat_map(|example| instrumented.iter().map(move |i| (example.clone(), *i)))
-            // Instrumented variants of two examples are enough to review that codegen.
+            // Instrumented variants of three examples are enough to review that codegen.
             .filter(|((name, _), (suffix, _))| {
-                suffix.is_empty() || matches!(*name, "buffer_push_release" | "stack_pop")
+                suffix.is_empty()
+                    || matches!(*name, "buffer_push_release" | "stack_pop" | "load_acquire")
             })
         {
             let actual = render(backend, tokens, instrumentation);

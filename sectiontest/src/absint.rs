@@ -55,7 +55,7 @@ impl Env {
                 hi: *value,
                 align: pow2_of(*value),
             },
-            Kind::Load(ptr) => {
+            Kind::Load(ptr) | Kind::LoadAcquire(ptr) => {
                 let p = self.abs(ptr, reads)?;
                 let w = e.ty.size();
                 let bytes = access(p, w, w, ARENA)?;

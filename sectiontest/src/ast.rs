@@ -263,6 +263,8 @@ pub enum Kind {
         suffix: bool,
     },
     Load(Box<Expr>),
+    /// `ptr.load_acquire()`: a load, with an ordering a single thread cannot observe.
+    LoadAcquire(Box<Expr>),
     Offset {
         ptr: Box<Expr>,
         count: Box<Expr>,
@@ -317,7 +319,7 @@ impl Expr {
     pub fn loads(&self) -> bool {
         match &self.kind {
             Kind::Var(_) | Kind::Lit { .. } => false,
-            Kind::Load(_) => true,
+            Kind::Load(_) | Kind::LoadAcquire(_) => true,
             Kind::Offset { ptr, count, .. } => ptr.loads() || count.loads(),
             Kind::Cast(e) | Kind::Not(e) | Kind::Neg(e) => e.loads(),
             Kind::Shift { value, .. } => value.loads(),
@@ -333,7 +335,9 @@ impl Expr {
         1 + match &self.kind {
             Kind::Var(_) | Kind::Lit { .. } => 0,
             Kind::Offset { ptr, count, .. } => ptr.size() + count.size(),
-            Kind::Load(e) | Kind::Cast(e) | Kind::Not(e) | Kind::Neg(e) => e.size(),
+            Kind::Load(e) | Kind::LoadAcquire(e) | Kind::Cast(e) | Kind::Not(e) | Kind::Neg(e) => {
+                e.size()
+            }
             Kind::Shift { value, .. } => value.size(),
             Kind::ShiftBy { value, count, .. } => value.size() + count.size(),
             Kind::Bin(_, l, r) => l.size() + r.size(),

@@ -160,7 +160,8 @@ impl Machine<'_> {
         Ok(match &e.kind {
             Kind::Var(name) => self.var(name)?,
             Kind::Lit { value, .. } => int.wrap(*value),
-            Kind::Load(ptr) => {
+            // Acquire ordering is about other threads: alone, it loads as `*p` does.
+            Kind::Load(ptr) | Kind::LoadAcquire(ptr) => {
                 let address = self.eval(ptr)?;
                 self.read(address, e.ty.size())?
             }

@@ -104,6 +104,11 @@ impl Expr {
                 Kind::Field { .. } => expected.is_some() && ptr.typed(Some(&ptr.ty)),
                 _ => ptr.typed(None),
             },
+            // A field's address as the receiver takes its pointee type from the context.
+            Kind::LoadAcquire(ptr) => match ptr.kind {
+                Kind::Field { .. } => expected.is_some() && ptr.typed(Some(&ptr.ty)),
+                _ => ptr.typed(None),
+            },
             Kind::Offset { ptr, count, .. } => ptr.typed(None) && count.typed(Some(&usize_ty)),
             Kind::Cast(inner) => inner.typed(None),
             Kind::Bin(_, l, r) => pair_typed(l, r, expected),
@@ -136,6 +141,7 @@ impl Expr {
                 Kind::Field { .. } => ptr.place(),
                 _ => format!("(*{})", ptr.print_postfix()),
             },
+            Kind::LoadAcquire(ptr) => format!("{}.load_acquire()", ptr.print_postfix()),
             Kind::Field { .. } => {
                 let kind = if self.ty.is_mut_ptr() { "mut" } else { "const" };
                 format!("(&raw {kind} {})", self.place())

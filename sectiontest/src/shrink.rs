@@ -117,6 +117,11 @@ fn simpler(e: &Expr) -> Vec<Expr> {
         Kind::Shift { value, .. } | Kind::Not(value) | Kind::Neg(value) => {
             out.push((**value).clone())
         }
+        // An acquire load shrinks to a plain one: the rest of the section is unchanged.
+        Kind::LoadAcquire(ptr) => out.push(Expr {
+            kind: Kind::Load(ptr.clone()),
+            ty: e.ty.clone(),
+        }),
         Kind::Load(_) => {}
         Kind::Field { index, .. } => {
             if index
@@ -139,7 +144,7 @@ fn simpler(e: &Expr) -> Vec<Expr> {
 }
 
 /// Calls `f` on every expression of the section, outer before inner, in a fixed order.
-fn visit_exprs(s: &mut Section, f: &mut dyn FnMut(&mut Expr)) {
+pub(crate) fn visit_exprs(s: &mut Section, f: &mut dyn FnMut(&mut Expr)) {
     for st in &mut s.stmts {
         match st {
             Stmt::Let { value, .. } => visit(value, f),
@@ -182,7 +187,9 @@ fn visit(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
             visit(ptr, f);
             visit(count, f);
         }
-        Kind::Load(x) | Kind::Cast(x) | Kind::Not(x) | Kind::Neg(x) => visit(x, f),
+        Kind::Load(x) | Kind::LoadAcquire(x) | Kind::Cast(x) | Kind::Not(x) | Kind::Neg(x) => {
+            visit(x, f)
+        }
         Kind::Shift { value, .. } => visit(value, f),
         Kind::ShiftBy { value, count, .. } => {
             visit(value, f);

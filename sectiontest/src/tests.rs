@@ -100,6 +100,7 @@ fn every_statement_kind_and_option_is_generated() {
         "&raw const",
         "store (*",
         "commit (*",
+        ".load_acquire()",
     ] {
         assert!(
             text.contains(needle),
@@ -109,6 +110,30 @@ fn every_statement_kind_and_option_is_generated() {
     assert!(
         sections.iter().any(|s| s.inputs.len() >= 12),
         "near the register budget"
+    );
+}
+
+#[test]
+fn every_integer_and_a_pointer_are_loaded_with_acquire() {
+    let mut acquired: Vec<Ty> = Vec::new();
+    for i in 0..2000 {
+        let mut section = generate(derive(11, i), Config { idempotent: false });
+        crate::shrink::visit_exprs(&mut section, &mut |e| {
+            if matches!(e.kind, Kind::LoadAcquire(_)) && !acquired.contains(&e.ty) {
+                acquired.push(e.ty.clone());
+            }
+        });
+    }
+    for int in INTS {
+        assert!(
+            acquired.contains(&Ty::Int(int)),
+            "no `{}` is loaded with `load_acquire`",
+            int.name()
+        );
+    }
+    assert!(
+        acquired.iter().any(Ty::is_ptr),
+        "no pointer is loaded with `load_acquire`"
     );
 }
 

@@ -114,7 +114,9 @@ fn uses_index(section: &Section) -> bool {
             Kind::Var(n) => n == INDEX,
             Kind::Lit { .. } => false,
             Kind::Offset { ptr, count, .. } => expr(ptr) || expr(count),
-            Kind::Load(e) | Kind::Cast(e) | Kind::Not(e) | Kind::Neg(e) => expr(e),
+            Kind::Load(e) | Kind::LoadAcquire(e) | Kind::Cast(e) | Kind::Not(e) | Kind::Neg(e) => {
+                expr(e)
+            }
             Kind::Shift { value, .. } => expr(value),
             Kind::ShiftBy { value, count, .. } => expr(value) || expr(count),
             Kind::Bin(_, l, r) => expr(l) || expr(r),

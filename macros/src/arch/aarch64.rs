@@ -3,8 +3,9 @@
 //! Shaped like the x86_64 backend, with three differences that follow from the ISA:
 //!
 //! - Addresses are `[base, #disp]` or `[base, index, lsl #k]`; anything else is
-//!   materialised by lowering with an `Inst::Lea` ([`Target::mem_fits`]). `stlr` takes a
-//!   bare base register, so a `commit(release)` destination is always materialised.
+//!   materialised by lowering with an `Inst::Lea` ([`Target::mem_fits`]). `stlr` and
+//!   `ldar` take a bare base register, so a `commit(release)` destination and a
+//!   `load_acquire` source are always materialised.
 //! - Immediates of `add`/`sub`/`cmp` are 12-bit unsigned, optionally shifted by 12; larger
 //!   ones are moved into a register by lowering ([`Target::imm_fits`]), with a
 //!   `movz`/`movn` + `movk` sequence.
@@ -87,12 +88,21 @@ impl Target for Aarch64 {
         }
     }
 
+    /// `ldar` takes a bare base register, as `stlr` does.
+    fn load_mem_fits(&self, mem: &Mem, width: Width, acquire: bool) -> bool {
+        if acquire {
+            mem.index.is_none() && mem.disp == 0 && mem.field.is_none()
+        } else {
+            self.mem_fits(mem, width)
+        }
+    }
+
     /// `[base, #field]` alone, in the scaled form: the field's offset is a multiple of the
     /// access size (rustc aligns integer and pointer fields, and refuses references to
     /// packed ones in the type check), up to 4095 accesses.
-    fn field_fits(&self, mem: &Mem, width: Width, release: bool) -> Option<FieldLimit> {
+    fn field_fits(&self, mem: &Mem, width: Width, ordered: bool) -> Option<FieldLimit> {
         let bytes = u64::from(width.bytes);
-        (mem.index.is_none() && mem.disp == 0 && !release).then_some(FieldLimit {
+        (mem.index.is_none() && mem.disp == 0 && !ordered).then_some(FieldLimit {
             max: MAX_SCALED_OFFSET as u64 * bytes,
             multiple: bytes,
         })
@@ -357,7 +367,37 @@ impl Printer<'_> {
                 self.line(line);
                 self.line(format!("b.ne {ABORT_LABEL}f"));
             }
-            Inst::Load { dst, mem, width } => {
+            Inst::Load {
+                dst,
+                mem,
+                width,
+                acquire: true,
+            } => {
+                // `ldar` only zero-extends (into the w form below 8 bytes): a signed narrow
+                // value is sign-extended after it. Lowering gave it a bare base register.
+                debug_assert!(mem.index.is_none() && mem.disp == 0 && mem.field.is_none());
+                let address = format!("[{}]", self.x(mem.base));
+                let (mnemonic, loaded) = match width.bytes {
+                    1 => ("ldarb", self.w(*dst)),
+                    2 => ("ldarh", self.w(*dst)),
+                    4 => ("ldar", self.w(*dst)),
+                    _ => ("ldar", self.x(*dst)),
+                };
+                self.line(format!("{mnemonic} {loaded}, {address}"));
+                let extend = match (width.bytes, width.signed) {
+                    (1, true) => Some("sxtb"),
+                    (2, true) => Some("sxth"),
+                    (4, true) => Some("sxtw"),
+                    _ => None,
+                };
+                if let Some(extend) = extend {
+                    let line = format!("{extend} {}, {loaded}", self.x(*dst));
+                    self.line(line);
+                }
+            }
+            Inst::Load {
+                dst, mem, width, ..
+            } => {
                 let (address, unscaled) = self.mem(mem, width.bytes);
                 let dst = if uses_w(*width) {
                     self.w(*dst)
@@ -594,6 +634,7 @@ impl Printer<'_> {
                     dst: *scratch,
                     mem: *mem,
                     width: *width,
+                    acquire: false,
                 };
                 self.inst(&load);
                 let line = format!("cmp {}, {}", self.x(*scratch), self.x(*original));

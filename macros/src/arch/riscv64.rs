@@ -4,8 +4,9 @@
 //!
 //! - The only addressing mode is `disp(base)` with a 12-bit signed displacement; an index
 //!   or a larger displacement is materialised by lowering with an `Inst::Lea`
-//!   ([`Target::mem_fits`]). A release commit is a plain store after `fence rw,w`, so it
-//!   takes the same addresses as any store.
+//!   ([`Target::mem_fits`]). A release commit is a plain store after `fence rw,w`, and
+//!   an acquire load a plain load before `fence r,rw`, so both take the same addresses
+//!   as any store or load.
 //! - ALU immediates (`addi`, `andi`, `ori`, `xori`) are 12-bit signed; this backend accepts
 //!   the symmetric range `-2047..=2047` so that `x - v` is `addi x, -v` ([`Target::imm_fits`]).
 //!   Branches compare two registers: zero is the `zero` register, another immediate goes
@@ -69,7 +70,7 @@ impl Target for Riscv64 {
     }
 
     /// `field(base)` alone: a 12-bit signed displacement.
-    fn field_fits(&self, mem: &Mem, _width: Width, _release: bool) -> Option<FieldLimit> {
+    fn field_fits(&self, mem: &Mem, _width: Width, _ordered: bool) -> Option<FieldLimit> {
         (mem.index.is_none() && mem.disp == 0).then(|| self.lea_field_limit(mem))
     }
 
@@ -197,7 +198,12 @@ impl Printer<'_> {
                 let line = format!("bne {{status}}, {}, {ABORT_LABEL}f", self.x(*index));
                 self.line(line);
             }
-            Inst::Load { dst, mem, width } => {
+            Inst::Load {
+                dst,
+                mem,
+                width,
+                acquire,
+            } => {
                 let line = format!(
                     "{} {}, {}",
                     load_mnemonic(*width),
@@ -205,6 +211,11 @@ impl Printer<'_> {
                     self.mem(mem)
                 );
                 self.line(line);
+                if *acquire {
+                    // The load is ordered before every later load and store (the
+                    // mapping of an acquire load in the RISC-V memory model, table A.6).
+                    self.line("fence r,rw");
+                }
             }
             Inst::Store { mem, src, width } => {
                 let src = self.operand_reg(src);
@@ -415,6 +426,7 @@ impl Printer<'_> {
                     dst: *scratch,
                     mem: *mem,
                     width: *width,
+                    acquire: false,
                 };
                 self.inst(&load);
                 let line = format!(

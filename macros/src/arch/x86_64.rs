@@ -35,7 +35,7 @@ impl Target for X86_64 {
     }
 
     /// Any memory operand: the field's offset joins the 32-bit signed displacement.
-    fn field_fits(&self, mem: &Mem, _width: Width, _release: bool) -> Option<FieldLimit> {
+    fn field_fits(&self, mem: &Mem, _width: Width, _ordered: bool) -> Option<FieldLimit> {
         Some(self.lea_field_limit(mem))
     }
 
@@ -155,7 +155,10 @@ impl Printer<'_> {
                 self.line(line);
                 self.line(format!("jne {ABORT_LABEL}f"));
             }
-            Inst::Load { dst, mem, width } => {
+            // Every x86 load is an acquire load (TSO): `load_acquire` is a plain one.
+            Inst::Load {
+                dst, mem, width, ..
+            } => {
                 let src = self.mem(mem, width.bytes);
                 let line = match (width.bytes, width.signed) {
                     (1 | 2, false) => format!("movzx {}, {src}", self.reg(*dst, 4)),
@@ -332,6 +335,7 @@ impl Printer<'_> {
                     dst: *scratch,
                     mem: *mem,
                     width: *width,
+                    acquire: false,
                 };
                 self.inst(&load);
                 let line = format!("cmp {}, {}", self.reg(*scratch, 8), self.reg(*original, 8));

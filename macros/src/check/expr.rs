@@ -7,7 +7,7 @@ use syn::Expr;
 use super::excluded::forbidden;
 use super::syntax::{is_bare_literal, is_literal, strip, takes_field_type};
 use super::{BinOp, Checker, Kind, TExpr};
-use crate::ty::{elem_size, ElemSize, IntTy, Ty};
+use crate::ty::{elem_size, ElemSize, IntTy, Pointee, Ty};
 
 impl Checker {
     /// Reports `at` unless `found` is `expected`, with the cast that would fix it.
@@ -84,7 +84,10 @@ impl Checker {
                     let ptr = self.expr(&unary.expr, None)?;
                     match ptr.ty.loadable_pointee().cloned() {
                         Some(ty) => Some(TExpr {
-                            kind: Kind::Load(Box::new(ptr)),
+                            kind: Kind::Load {
+                                ptr: Box::new(ptr),
+                                acquire: false,
+                            },
                             ty,
                         }),
                         None if ptr.ty.is_ptr() => {
@@ -154,13 +157,16 @@ impl Checker {
                     ty: target,
                 })
             }
+            Expr::MethodCall(call) if call.method == "load_acquire" => {
+                self.load_acquire(call, expected)
+            }
             Expr::MethodCall(call) => self.method(call, expr),
             Expr::Field(_) | Expr::Index(_) => self.field_read(expr, expected),
             Expr::RawAddr(raw) => self.field_address(raw, expected),
             Expr::Binary(binary) => self.binary(binary, expr, expected),
             other => {
                 let message = forbidden(other).unwrap_or(
-                    "this expression is not part of the section language: use names, integer literals, `*p`, `p.add(n)`, `p.sub(n)`, `p.byte_add(n)`, `as` casts and `+ - * & | ^ << >> !`",
+                    "this expression is not part of the section language: use names, integer literals, `*p`, `p.add(n)`, `p.sub(n)`, `p.byte_add(n)`, `p.load_acquire()`, `as` casts and `+ - * & | ^ << >> !`",
                 );
                 self.errors.push_spanned(other, message);
                 None
@@ -266,7 +272,7 @@ impl Checker {
                 };
                 self.errors.push_spanned(
                     &call.method,
-                    format!("method `{method}` cannot be called in a section: only `.add(n)`, `.sub(n)` and `.byte_add(n)` on pointers, and `.is_null()` in conditions; {fix}"),
+                    format!("method `{method}` cannot be called in a section: only `.add(n)`, `.sub(n)`, `.byte_add(n)` and `.load_acquire()` on pointers, and `.is_null()` in conditions; {fix}"),
                 );
                 return None;
             }
@@ -311,6 +317,54 @@ impl Checker {
                 elem,
                 subtract,
             },
+        })
+    }
+
+    /// `p.load_acquire()`: a load through `p` that no later load or store of the section
+    /// is performed before (`AtomicU64::load(Ordering::Acquire)`). `expected` types a
+    /// field's address written in place, `(&raw const (*s).a).load_acquire()`.
+    fn load_acquire(&mut self, call: &syn::ExprMethodCall, expected: Option<&Ty>) -> Option<TExpr> {
+        let extra: Option<&dyn ToTokens> = match (&call.turbofish, call.args.is_empty()) {
+            (Some(turbofish), _) => Some(turbofish),
+            (None, false) => Some(&call.args),
+            (None, true) => None,
+        };
+        if let Some(extra) = extra {
+            self.errors.push_spanned(
+                extra,
+                "`.load_acquire()` takes no arguments and no type: it loads the value the pointer points to, as `*p` does, with acquire ordering",
+            );
+            return None;
+        }
+        let receiver_expected = match (strip(&call.receiver), expected) {
+            (Expr::RawAddr(raw), Some(ty)) => Some(Ty::Ptr {
+                mutable: matches!(raw.mutability, syn::PointerMutability::Mut(_)),
+                pointee: Pointee::Value(Box::new(ty.clone())),
+            }),
+            _ => None,
+        };
+        let ptr = self.expr(&call.receiver, receiver_expected.as_ref())?;
+        let Some(ty) = ptr.ty.loadable_pointee().cloned() else {
+            let problem = if ptr.ty.is_ptr() {
+                "only integers and pointers can be loaded; cast the pointer first, e.g. `(p as *const u64).load_acquire()`"
+            } else {
+                "it loads through a raw pointer (`*const T`, `*mut T`); declare the value with a pointer type or cast it"
+            };
+            self.errors.push_spanned(
+                &call.receiver,
+                format!(
+                    "`.load_acquire()` cannot load through a `{}`: {problem}",
+                    ptr.ty
+                ),
+            );
+            return None;
+        };
+        Some(TExpr {
+            kind: Kind::Load {
+                ptr: Box::new(ptr),
+                acquire: true,
+            },
+            ty,
         })
     }
 

@@ -26,7 +26,10 @@ impl Checker {
         let address = self.field_place(place, pointee)?;
         let ty = address.ty.loadable_pointee()?.clone();
         Some(TExpr {
-            kind: Kind::Load(Box::new(address)),
+            kind: Kind::Load {
+                ptr: Box::new(address),
+                acquire: false,
+            },
             ty,
         })
     }

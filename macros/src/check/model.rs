@@ -103,7 +103,11 @@ pub enum BinOp {
 pub enum Kind {
     Var(usize),
     Lit(i128),
-    Load(Box<TExpr>),
+    /// `*ptr`, or `ptr.load_acquire()` when `acquire`.
+    Load {
+        ptr: Box<TExpr>,
+        acquire: bool,
+    },
     Offset {
         ptr: Box<TExpr>,
         count: Box<TExpr>,
@@ -187,7 +191,7 @@ impl TExpr {
     pub fn loads(&self) -> bool {
         match &self.kind {
             Kind::Var(_) | Kind::Lit(_) => false,
-            Kind::Load(_) => true,
+            Kind::Load { .. } => true,
             Kind::Offset { ptr, count, .. } => ptr.loads() || count.loads(),
             Kind::Cast(inner) | Kind::Not(inner) | Kind::Neg(inner) => inner.loads(),
             Kind::Binary { lhs, rhs, .. } => lhs.loads() || rhs.loads(),

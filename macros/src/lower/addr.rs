@@ -9,23 +9,36 @@ use super::{AluOp, Const, Inst, Lowerer, Mem, Operand, VReg, Width};
 use crate::check::{Kind, TExpr};
 use crate::ty::{ElemSize, IntTy, Ty};
 
+/// The kind of memory access an address is for: some take fewer addressing modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Access {
+    /// A load or a speculative store.
+    Plain,
+    /// `p.load_acquire()`.
+    Acquire,
+    /// The commit, a release store when `release`.
+    Commit { release: bool },
+}
+
 impl Lowerer<'_> {
     /// The address `ptr` evaluates to, folded into a memory operand where the target allows.
     pub(super) fn addr(&mut self, ptr: &TExpr, width: Width) -> Mem {
-        self.addr_for(ptr, width, None)
+        self.addr_for(ptr, width, Access::Plain)
     }
 
-    /// As [`Self::addr`], for a commit's destination when `commit` says whether it releases.
-    pub(super) fn addr_for(&mut self, ptr: &TExpr, width: Width, commit: Option<bool>) -> Mem {
+    /// As [`Self::addr`], for an access of kind `access`, whose addressing modes may be
+    /// fewer than a plain access's.
+    pub(super) fn addr_for(&mut self, ptr: &TExpr, width: Width, access: Access) -> Mem {
         let mem = self.addr_parts(ptr);
-        let release = commit == Some(true);
-        let shape_fits = |mem: &Mem| match commit {
-            Some(release) => self.target.commit_mem_fits(mem, width, release),
-            None => self.target.mem_fits(mem, width),
+        let ordered = matches!(access, Access::Commit { release: true } | Access::Acquire);
+        let shape_fits = |mem: &Mem| match access {
+            Access::Plain => self.target.mem_fits(mem, width),
+            Access::Acquire => self.target.load_mem_fits(mem, width, true),
+            Access::Commit { release } => self.target.commit_mem_fits(mem, width, release),
         };
         let mut fits = shape_fits(&mem);
         if let (true, Some(field)) = (fits, mem.field) {
-            match self.target.field_fits(&mem, width, release) {
+            match self.target.field_fits(&mem, width, ordered) {
                 Some(limit) => self.field_limits.push((field, limit)),
                 None => fits = false,
             }

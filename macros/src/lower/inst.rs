@@ -145,10 +145,13 @@ pub enum Inst {
         index: VReg,
         offset: u32,
     },
+    /// `dst = *mem`; with `acquire`, no later load or store is performed before it
+    /// (`p.load_acquire()`).
     Load {
         dst: VReg,
         mem: Mem,
         width: Width,
+        acquire: bool,
     },
     Store {
         mem: Mem,
@@ -254,10 +257,18 @@ pub trait Target {
         let _ = release;
         self.mem_fits(mem, width)
     }
-    /// The field offsets ([`Mem::field`]) that `mem`, an access of `width` (a release
-    /// store's when `release`), can carry in its displacement; `None` when this shape
-    /// cannot carry one, and lowering computes the address with a `Lea` instead.
-    fn field_fits(&self, mem: &Mem, width: Width, release: bool) -> Option<FieldLimit>;
+    /// Whether a memory operand of this shape can be the source of a load, an acquire
+    /// one when `acquire`. An acquire load may take fewer addressing modes than a plain
+    /// one (aarch64's `ldar`).
+    fn load_mem_fits(&self, mem: &Mem, width: Width, acquire: bool) -> bool {
+        let _ = acquire;
+        self.mem_fits(mem, width)
+    }
+    /// The field offsets ([`Mem::field`]) that `mem`, an access of `width` (an ordered
+    /// one, a release store or an acquire load, when `ordered`), can carry in its
+    /// displacement; `None` when this shape cannot carry one, and lowering computes the
+    /// address with a `Lea` instead.
+    fn field_fits(&self, mem: &Mem, width: Width, ordered: bool) -> Option<FieldLimit>;
     /// The field offsets a `Lea` of `mem` can add.
     fn lea_field_limit(&self, mem: &Mem) -> FieldLimit;
     /// The register a shift by a register count takes its count in, if the ISA fixes one

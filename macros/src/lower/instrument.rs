@@ -47,7 +47,10 @@ impl Lowerer<'_> {
             .iter()
             .filter_map(|v| {
                 self.insts.iter().find_map(|inst| match inst {
-                    Inst::Load { dst, mem, width } if dst == v => Some((*dst, *mem, *width)),
+                    // An acquire load is re-read by a plain one: the check compares values.
+                    Inst::Load {
+                        dst, mem, width, ..
+                    } if dst == v => Some((*dst, *mem, *width)),
                     _ => None,
                 })
             })
@@ -118,6 +121,7 @@ impl Lowerer<'_> {
                 bytes: 4,
                 signed: false,
             },
+            acquire: false,
         });
         self.insts.push(Inst::Spin { counter, point });
     }

@@ -24,6 +24,7 @@ mod instrument;
 pub use inst::*;
 pub use instrument::*;
 
+use addr::Access;
 use alloc::allocate;
 use fold::{fold, normalise};
 
@@ -98,7 +99,13 @@ pub fn lower(
     }
     let commit = &checked.commit;
     let width = Width::of(commit.value.ty.scalar());
-    let mem = cx.addr_for(&commit.ptr, width, Some(commit.release));
+    let mem = cx.addr_for(
+        &commit.ptr,
+        width,
+        Access::Commit {
+            release: commit.release,
+        },
+    );
     let src = cx.stored(&commit.value);
     cx.insts.push(Inst::Commit {
         mem,
@@ -243,11 +250,21 @@ impl Lowerer<'_> {
         match &expr.kind {
             Kind::Var(var) => self.var(*var),
             Kind::Lit(value) => self.immediate(*value, &expr.ty),
-            Kind::Load(ptr) => {
+            Kind::Load { ptr, acquire } => {
                 let width = Width::of(expr.ty.scalar());
-                let mem = self.addr(ptr, width);
+                let access = if *acquire {
+                    Access::Acquire
+                } else {
+                    Access::Plain
+                };
+                let mem = self.addr_for(ptr, width, access);
                 let dst = self.fresh();
-                self.insts.push(Inst::Load { dst, mem, width });
+                self.insts.push(Inst::Load {
+                    dst,
+                    mem,
+                    width,
+                    acquire: *acquire,
+                });
                 Operand::Reg(dst)
             }
             Kind::Offset { .. } => {

@@ -175,6 +175,7 @@ impl Gen<'_> {
                     false => None,
                 };
                 match field.or_else(|| self.access_ptr(&ty, false, int.bytes(), ARENA, d)) {
+                    Some(p) if self.rng.chance(25) => un(Kind::LoadAcquire, p),
                     Some(p) => un(Kind::Load, p),
                     None => self.literal(int),
                 }
@@ -228,8 +229,13 @@ impl Gen<'_> {
                 1 if !self.no_loads => {
                     let pp = Ty::ptr(self.rng.chance(50), ty.clone());
                     if let Some(p) = self.access_ptr(&pp, false, 8, ARENA, depth - 1) {
+                        let p = Box::new(p);
+                        let kind = match self.rng.chance(25) {
+                            true => Kind::LoadAcquire(p),
+                            false => Kind::Load(p),
+                        };
                         return Expr {
-                            kind: Kind::Load(Box::new(p)),
+                            kind,
                             ty: ty.clone(),
                         };
                     }

@@ -1,0 +1,77 @@
+# s0: inout area
+# s1: inout index
+# s2: in hdr
+# s3: inout flags
+# s4: inout seq
+# s5: inout delay table
+# s6: out 
+# c0: const offset_of!(Header, stopped) <= 4095 (multiple of 1)
+# c1: const offset_of!(Header, count) <= 32760 (multiple of 8)
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+ldr {s6:w}, [{s5}]
+add {s6:w}, {s6:w}, #1
+210:
+subs {s6:w}, {s6:w}, #1
+b.ne 210b
+adrp {status}, 3b
+add {status}, {status}, :lo12:3b
+str {status}, [{s0}, #8]
+4:
+ldr {s6:w}, [{s5}, #4]
+add {s6:w}, {s6:w}, #1
+220:
+subs {s6:w}, {s6:w}, #1
+b.ne 220b
+ldr {status:w}, [{s0}, #4]
+cmp {status:w}, {s1:w}
+b.ne 6f
+ldr {s0:w}, [{s5}, #8]
+add {s0:w}, {s0:w}, #1
+230:
+subs {s0:w}, {s0:w}, #1
+b.ne 230b
+add {s0}, {s2}, #{c0}
+ldar {s0:w}, [{s0}]
+ldr {s6:w}, [{s5}, #12]
+add {s6:w}, {s6:w}, #1
+240:
+subs {s6:w}, {s6:w}, #1
+b.ne 240b
+cbnz {s0}, 20f
+add {s1}, {s3}, {s1}
+ldarb {s1:w}, [{s1}]
+sxtb {s1}, {s1:w}
+add {s4}, {s4}, #8
+ldar {s4}, [{s4}]
+ldr {s3}, [{s2}, #{c1}]
+add {s3}, {s3}, {s4}
+add {s3}, {s3}, {s1}
+ldr {s5:w}, [{s5}, #20]
+add {s5:w}, {s5:w}, #1
+260:
+subs {s5:w}, {s5:w}, #1
+b.ne 260b
+str {s3}, [{s2}, #{c1}]
+5:
+mov {status:w}, wzr
+b 9f
+20:
+mov {status:w}, #1
+b 9f
+  .inst 0xd428bc00
+6:
+mov {status:w}, #2
+9:
+  .pushsection __rseq_exit_point_array, "awR"
+  .balign 8
+  .quad 4b, 20b
+  .popsection

@@ -1,0 +1,63 @@
+# s0: in area
+# s1: inout index
+# s2: in hdr
+# s3: inout flags
+# s4: inout seq
+# s5: out 
+# s6: out 
+# s7: out 
+# c0: const offset_of!(Header, stopped) <= 2047 (multiple of 1)
+# c1: const offset_of!(Header, count) <= 2047 (multiple of 1)
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+lla {status}, 3b
+sd {status}, 8({s0})
+4:
+lwu {status}, 4({s0})
+bne {status}, {s1}, 6f
+addi {s5}, {s2}, {c0}
+lwu {s6}, 0({s5})
+fence r,rw
+bne {s6}, zero, 20f
+add {s3}, {s3}, {s1}
+lb {s3}, 0({s3})
+fence r,rw
+ld {s4}, 8({s4})
+fence r,rw
+ld {s7}, {c1}({s2})
+lwu {status}, 4({s0})
+bne {status}, {s1}, 300f
+lwu {s1}, 0({s5})
+bne {s1}, {s6}, 301f
+add {s7}, {s7}, {s4}
+add {s7}, {s7}, {s3}
+sd {s7}, {c1}({s2})
+5:
+li {status}, 0
+j 9f
+20:
+li {status}, 1
+j 9f
+300:
+li {status}, 3
+j 9f
+301:
+li {status}, 4
+j 9f
+  .balign 4
+  .word 0xf1401073
+6:
+li {status}, 2
+9:
+  .pushsection __rseq_exit_point_array, "awR"
+  .balign 8
+  .quad 4b, 20b
+  .popsection

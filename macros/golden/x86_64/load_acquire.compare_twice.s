@@ -1,0 +1,63 @@
+# s0: in area
+# s1: inout index
+# s2: in hdr
+# s3: inout flags
+# s4: inout seq
+# s5: out 
+# s6: out 
+# s7: out 
+# c0: const offset_of!(Header, stopped) <= 2147483647 (multiple of 1)
+# c1: const offset_of!(Header, count) <= 2147483647 (multiple of 1)
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+lea {status}, [rip + 3b]
+mov qword ptr [{s0} + 8], {status}
+4:
+cmp dword ptr [{s0} + 4], {s1:e}
+jne 6f
+lea {s5}, [{s2} + {c0}]
+mov {s6:e}, dword ptr [{s5}]
+test {s6}, {s6}
+jne 20f
+movsx {s3}, byte ptr [{s3} + {s1}*1]
+mov {s4}, qword ptr [{s4} + 8]
+mov {s7}, qword ptr [{s2} + {c1}]
+cmp dword ptr [{s0} + 4], {s1:e}
+jne 300f
+mov {s1:e}, dword ptr [{s5}]
+cmp {s1}, {s6}
+jne 301f
+add {s7}, {s4}
+add {s7}, {s3}
+mov qword ptr [{s2} + {c1}], {s7}
+5:
+xor {status:e}, {status:e}
+9:
+  .pushsection __rseq_failure, "ax"
+20:
+mov {status:e}, 1
+jmp 9b
+300:
+mov {status:e}, 3
+jmp 9b
+301:
+mov {status:e}, 4
+jmp 9b
+  .byte 0x0f, 0xb9, 0x3d
+  .long 0x53053053
+6:
+mov {status:e}, 2
+jmp 9b
+  .popsection
+  .pushsection __rseq_exit_point_array, "awR"
+  .balign 8
+  .quad 4b, 20b
+  .popsection
