@@ -175,7 +175,7 @@ impl Gen<'_> {
                     false => None,
                 };
                 match field.or_else(|| self.access_ptr(&ty, false, int.bytes(), ARENA, d)) {
-                    Some(p) if self.rng.chance(25) => un(Kind::LoadAcquire, p),
+                    Some(p) if self.rng.chance(40) => un(Kind::LoadAcquire, p),
                     Some(p) => un(Kind::Load, p),
                     None => self.literal(int),
                 }
@@ -412,10 +412,12 @@ impl Gen<'_> {
                 match self.access_ptr(&pp, false, 8, MAYBE_NULL, depth - 1) {
                     Some(p) => {
                         let ty = p.ty.pointee().expect("a pointer to a pointer").clone();
-                        Expr {
-                            kind: Kind::Load(Box::new(p)),
-                            ty,
-                        }
+                        let p = Box::new(p);
+                        let kind = match self.rng.chance(25) {
+                            true => Kind::LoadAcquire(p),
+                            false => Kind::Load(p),
+                        };
+                        Expr { kind, ty }
                     }
                     None => continue,
                 }
