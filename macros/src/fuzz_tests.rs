@@ -85,13 +85,83 @@ fn to_stream(toks: &[Tok]) -> TokenStream {
 
 /// Words of the section language, of Rust around it, and a few that are neither.
 const IDENTS: &[&str] = &[
-    "in", "let", "commit", "store", "copy", "exit", "if", "else", "mm_cid", "no_retry", "cpu",
-    "cid", "slot", "v", "top", "head", "node", "len", "u8", "u16", "u32", "u64", "usize", "i8",
-    "i16", "i32", "i64", "isize", "f32", "f64", "bool", "mut", "const", "as", "add", "sub",
-    "byte_add", "is_null", "release", "relaxed", "loop", "while", "for", "return", "break",
-    "continue", "unsafe", "async", "await", "move", "fn", "match", "struct", "impl", "Node",
-    "self", "Self", "crate", "super", "true", "false", "_", "dyn", "static", "ref", "box", "where",
-    "type", "use", "mod", "yield", "try", "Vec", "String", "Option", "r",
+    "in",
+    "let",
+    "commit",
+    "store",
+    "copy",
+    "exit",
+    "if",
+    "else",
+    "mm_cid",
+    "no_retry",
+    "cpu",
+    "cid",
+    "slot",
+    "v",
+    "top",
+    "head",
+    "node",
+    "len",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "isize",
+    "f32",
+    "f64",
+    "bool",
+    "mut",
+    "const",
+    "as",
+    "add",
+    "sub",
+    "byte_add",
+    "load_acquire",
+    "is_null",
+    "release",
+    "relaxed",
+    "loop",
+    "while",
+    "for",
+    "return",
+    "break",
+    "continue",
+    "unsafe",
+    "async",
+    "await",
+    "move",
+    "fn",
+    "match",
+    "struct",
+    "impl",
+    "Node",
+    "self",
+    "Self",
+    "crate",
+    "super",
+    "true",
+    "false",
+    "_",
+    "dyn",
+    "static",
+    "ref",
+    "box",
+    "where",
+    "type",
+    "use",
+    "mod",
+    "yield",
+    "try",
+    "Vec",
+    "String",
+    "Option",
+    "r",
 ];
 
 const PUNCTS: &[char] = &[
@@ -569,7 +639,7 @@ impl SectionGen<'_> {
                 4 if ty.signed() => format!("-{}", self.expr(ty, d)),
                 5 | 6 => {
                     let ptr = GenTy::Ptr(self.rng.chance(70), Box::new(ty.clone()));
-                    format!("*{}", self.expr(&ptr, d))
+                    self.load(&ptr, d)
                 }
                 _ => {
                     let from = GenTy::random(self.rng, 1);
@@ -588,10 +658,20 @@ impl SectionGen<'_> {
                 }
                 3 => {
                     let outer = GenTy::Ptr(self.rng.chance(70), Box::new(ty.clone()));
-                    format!("*{}", self.expr(&outer, d))
+                    self.load(&outer, d)
                 }
                 _ => format!("({} as {})", self.expr(&GenTy::Int("usize"), d), ty.text()),
             },
+        }
+    }
+
+    /// A load through a pointer of type `ptr`: `*p`, or `p.load_acquire()`.
+    fn load(&mut self, ptr: &GenTy, depth: usize) -> String {
+        let address = self.expr(ptr, depth);
+        if self.rng.chance(30) {
+            format!("({address}).load_acquire()")
+        } else {
+            format!("*{address}")
         }
     }
 
@@ -718,6 +798,7 @@ fn rng_pick_pair<'a>(rng: &mut Rng, items: &'a [(String, GenTy)]) -> &'a (String
 #[test]
 fn generated_sections_never_panic() {
     let mut tally = Tally::default();
+    let mut acquiring = Tally::default();
     install_quiet_hook();
     for seed in 1..=4u64 {
         let mut rng = Rng(seed.wrapping_mul(0x5EC7_1011));
@@ -728,19 +809,27 @@ fn generated_sections_never_panic() {
             }
             .section();
             let tokens: TokenStream = text.parse().expect("generated sections lex");
-            run(tokens, &mut tally, "generated", seed, case);
+            let tally = match text.contains("load_acquire") {
+                true => &mut acquiring,
+                false => &mut tally,
+            };
+            run(tokens, tally, "generated", seed, case);
         }
     }
     eprintln!(
-        "generated sections: {} sections, {} errors, no panic",
-        tally.sections, tally.errors
+        "generated sections: {} sections, {} errors; with load_acquire: {} sections, {} errors; no panic",
+        tally.sections, tally.errors, acquiring.sections, acquiring.errors
     );
     assert!(tally.sections > 0, "the generator reaches lowering");
+    assert!(
+        acquiring.sections > 0,
+        "the generator reaches lowering with load_acquire"
+    );
 }
 
 /// Address folding at the edges: chains of `.add`/`.sub`/`.byte_add` with counts near
 /// powers of two, divided by the element size, so that displacements land on and just
-/// past every limit (32-bit displacements, `i64`, `u64`).
+/// past every limit (32-bit displacements, `i64`, `u64`), for a commit or an acquire load.
 #[test]
 fn offset_chains_never_panic() {
     let mut tally = Tally::default();
@@ -763,8 +852,12 @@ fn offset_chains_never_panic() {
             let count = count.clamp(0, i128::from(u64::MAX));
             place = format!("{place}.{method}({count})");
         }
-        let text =
-            format!("|cpu| {{ in p: *mut {pointee} = p; commit *{place} = 0 as {pointee}; }}");
+        // Half of them load there with acquire (a bare register on aarch64) instead.
+        let text = if rng.chance(50) {
+            format!("|cpu| {{ in p: *mut {pointee} = p; let v: {pointee} = {place}.load_acquire(); commit *p = v; }}")
+        } else {
+            format!("|cpu| {{ in p: *mut {pointee} = p; commit *{place} = 0 as {pointee}; }}")
+        };
         let tokens: TokenStream = text.parse().expect("offset chains lex");
         run(tokens, &mut tally, "offset chain", 0x0FF5E7, case);
     }
