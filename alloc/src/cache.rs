@@ -212,8 +212,12 @@ enum Step<T> {
     Stopped,
     /// rseq is unavailable on this thread.
     NoRseq,
-    /// The fast path's one attempt did not settle it (`once!`): take the slow path.
-    Slow,
+    /// The fast path's one attempt did not settle it (`once!`): take the slow path, which
+    /// counts the abort if the attempt was aborted (the fast path makes no call, and on
+    /// aarch64 without LSE an atomic add is one).
+    Slow {
+        aborted: bool,
+    },
 }
 
 /// Runs a section (as `section!`) until it is not aborted, counting the aborts. A macro
@@ -249,11 +253,8 @@ macro_rules! once {
         match outcome {
             Ok(Outcome::Committed { value, .. }) => Step::Done(value),
             Ok(Outcome::Exited { value: 0, .. }) => Step::Bounded,
-            Ok(Outcome::Aborted) => {
-                ABORTS.fetch_add(1, Ordering::Relaxed);
-                Step::Slow
-            }
-            Ok(Outcome::Exited { .. }) | Err(_) => Step::Slow,
+            Ok(Outcome::Aborted) => Step::Slow { aborted: true },
+            Ok(Outcome::Exited { .. }) | Err(_) => Step::Slow { aborted: false },
         }
     }};
 }
@@ -389,24 +390,29 @@ const _: () = assert!(256 - (BATCH - 1) == 225 && 64 - (BATCH - 1) == 33);
 /// stopped caches, threads without rseq) is [`alloc_slow`]'s.
 #[inline(always)]
 pub(crate) fn alloc(class: usize) -> *mut u8 {
+    let mut aborted = false;
     if let Some(caches) = set_up_caches() {
         match pop!(once, caches, class) {
             Step::Done(object) => return object as *mut u8,
             Step::Bounded => return refill(caches, class),
-            Step::Stopped | Step::NoRseq | Step::Slow => {}
+            Step::Slow { aborted: was } => aborted = was,
+            Step::Stopped | Step::NoRseq => {}
         }
     }
-    alloc_slow(class)
+    alloc_slow(class, aborted)
 }
 
 #[cold]
 #[inline(never)]
-fn alloc_slow(class: usize) -> *mut u8 {
+fn alloc_slow(class: usize, aborted: bool) -> *mut u8 {
+    if aborted {
+        ABORTS.fetch_add(1, Ordering::Relaxed);
+    }
     if let Some(caches) = caches() {
         match pop!(retry, caches, class) {
             Step::Done(object) => return object as *mut u8,
             Step::Bounded => return refill(caches, class),
-            Step::Stopped | Step::NoRseq | Step::Slow => {}
+            Step::Stopped | Step::NoRseq | Step::Slow { .. } => {}
         }
     }
     COUNTERS[class].depot_allocs.fetch_add(1, Ordering::Relaxed);
@@ -441,17 +447,23 @@ fn refill(caches: Caches, class: usize) -> *mut u8 {
 /// fast path as in [`alloc`]; everything else is [`free_slow`]'s.
 #[inline(always)]
 pub(crate) fn free(class: usize, object: *mut u8) {
+    let mut aborted = false;
     if let Some(caches) = set_up_caches() {
-        if let Step::Done(()) = push!(once, caches, class, object as usize) {
-            return;
+        match push!(once, caches, class, object as usize) {
+            Step::Done(()) => return,
+            Step::Slow { aborted: was } => aborted = was,
+            Step::Bounded | Step::Stopped | Step::NoRseq => {}
         }
     }
-    free_slow(class, object)
+    free_slow(class, object, aborted)
 }
 
 #[cold]
 #[inline(never)]
-fn free_slow(class: usize, object: *mut u8) {
+fn free_slow(class: usize, object: *mut u8, aborted: bool) {
+    if aborted {
+        ABORTS.fetch_add(1, Ordering::Relaxed);
+    }
     if let Some(caches) = caches() {
         match push!(retry, caches, class, object as usize) {
             Step::Done(()) => return,
@@ -460,7 +472,7 @@ fn free_slow(class: usize, object: *mut u8) {
                     return;
                 }
             }
-            Step::Stopped | Step::NoRseq | Step::Slow => {}
+            Step::Stopped | Step::NoRseq | Step::Slow { .. } => {}
         }
     }
     COUNTERS[class].depot_frees.fetch_add(1, Ordering::Relaxed);
