@@ -58,6 +58,8 @@ pub(crate) fn alloc_zeroed(layout: Layout) -> *mut u8 {
 
 /// # Safety
 /// `p` came from `alloc` or `alloc_zeroed` here with `layout`.
+// Never inlined, as `alloc`: its counters' atomic adds are calls on aarch64 without LSE.
+#[inline(never)]
 pub(crate) unsafe fn free(p: *mut u8, layout: Layout) {
     FREES.fetch_add(1, Ordering::Relaxed);
     LIVE_BYTES.fetch_sub(layout.size() as u64, Ordering::Relaxed);
