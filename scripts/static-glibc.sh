@@ -12,7 +12,9 @@ cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-gnu
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 # --target keeps the flag off the host's proc-macro builds, which must stay dynamic.
-RUSTFLAGS="-C target-feature=+crt-static" \
+# `--cfg rseq_dsl_vm`, as the VM builds: an example builds the dev-dependencies, and the
+# host-only ones (criterion, trybuild...; root Cargo.toml) have nothing to do here.
+RUSTFLAGS="-C target-feature=+crt-static --cfg rseq_dsl_vm" \
     cargo build --quiet --example whereami --target "$target"
 bin=$target_dir/$target/debug/examples/whereami
 
