@@ -7,7 +7,8 @@ use super::{Inst, Lowerer, Mem, Operand, Source, VReg, Width};
 /// by the build's cfgs, read in rseq-dsl (see `crate::gate`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Instrumentation {
-    /// Busy-wait loops at the numbered delay points (`DELAY_BEFORE_DESCRIPTOR`..`DELAY_BEFORE_COMMIT`), lengths read from a global table.
+    /// Busy-wait loops at the numbered delay points (`DELAY_BEFORE_DESCRIPTOR` to
+    /// `DELAY_BEFORE_COMMIT`), lengths read from a global table.
     pub delays: bool,
     /// Re-check the index and every compared load just before the commit; trap on change.
     pub compare_twice: bool,
