@@ -22,7 +22,7 @@ use crate::class::{
     header_offset, BATCH, CACHE_STRIDE, CLASSES, CLASS_SIZES, LAST_SMALL_CAPACITY_CLASS, POPS,
     PUSHES, SLOT_OFFSET, STOPPED,
 };
-use crate::depot;
+use crate::{depot, os};
 
 // The batch sections copy BATCH addresses (and one less) with `copy`, whose length is a
 // literal: keep the literals below in step with BATCH.
@@ -142,39 +142,25 @@ fn set_up() -> Option<Caches> {
         return None;
     }
     let len = rseq_dsl::possible_cpus();
-    // SAFETY: an anonymous private mapping; no pointer of ours is passed.
-    let region = unsafe {
-        libc::mmap(
-            ptr::null_mut(),
-            len * CACHE_STRIDE,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if region == libc::MAP_FAILED {
+    let region = os::map(len * CACHE_STRIDE);
+    if region.is_null() {
         return None;
     }
     CACHES.store(len, Ordering::Relaxed);
     let state = region as usize | wanted_mode();
     if let Err(winner) = STATE.compare_exchange(0, state, Ordering::AcqRel, Ordering::Acquire) {
         // Another thread set up first: its region is the one; ours was never used.
-        // SAFETY: unmaps exactly the mapping made above.
-        unsafe { libc::munmap(region, len * CACHE_STRIDE) };
+        // SAFETY: unmaps exactly the mapping made above, which nobody saw.
+        unsafe { os::unmap(region, len * CACHE_STRIDE) };
         let _ = winner;
     }
     caches()
 }
 
 /// `mm_cid` where the kernel maintains it, unless `RSEQ_ALLOC_INDEX=cpu` asks for CPU
-/// numbers (read with `getenv`, which allocates nothing).
+/// numbers (read with `getenv`, which allocates nothing). Only threads with rseq get here.
 fn wanted_mode() -> usize {
-    // SAFETY: a NUL-terminated name; the result is only read, before any other call.
-    let forced_cpu = unsafe {
-        let value = libc::getenv(c"RSEQ_ALLOC_INDEX".as_ptr());
-        !value.is_null() && core::ffi::CStr::from_ptr(value).to_bytes() == b"cpu"
-    };
+    let forced_cpu = os::env_is(c"RSEQ_ALLOC_INDEX", b"cpu");
     if forced_cpu || rseq_dsl::mm_cid().is_none() {
         CPU
     } else {

@@ -1,58 +1,30 @@
 //! The shared depot behind the per-CPU caches: per size class, a mutex-protected stack of
 //! full batches and one partial batch of free objects, and a bump pointer into spans of
-//! fresh memory from `mmap`.
+//! fresh memory from the OS (`mmap`, `VirtualAlloc`: `os::map`).
 //!
 //! Free objects are linked through their own first two words (every object is at least 16
 //! bytes): word 0 links the objects of one batch, word 1 of a batch's first object links the
 //! batches of the stack. Taking or giving a full batch is O(1) under the lock; walking or
 //! linking its objects happens outside it.
 //!
-//! Nothing here allocates through the global allocator (the locks are `pthread_mutex_t`
-//! statics, spans come from `mmap`), so the allocator can call it from its own paths.
+//! Nothing here allocates through the global allocator (the locks are `os::RawLock`
+//! statics, `pthread_mutex_t` or `SRWLOCK`; spans come from `os::map`), so the allocator can
+//! call it from its own paths.
 //!
-//! Fork: a `pthread_atfork` handler takes the trim lock and every class lock before `fork`
-//! and releases them after it, in the parent, and re-initialises them in the child, so the
-//! child never inherits a lock held by a thread that does not exist there.
+//! Fork (Unix; Windows has none): a `pthread_atfork` handler takes the trim lock and every
+//! class lock before `fork` and releases them after it, in the parent, and re-initialises
+//! them in the child, so the child never inherits a lock held by a thread that does not
+//! exist there.
 
 use core::cell::UnsafeCell;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::class::{BATCH, CLASSES, CLASS_SIZES};
+use crate::os::{self, RawLock};
 
 /// Fresh memory is mapped this many bytes at a time per class.
 const SPAN: usize = 256 * 1024;
-
-/// A `pthread_mutex_t` in a static: no allocation, lockable and unlockable from different
-/// functions (the fork handlers need that).
-pub(crate) struct RawLock(UnsafeCell<libc::pthread_mutex_t>);
-
-// SAFETY: a pthread mutex is made to be shared between threads.
-unsafe impl Sync for RawLock {}
-
-impl RawLock {
-    const fn new() -> Self {
-        RawLock(UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER))
-    }
-
-    pub(crate) fn lock(&self) {
-        // SAFETY: an initialised mutex in a static; a default mutex cannot fail to lock
-        // except on deadlock, which the lock order (trim, then classes) rules out.
-        unsafe { libc::pthread_mutex_lock(self.0.get()) };
-    }
-
-    pub(crate) fn unlock(&self) {
-        // SAFETY: called only by the thread that locked it.
-        unsafe { libc::pthread_mutex_unlock(self.0.get()) };
-    }
-
-    /// In a forked child only: the mutex as if never locked.
-    fn reinit(&self) {
-        // SAFETY: the child has one thread, which is running the fork handler, so nobody
-        // else can be using the mutex.
-        unsafe { self.0.get().write(libc::PTHREAD_MUTEX_INITIALIZER) };
-    }
-}
 
 /// One class's free objects and fresh memory, guarded by `lock`.
 struct Depot {
@@ -119,18 +91,8 @@ impl Inner {
     fn carve(&mut self, class: usize) -> *mut usize {
         let size = CLASS_SIZES[class];
         if self.bump + size > self.bump_end {
-            // SAFETY: an anonymous private mapping; no pointer of ours is passed.
-            let span = unsafe {
-                libc::mmap(
-                    ptr::null_mut(),
-                    SPAN,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                    -1,
-                    0,
-                )
-            };
-            if span == libc::MAP_FAILED {
+            let span = os::map(SPAN);
+            if span.is_null() {
                 return ptr::null_mut();
             }
             SPAN_BYTES.fetch_add(SPAN as u64, Ordering::Relaxed);
@@ -281,9 +243,10 @@ pub(crate) fn span_bytes() -> u64 {
 
 static FORK_HANDLERS: AtomicBool = AtomicBool::new(false);
 
-/// Installs the fork handlers once. The constructor calls it before `main`; the depot's
-/// first use calls it too, for a C runtime that skipped constructors. `pthread_atfork`
-/// allocates with glibc's malloc, never with the Rust global allocator.
+/// Installs the fork handlers once (where there is a `fork`: not on Windows). The
+/// constructor calls it before `main`; the depot's first use calls it too, for a C runtime
+/// that skipped constructors (or a platform where the crate has none). `pthread_atfork`
+/// allocates with the C library's malloc, never with the Rust global allocator.
 pub(crate) fn register_fork_handlers() {
     if FORK_HANDLERS.load(Ordering::Acquire) {
         return;
@@ -292,14 +255,8 @@ pub(crate) fn register_fork_handlers() {
         .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
         .is_ok()
     {
-        // SAFETY: three `extern "C" fn()` handlers that only lock and unlock statics.
-        unsafe {
-            libc::pthread_atfork(
-                Some(before_fork),
-                Some(after_fork_parent),
-                Some(after_fork_child),
-            )
-        };
+        // The handlers only lock and unlock statics.
+        os::at_fork(before_fork, after_fork_parent, after_fork_child);
     }
 }
 

@@ -15,8 +15,9 @@
 //! # How it works
 //!
 //! - **Size classes** of 16 to 1024 bytes ([`CLASS_SIZES`]) for requests aligned to at
-//!   most 16 bytes. Larger or more aligned requests go to the system allocator (`malloc`,
-//!   `posix_memalign`, `realloc`, `free`).
+//!   most 16 bytes. Larger or more aligned requests go to the system allocator
+//!   (`std::alloc::System`: `malloc`, `posix_memalign`, `realloc`, `free` on Unix, the
+//!   process heap on Windows).
 //! - **Per-CPU caches**: one per possible CPU, indexed by the thread's `mm_cid` where the
 //!   kernel maintains it (Linux 6.3+: as many caches in use as threads running at once) and
 //!   by CPU number otherwise (`RSEQ_ALLOC_INDEX=cpu` forces CPU numbers). Each holds a
@@ -30,8 +31,11 @@
 //!   section pushes 31 of them); a full cache gives its top 32 objects back (one batched
 //!   section copies them out). Small-object memory is never returned to the system.
 //! - **Without rseq** (the kernel or a sandbox refuses it, qemu-user, a thread past its
-//!   rseq teardown at exit), allocations and frees go straight to the depot, under its
-//!   lock. Threads on both paths can free each other's objects.
+//!   rseq teardown at exit; every thread on a target other than Linux, or on a Linux
+//!   architecture without an rseq backend), allocations and frees go straight to the depot,
+//!   under its lock. Threads on both paths can free each other's objects. The allocator
+//!   builds and works on every target with `std`: Unix through `libc`, Windows through
+//!   `windows-sys` (`src/os/`).
 //! - **[`trim`](RseqAlloc::trim)** moves every cache's objects to the depot while other
 //!   threads keep allocating: it stops each cache (every section checks a word first and
 //!   exits on it, to the depot), fences with `membarrier` so that no section still runs on
@@ -39,13 +43,14 @@
 //!
 //! # Guarantees and rules
 //!
-//! - **Nothing allocates through itself**: the caches and spans are `mmap`ed, the locks are
-//!   `pthread_mutex_t` statics, statistics are atomics, and a thread's rseq registration
+//! - **Nothing allocates through itself**: the caches and spans are mapped from the OS
+//!   (`mmap`; `VirtualAlloc` on Windows), the locks are statics (`pthread_mutex_t`; an
+//!   `SRWLOCK` on Windows), statistics are atomics, and a thread's rseq registration
 //!   allocates nothing (glibc's area, or the runtime's own thread-local one).
-//! - **Fork**: `pthread_atfork` handlers (installed by a constructor before `main`) hold
-//!   every depot lock and the trim lock across `fork` and re-initialise them in the child,
-//!   so a child never inherits a lock held by a thread that does not exist there. Caches
-//!   need nothing: a section another thread had in flight either committed before the fork
+//! - **Fork** (Unix): `pthread_atfork` handlers (installed by a constructor before `main`)
+//!   hold every depot lock and the trim lock across `fork` and re-initialise them in the
+//!   child, so a child never inherits a lock held by a thread that does not exist there.
+//!   Caches need nothing: a section another thread had in flight either committed before the fork
 //!   or left no trace.
 //! - **Signal handlers**: not async-signal-safe, like `malloc`: a cache miss takes a depot
 //!   lock that the interrupted thread may hold. Do not allocate or free in a handler.
@@ -59,6 +64,7 @@ mod cache;
 mod class;
 mod depot;
 mod large;
+mod os;
 mod stats;
 
 use core::alloc::{GlobalAlloc, Layout};
@@ -171,7 +177,8 @@ unsafe impl GlobalAlloc for RseqAlloc {
         if small(layout) {
             cache::alloc(class_of(layout.size()))
         } else {
-            large::alloc(layout)
+            // SAFETY: GlobalAlloc's contract: a non-zero size.
+            unsafe { large::alloc(layout) }
         }
     }
 
@@ -195,7 +202,8 @@ unsafe impl GlobalAlloc for RseqAlloc {
             }
             p
         } else {
-            large::alloc_zeroed(layout)
+            // SAFETY: GlobalAlloc's contract: a non-zero size.
+            unsafe { large::alloc_zeroed(layout) }
         }
     }
 
@@ -205,7 +213,7 @@ unsafe impl GlobalAlloc for RseqAlloc {
         match (small(layout), small(new_layout)) {
             (true, true) if class_of(layout.size()) == class_of(new_size) => ptr,
             (false, false) if large::reallocable(layout) => {
-                // SAFETY: a large block from malloc, resized to another large size.
+                // SAFETY: a large block from large::alloc, resized to another large size.
                 unsafe { large::realloc(ptr, layout, new_size) }
             }
             _ => {
@@ -223,12 +231,27 @@ unsafe impl GlobalAlloc for RseqAlloc {
     }
 }
 
-// Installs the fork handlers before `main` (an `.init_array` entry, as the runtime's own
-// constructor), while no other thread can be inside the depot.
-#[used]
-#[link_section = ".init_array"]
-static INIT: extern "C" fn() = init;
+// Installs the fork handlers before `main` (an `.init_array` entry on ELF systems, as the
+// runtime's own constructor; `__mod_init_func` on Apple's), while no other thread can be
+// inside the depot. Elsewhere (Windows has no fork) the depot's first use installs them.
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+    target_os = "illumos",
+    target_os = "solaris",
+    target_vendor = "apple",
+))]
+mod constructor {
+    #[used]
+    #[cfg_attr(not(target_vendor = "apple"), link_section = ".init_array")]
+    #[cfg_attr(target_vendor = "apple", link_section = "__DATA,__mod_init_func")]
+    static INIT: extern "C" fn() = init;
 
-extern "C" fn init() {
-    depot::register_fork_handlers();
+    extern "C" fn init() {
+        crate::depot::register_fork_handlers();
+    }
 }
