@@ -14,12 +14,19 @@ die() {
 # ---------------------------------------------------------------------------------------
 # APT: the host's own configuration for cross tools, private ones for everything else
 # ---------------------------------------------------------------------------------------
+# Refused when the installation would remove a package: Debian's cross gccs conflict with
+# some multilib packages (gcc-multilib removes gcc-aarch64-linux-gnu and the others), and
+# what one script installs must never take away what another one needs.
 apt_updated=0
 apt_install() { # PACKAGE... (host packages from the system's own sources)
     if [ "$apt_updated" = 0 ]; then
         apt-get update -qq
         apt_updated=1
     fi
+    local removed
+    removed=$(DEBIAN_FRONTEND=noninteractive apt-get -s install -y --no-install-recommends "$@" |
+        sed -n 's/^Remv \([^ ]*\).*/\1/p' | tr '\n' ' ')
+    [ -z "$removed" ] || die "installing $* would remove $removed: refused"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
