@@ -10,6 +10,10 @@ pub use rseq_dsl_macros::rseq;
 // `__rseq_select!`, in instrumentation.rs).
 #[doc(hidden)]
 pub use rseq_dsl_macros::__rseq_instrumented;
+// Keeps the arm of `rseq!`'s expansion that this target's backend compiles (or its `none`
+// arm): the runtime's `abi` module defines it per target.
+#[doc(hidden)]
+pub use rseq_dsl_runtime::__rseq_backend;
 mod instrumentation;
 
 // `rseq!` expands to `::rseq_dsl::...` paths; this makes them resolve inside this crate.

@@ -18,7 +18,7 @@ use crate::ty::Ty;
 ///
 /// A proc-macro runs on the host and cannot see the target (Cargo sets
 /// `CARGO_CFG_TARGET_ARCH` only for build scripts), so the section is compiled for every
-/// backend and each expansion is selected by `#[cfg(target_arch)]`.
+/// backend, and the runtime's `__rseq_backend!` keeps the target's (see [`every_backend`]).
 ///
 /// The test instrumentation is chosen by the build's cfgs, which rseq-dsl reads
 /// ([`gate::gate`]); this is the plain expansion, behind that gate.
@@ -36,29 +36,42 @@ pub fn rseq_instrumented(input: TokenStream) -> TokenStream {
     }
 }
 
-/// The section compiled by each backend, selected by `#[cfg(target_arch)]`.
+/// The section compiled by each backend, one arm each, and a `none` arm for targets
+/// without a backend; the runtime's `__rseq_backend!` keeps the arm of the target being
+/// built (the runtime's `abi` module is the one list of which target has which backend).
+///
+/// The `none` arm is checked exactly as the reference backend (the first of
+/// [`arch::BACKENDS`], x86_64, what CI builds) checks it: a developer on macOS or Windows
+/// sees the errors CI sees, and rustc's checks of the inputs, fields and types run there
+/// too. Its value is the runtime's `Unavailable` error naming the target.
 fn every_backend(input: &TokenStream, instrumentation: Instrumentation) -> TokenStream {
     let mut arms = Vec::new();
+    let mut unsupported = None;
     for (arch, backend) in arch::BACKENDS {
         let backend: &dyn Backend = backend;
-        let expansion = match compile(input.clone(), backend, instrumentation) {
-            Ok(tokens) => tokens,
-            Err(error) => fallback(error, input),
-        };
-        arms.push(quote!(#[cfg(target_arch = #arch)] () => #expansion,));
+        let (expansion, without_backend) =
+            match compile_section(input.clone(), backend, instrumentation) {
+                Ok((checked, lowered)) => {
+                    let template = backend.emit(&lowered);
+                    (
+                        expansion(&checked, &lowered, &template, backend.name()),
+                        unsupported_expansion(&checked, &lowered, backend.name()),
+                    )
+                }
+                Err(error) => {
+                    let fallback = fallback(error, input);
+                    (fallback.clone(), fallback)
+                }
+            };
+        unsupported.get_or_insert(without_backend);
+        let arch = format_ident!("{}", arch);
+        arms.push(quote!(#arch => { #expansion }));
     }
-    let archs = arch::BACKENDS
-        .iter()
-        .map(|(arch, _)| quote!(target_arch = #arch));
-    let unsupported = fallback(
-        syn::Error::new(Span::call_site(), arch::unsupported_target()),
-        input,
-    );
+    let unsupported = unsupported.expect("at least one backend");
     quote! {
-        match () {
+        ::rseq_dsl::__rseq_backend! {
             #(#arms)*
-            #[cfg(not(any(#(#archs),*)))]
-            () => #unsupported,
+            none => { #unsupported }
         }
     }
 }
@@ -85,16 +98,6 @@ pub fn compile_section(
     }
     let lowered = lower::lower(&checked, backend, checked.body_span, instrumentation)?;
     Ok((checked, lowered))
-}
-
-fn compile(
-    input: TokenStream,
-    backend: &dyn Backend,
-    instrumentation: Instrumentation,
-) -> syn::Result<TokenStream> {
-    let (checked, lowered) = compile_section(input, backend, instrumentation)?;
-    let template = backend.emit(&lowered);
-    Ok(expansion(&checked, &lowered, &template, backend.name()))
 }
 
 /// After an error: the errors, and an expression of the right shape so that the caller's
@@ -209,11 +212,9 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
     };
     let exit_value = match &exit_ty {
         Some(ty) => quote!(#result as #ty),
-        None => unit.clone(),
+        None => unit,
     };
-    let yield_ty = yield_ty.unwrap_or(unit.clone());
-    let exit_ty = exit_ty.unwrap_or(unit);
-    let outcome = quote!(::rseq_dsl::Outcome::<#yield_ty, #exit_ty>);
+    let outcome = outcome_type(checked);
     let exited_branch = (!lowered.exits.is_empty()).then(|| {
         quote! {
             if #status == #STATUS_EXITED {
@@ -263,6 +264,44 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
                 #on_abort
             }),
         }
+    }}
+}
+
+/// `Outcome<Y, E>` of a section: what it yields and what its exits carry (`()` if nothing).
+fn outcome_type(checked: &Checked) -> TokenStream {
+    let unit = quote!(());
+    let yield_ty = checked
+        .yielded
+        .map_or(unit.clone(), |var| checked.vars[var].ty.to_rust());
+    let exit_ty = checked.exit_ty.as_ref().map_or(unit, Ty::to_rust);
+    quote!(::rseq_dsl::Outcome::<#yield_ty, #exit_ty>)
+}
+
+/// A valid section on a target without a backend: everything rustc checks of it on a
+/// backend target (offsets, field types and bounds, the inputs' types, `unsafe`), and the
+/// runtime's error naming the target as its value. The inputs are type-checked, never run,
+/// as on a backend target where rseq is unavailable.
+fn unsupported_expansion(checked: &Checked, lowered: &Lowered, arch: &str) -> TokenStream {
+    let index = &checked.index;
+    let outcome = outcome_type(checked);
+    let field_checks = field_checks(checked, lowered, arch);
+    let inputs = checked.inputs.iter().map(|input| {
+        let name = &checked.vars[input.var].name;
+        let (ty, expr) = (&input.ty, &input.expr);
+        quote!(#[allow(unused_variables)] let #name: #ty = #expr;)
+    });
+    quote! {{
+        #field_checks
+        if false {
+            #[allow(unused_variables)]
+            let #index: usize = 0;
+            #(#inputs)*
+        }
+        ::core::result::Result::<#outcome, ::rseq_dsl::Unavailable>::Err(
+            // An unsafe call, as the asm! of a backend target is unsafe: a section outside
+            // `unsafe` is an error on every target.
+            ::rseq_dsl::__private::unsupported_target(),
+        )
     }}
 }
 

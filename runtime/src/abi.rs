@@ -6,26 +6,106 @@
 
 use core::mem::{align_of, offset_of, size_of};
 
-// One file per architecture, each exporting the same items; this list is the only place
-// that names the supported architectures (the crate refuses any other target here).
-#[cfg(target_arch = "aarch64")]
-#[path = "abi/aarch64.rs"]
-mod arch;
-#[cfg(target_arch = "riscv64")]
-#[path = "abi/riscv64.rs"]
-mod arch;
-#[cfg(target_arch = "x86_64")]
-#[path = "abi/x86_64.rs"]
-mod arch;
+// The one list of rseq backends: each architecture's name, its ABI file, and the targets it
+// serves. Everything that differs between a target with rseq sections and one without
+// (the runtime's platform modules, and which arm of a section's expansion is compiled, see
+// `__rseq_backend!`) follows from this list, so adding an architecture is a line here and a
+// file in `abi/` (and its backend in the macro crate's `arch/`).
+//
+// `$d` is a literal `$`, passed in so that the macros defined inside can have metavariables
+// of their own.
+macro_rules! backends {
+    ($d:tt $($name:ident: $file:literal if $target:meta;)*) => {
+        $(
+            #[cfg($target)]
+            #[path = $file]
+            mod arch;
+        )*
 
-#[cfg(not(any(
-    target_arch = "aarch64",
-    target_arch = "riscv64",
-    target_arch = "x86_64"
-)))]
-compile_error!("rseq-dsl supports x86_64, aarch64 and riscv64 Linux");
+        /// Items for targets with an rseq backend.
+        macro_rules! with_backend {
+            ($d($d item:item)*) => { $d( #[cfg(any($($target),*))] $d item )* };
+        }
 
-pub use arch::{glibc_rseq_symbols, thread_pointer, ARCH_NAME, AUDIT_ARCH, SIGNATURE, SYS_RSEQ};
+        /// Items for every other target: the platform without rseq sections.
+        macro_rules! without_backend {
+            ($d($d item:item)*) => { $d( #[cfg(not(any($($target),*)))] $d item )* };
+        }
+
+        /// The architectures with an rseq backend (on Linux).
+        ///
+        /// ```
+        /// assert!(rseq_dsl_runtime::abi::BACKENDS.contains(&"x86_64"));
+        /// ```
+        pub const BACKENDS: &[&str] = &[$(stringify!($name)),*];
+
+        /// The backend this build has, `None` on a target without one (another operating
+        /// system, or a Linux architecture without a backend), where every section returns
+        /// [`Unavailable`](crate::Unavailable) and the building blocks use their fallbacks.
+        ///
+        /// ```
+        /// let expected = cfg!(all(target_os = "linux", target_arch = "x86_64", target_pointer_width = "64"));
+        /// assert_eq!(rseq_dsl_runtime::abi::BACKEND == Some("x86_64"), expected);
+        /// ```
+        pub const BACKEND: Option<&str> = {
+            #[allow(unused_mut, unused_assignments)]
+            let mut backend = None;
+            $( if cfg!($target) { backend = Some(stringify!($name)); } )*
+            backend
+        };
+
+        // What `rseq!` expands to is one arm per backend and a `none` arm; this macro,
+        // defined here for the target being built, keeps the arm of this build's backend and
+        // drops the others unexpanded (their asm would not even parse elsewhere). A
+        // proc-macro cannot see the target itself (it runs on the host).
+        $(
+            #[cfg($target)]
+            #[doc(hidden)]
+            #[macro_export]
+            macro_rules! __rseq_backend {
+                ($name => $d body:block $d($d rest:tt)*) => { $d body };
+                ($d other:ident => $d body:block $d($d rest:tt)*) => {
+                    $d crate::__rseq_backend!($d($d rest)*)
+                };
+                () => {
+                    ::core::compile_error!(::core::concat!(
+                        "rseq-dsl-macros emitted no section for the ",
+                        ::core::stringify!($name),
+                        " backend: use the rseq-dsl-macros version rseq-dsl depends on"
+                    ))
+                };
+            }
+        )*
+        #[cfg(not(any($($target),*)))]
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! __rseq_backend {
+            (none => $d body:block $d($d rest:tt)*) => { $d body };
+            ($d other:ident => $d body:block $d($d rest:tt)*) => {
+                $d crate::__rseq_backend!($d($d rest)*)
+            };
+            () => {
+                ::core::compile_error!(
+                    "rseq-dsl-macros emitted no `none` arm: use the rseq-dsl-macros version rseq-dsl depends on"
+                )
+            };
+        }
+    };
+}
+
+// Big-endian aarch64 has no backend: the abort signature is emitted with `.inst`, which is
+// little-endian on every aarch64 target, while the kernel compares it as a data word in the
+// process's byte order (every abort would be a SIGSEGV). x32 (`x86_64` with 32-bit
+// pointers) has none either: the sections' type model is 64-bit there.
+backends! { $
+    x86_64: "abi/x86_64.rs" if all(target_os = "linux", target_arch = "x86_64", target_pointer_width = "64");
+    aarch64: "abi/aarch64.rs" if all(target_os = "linux", target_arch = "aarch64", target_endian = "little");
+    riscv64: "abi/riscv64.rs" if all(target_os = "linux", target_arch = "riscv64");
+}
+
+with_backend! {
+    pub use arch::{glibc_rseq_symbols, thread_pointer, ARCH_NAME, AUDIT_ARCH, SIGNATURE, SYS_RSEQ};
+}
 
 /// The per-thread area shared with the kernel (`struct rseq` of the uapi header).
 ///
@@ -123,12 +203,12 @@ pub const LEGACY_AREA_LEN: u32 = 32;
 pub const ORIGINAL_FEATURE_SIZE: u32 = 20;
 
 /// `getauxval` tag: how many bytes of the area the kernel fills in (6.3+).
-pub const AT_RSEQ_FEATURE_SIZE: libc::c_ulong = 27;
+pub const AT_RSEQ_FEATURE_SIZE: core::ffi::c_ulong = 27;
 /// `getauxval` tag: the alignment the kernel requires for the area (6.3+).
-pub const AT_RSEQ_ALIGN: libc::c_ulong = 28;
+pub const AT_RSEQ_ALIGN: core::ffi::c_ulong = 28;
 
 /// `rseq()` flag that unregisters the area.
-pub const RSEQ_FLAG_UNREGISTER: libc::c_int = 1;
+pub const RSEQ_FLAG_UNREGISTER: core::ffi::c_int = 1;
 
 const _: () = {
     assert!(size_of::<RseqArea>() == 32);

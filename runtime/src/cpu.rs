@@ -9,7 +9,11 @@ use crate::registration::{area, area_or_unregistered, feature_size};
 /// The CPU the calling thread runs on (it may migrate right after the read).
 ///
 /// One thread-local load of the area's `cpu_id` once the thread is registered; where rseq
-/// is unavailable, `sched_getcpu()`.
+/// is unavailable, the operating system's answer: `sched_getcpu()` on Linux and FreeBSD,
+/// `GetCurrentProcessorNumberEx` on Windows. Where the system has no such call (macOS,
+/// among others) it is a stable per-thread shard index below [`possible_cpus`], spread
+/// round-robin over the threads: **not a CPU number**, but what per-CPU arrays need there
+/// (threads spread over the slots, each staying on its own).
 ///
 /// ```
 /// let cpu = rseq_dsl_runtime::current_cpu();
@@ -38,18 +42,13 @@ fn current_cpu_slow() -> usize {
             return cpu as usize;
         }
     }
-    sched_getcpu_fallback()
+    os_cpu_fallback()
 }
 
-fn sched_getcpu_fallback() -> usize {
-    // SAFETY: sched_getcpu has no preconditions.
-    let cpu = unsafe { libc::sched_getcpu() };
-    if cpu >= 0 {
-        return cpu as usize;
-    }
-    // getcpu cannot fail on Linux for the calling thread; if a sandbox refuses it anyway,
-    // CPU 0 is a valid index for every per-CPU array (the answer is only ever a hint).
-    0
+/// The operating system's answer, kept below [`possible_cpus`] (a system that refuses to
+/// say gets CPU 0: a valid index for every per-CPU array, and the answer is only a hint).
+pub(crate) fn os_cpu_fallback() -> usize {
+    crate::os::cpu().map_or(0, |cpu| cpu.min(possible_cpus() - 1))
 }
 
 fn read_u32_field(area: *mut RseqArea, offset: usize) -> u32 {
@@ -99,7 +98,9 @@ pub fn node_id() -> Option<usize> {
 }
 
 /// The number of possible CPUs: every CPU number the kernel may ever report is below it,
-/// so it bounds per-CPU arrays (CPUs that come online later included).
+/// so it bounds per-CPU arrays (CPUs that come online later included). On Windows, the
+/// processors of every processor group; where [`current_cpu`] is a shard index, the number
+/// of shards (the processors the system reports).
 ///
 /// ```
 /// assert!(rseq_dsl_runtime::possible_cpus() >= 1);
@@ -109,131 +110,5 @@ pub fn possible_cpus() -> usize {
     // first use in a forked child or a signal handler cannot block; the file is the same
     // for every thread, so racing first uses agree.
     static POSSIBLE: OnceWord<usize> = OnceWord::new();
-    POSSIBLE.get_or_compute(|| read_possible_list().unwrap_or_else(fallback_bound))
-}
-
-/// Where `/sys` cannot be read (a sandbox, a container without it): CPU numbers can be
-/// sparse, so a CPU *count* is not a bound. Take the highest CPU the thread may run on,
-/// plus one, and never less than the configured count.
-fn fallback_bound() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    let configured = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) };
-    // SAFETY: cpu_set_t is plain data (all zeroes is the empty set); the call gets its size.
-    let allowed = unsafe {
-        let mut set: libc::cpu_set_t = core::mem::zeroed();
-        let size = core::mem::size_of::<libc::cpu_set_t>();
-        (libc::sched_getaffinity(0, size, &mut set) == 0).then_some(set)
-    };
-    let highest_allowed = allowed.and_then(|set| {
-        // SAFETY: CPU_ISSET reads the set within its CPU_SETSIZE bits.
-        (0..libc::CPU_SETSIZE as usize)
-            .rev()
-            .find(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
-    });
-    bound_from(usize::try_from(configured).ok(), highest_allowed)
-}
-
-/// One past the highest known CPU number, at least the configured count, at least 1.
-fn bound_from(configured: Option<usize>, highest_allowed: Option<usize>) -> usize {
-    let by_id = highest_allowed.map_or(0, |cpu| cpu + 1);
-    by_id.max(configured.unwrap_or(0)).max(1)
-}
-
-/// The bound from `/sys/devices/system/cpu/possible`, read with plain system calls.
-fn read_possible_list() -> Option<usize> {
-    // The list is short ("0-4095" at most a few ranges); a longer one is cut and falls back.
-    let mut buf = [0u8; 256];
-    // SAFETY: a NUL-terminated path and no pointer kept.
-    let fd = unsafe {
-        libc::open(
-            c"/sys/devices/system/cpu/possible".as_ptr(),
-            libc::O_RDONLY | libc::O_CLOEXEC,
-        )
-    };
-    if fd < 0 {
-        return None;
-    }
-    let mut len = 0;
-    while len < buf.len() {
-        // SAFETY: reads into the unused tail of `buf`, within its bounds.
-        let n = unsafe { libc::read(fd, buf[len..].as_mut_ptr().cast(), buf.len() - len) };
-        if n < 0 && crate::error::last_errno() == libc::EINTR {
-            continue;
-        }
-        if n <= 0 {
-            break;
-        }
-        len += n as usize;
-    }
-    // SAFETY: closes the descriptor opened above, once.
-    unsafe { libc::close(fd) };
-    if len == buf.len() {
-        return None;
-    }
-    parse_cpu_list_bound(core::str::from_utf8(&buf[..len]).ok()?)
-}
-
-/// One past the highest CPU number in a kernel CPU list such as `0-3,8-11`.
-///
-/// Ranges and single CPUs may be mixed and sparse (`0,2,4-7`); the highest number decides,
-/// not how many there are. Anything malformed is `None`, so the caller falls back.
-fn parse_cpu_list_bound(list: &str) -> Option<usize> {
-    let mut bound = None;
-    for part in list
-        .trim()
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        let (first, last) = part.split_once('-').unwrap_or((part, part));
-        let first: usize = first.trim().parse().ok()?;
-        let last: usize = last.trim().parse().ok()?;
-        if last < first {
-            return None;
-        }
-        bound = Some(bound.unwrap_or(0).max(last.checked_add(1)?));
-    }
-    bound
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{bound_from, parse_cpu_list_bound};
-
-    #[test]
-    fn cpu_lists_parse_to_one_past_the_highest_cpu() {
-        assert_eq!(parse_cpu_list_bound("0-1\n"), Some(2));
-        assert_eq!(parse_cpu_list_bound("0"), Some(1));
-        assert_eq!(parse_cpu_list_bound("0-3,8-11"), Some(12));
-        assert_eq!(parse_cpu_list_bound("0,5"), Some(6));
-        assert_eq!(parse_cpu_list_bound(""), None);
-        assert_eq!(parse_cpu_list_bound("x-y"), None);
-    }
-
-    /// Sparse lists: the bound is the highest id + 1, never the number of CPUs listed.
-    #[test]
-    fn sparse_cpu_lists_bound_by_the_highest_id() {
-        assert_eq!(parse_cpu_list_bound("0,2,4,6\n"), Some(7));
-        assert_eq!(parse_cpu_list_bound("0-1,64-127\n"), Some(128));
-        assert_eq!(parse_cpu_list_bound("8-11,0-3"), Some(12));
-        assert_eq!(parse_cpu_list_bound("3"), Some(4));
-        assert_eq!(parse_cpu_list_bound("0-3, 6"), Some(7));
-        assert_eq!(parse_cpu_list_bound("0-4095"), Some(4096));
-        // Malformed: fall back rather than guess.
-        assert_eq!(parse_cpu_list_bound("3-1"), None);
-        assert_eq!(parse_cpu_list_bound("0-"), None);
-        assert_eq!(parse_cpu_list_bound("-3"), None);
-        assert_eq!(parse_cpu_list_bound("0-1-2"), None);
-        assert_eq!(parse_cpu_list_bound("18446744073709551615"), None);
-    }
-
-    /// Without the list: two CPUs allowed, numbered 0 and 5, are a bound of 6, not 2.
-    #[test]
-    fn the_fallback_bound_is_the_highest_allowed_id_plus_one() {
-        assert_eq!(bound_from(Some(2), Some(5)), 6);
-        assert_eq!(bound_from(Some(8), Some(3)), 8);
-        assert_eq!(bound_from(None, Some(0)), 1);
-        assert_eq!(bound_from(None, None), 1);
-        assert!(super::fallback_bound() >= 1);
-    }
+    POSSIBLE.get_or_compute(|| crate::os::possible_cpus().max(1))
 }

@@ -37,6 +37,20 @@ pub enum Reason {
     /// use of rseq on the thread, such as [`is_available`](crate::is_available) or a plain
     /// section, registers it.
     NotRegistered,
+    /// rseq is a Linux system call, and this target's operating system is another one
+    /// (`std::env::consts::OS`). Sections return this error; the building blocks use their
+    /// fallback paths.
+    NotLinux {
+        /// The operating system, as `std::env::consts::OS` names it.
+        os: &'static str,
+    },
+    /// Linux on an architecture for which rseq-dsl has no section backend (yet): the
+    /// kernel may support rseq, but no section can be compiled for it. See
+    /// [`abi::BACKENDS`](crate::abi::BACKENDS).
+    NoBackend {
+        /// The architecture, as the target names it (`aarch64_be` for big-endian aarch64).
+        arch: &'static str,
+    },
 }
 
 /// rseq cannot be used on this thread; the reason says why.
@@ -56,6 +70,8 @@ impl Unavailable {
         self.reason
     }
 
+    #[cfg(target_os = "linux")]
+    #[allow(dead_code)] // used by the registration of targets with a backend
     pub(crate) fn from_errno(errno: i32) -> Self {
         let reason = match errno {
             libc::ENOSYS => Reason::NotImplemented,
@@ -91,6 +107,17 @@ impl fmt::Display for Reason {
             Reason::Unloaded => f.write_str("prepare_unload() retired this thread"),
             Reason::NotRegistered => f.write_str(
                 "the thread is not registered yet, and a `registered` section never registers it",
+            ),
+            Reason::NotLinux { os } => {
+                write!(
+                    f,
+                    "rseq is a Linux system call, and this program runs on {os}"
+                )
+            }
+            Reason::NoBackend { arch } => write!(
+                f,
+                "rseq-dsl has no section backend for {arch} Linux (it has {})",
+                crate::abi::BACKENDS.join(", ")
             ),
         }
     }
@@ -142,6 +169,7 @@ impl fmt::Display for FenceError {
 impl std::error::Error for FenceError {}
 
 /// The calling thread's errno after a failed libc call.
+#[allow(dead_code)] // used where a libc call can fail
 pub(crate) fn last_errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }

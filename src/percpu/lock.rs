@@ -504,6 +504,21 @@ impl<T> fmt::Debug for PerCpuLock<T> {
     }
 }
 
+/// Elsewhere there is no affinity call to pin with; nor is one needed: only Linux has
+/// sections, so no thread there needs the pinned path (fences always succeed).
+#[cfg(not(target_os = "linux"))]
+struct Pin {
+    cpu: usize,
+}
+
+#[cfg(not(target_os = "linux"))]
+impl Pin {
+    /// No affinity call: reported as errno 0.
+    fn to_current_cpu() -> Result<Option<Pin>, i32> {
+        Err(0)
+    }
+}
+
 /// A token no other claim uses, never 0 (free) or 1 (held by a section).
 fn token() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(HELD_BY_SECTION + 1);
@@ -521,11 +536,13 @@ fn backoff(spins: &mut u32) {
 }
 
 /// The thread pinned to one CPU until dropped, which restores the old affinity.
+#[cfg(target_os = "linux")]
 struct Pin {
     old: libc::cpu_set_t,
     cpu: usize,
 }
 
+#[cfg(target_os = "linux")]
 impl Pin {
     /// The errno where the thread may not read or set its affinity (or learn its CPU);
     /// `Ok(None)` where it moved meanwhile.
@@ -555,6 +572,7 @@ impl Pin {
     }
 }
 
+#[cfg(target_os = "linux")]
 impl Drop for Pin {
     fn drop(&mut self) {
         let size = core::mem::size_of::<libc::cpu_set_t>();

@@ -269,12 +269,11 @@ impl<T: fmt::Debug + Sync> fmt::Debug for PerCpu<T> {
     }
 }
 
-/// The calling thread's CPU for a fallback path: `sched_getcpu`, clamped into `len` slots.
+/// The calling thread's CPU for a fallback path, from the operating system (`sched_getcpu`
+/// on Linux; see [`current_cpu`](crate::current_cpu) for the others), clamped into `len`
+/// slots. Any slot is correct on a fallback path, which is atomic.
 fn fallback_cpu(len: usize) -> usize {
-    // SAFETY: sched_getcpu has no preconditions.
-    let cpu = unsafe { libc::sched_getcpu() };
-    // A sandbox may refuse getcpu: any slot is correct on a fallback path, which is atomic.
-    usize::try_from(cpu).map_or(0, |c| c.min(len - 1))
+    rseq_dsl_runtime::__private::os_cpu().min(len - 1)
 }
 
 /// Whether membarrier's rseq fence works in this process, asked once.

@@ -41,23 +41,16 @@ pub trait Backend: Target {
     fn emit(&self, lowered: &Lowered) -> Vec<String>;
 }
 
-/// Every backend, by the `target_arch` it serves. A proc-macro runs on the host and cannot
-/// see the target (Cargo sets `CARGO_CFG_TARGET_ARCH` only for build scripts), so the
-/// expansion holds one `#[cfg(target_arch = ...)]` variant per backend.
+/// Every backend, by the name the runtime's `abi` module gives it (its `backends!` list says
+/// which targets each serves). A proc-macro runs on the host and cannot see the target
+/// (Cargo sets `CARGO_CFG_TARGET_ARCH` only for build scripts), so the expansion holds one
+/// arm per backend and the runtime's `__rseq_backend!` keeps the target's. The first is the
+/// reference: targets without a backend check sections as it does.
 pub const BACKENDS: [(&str, &dyn Backend); 3] = [
     ("x86_64", &x86_64::X86_64),
     ("aarch64", &aarch64::Aarch64),
     ("riscv64", &riscv64::Riscv64),
 ];
-
-/// The error of a target without a backend, naming every backend in [`BACKENDS`].
-pub fn unsupported_target() -> String {
-    let names: Vec<&str> = BACKENDS.iter().map(|(arch, _)| *arch).collect();
-    format!(
-        "rseq! has no backend for this target architecture: supported are {}",
-        names.join(", ")
-    )
-}
 
 /// The descriptor (version 0, flags 0, start, length up to post-commit, abort) in
 /// `__rseq_cs`, and its entry in `__rseq_cs_ptr_array` for debuggers and the descriptor
