@@ -1,15 +1,27 @@
 //! What the allocator's test binaries share: the allocator behind a counting wrapper (the
 //! independent count the statistics are checked against), blocks with canaries, the
 //! workloads, a signal storm and the checks.
+//!
+//! Everything but the signal storm, the thread count, the resident memory and the seccomp
+//! filter (Linux only) builds and runs on every target.
 #![allow(dead_code)] // each binary uses part of it
 
 use std::alloc::{GlobalAlloc, Layout};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rseq_dsl_alloc::{RseqAlloc, Stats, MAX_SMALL};
 
+// Where rseq can be available: Linux on an architecture with an rseq backend.
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 #[path = "../../../runtime/tests/support/seccomp.rs"]
 mod seccomp;
 
@@ -223,20 +235,37 @@ pub fn run_workers(exchange: &Arc<Exchange>, threads: usize, duration: Duration,
     workers.into_iter().map(|w| w.join().unwrap()).sum()
 }
 
+/// Prints that `test` of `binary` did not run, and why.
+pub fn skipped(binary: &str, test: &str, why: &str) {
+    println!("{binary}: {test}: skipped: {why}");
+}
+
+/// Why rseq is unavailable on this thread (empty if it is available).
+pub fn no_rseq_reason() -> String {
+    match rseq_dsl::registration() {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[cfg(target_os = "linux")]
 static SIGNALS: AtomicU64 = AtomicU64::new(0);
 
+#[cfg(target_os = "linux")]
 extern "C" fn on_signal(_: libc::c_int) {
     SIGNALS.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Signals handled so far by the storm's handler.
+#[cfg(target_os = "linux")]
 pub fn signals_handled() -> u64 {
     SIGNALS.load(Ordering::Relaxed)
 }
 
 /// A thread that sends SIGUSR1 to every thread of the process but itself, one every
 /// ~20 µs, until `stop` is set (signals a thread sends itself never land inside a section).
-pub fn signal_storm(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
+#[cfg(target_os = "linux")]
+pub fn signal_storm(stop: Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<u64> {
     // SAFETY: installs a handler that only bumps an atomic.
     unsafe {
         let mut action: libc::sigaction = std::mem::zeroed();
@@ -272,11 +301,19 @@ pub fn signal_storm(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
     })
 }
 
-/// Resident memory of this process, from /proc/self/statm.
-pub fn rss_bytes() -> u64 {
+/// Resident memory of this process, from /proc/self/statm (Linux only: `None` elsewhere).
+pub fn rss_bytes() -> Option<u64> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
     let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4096
+    Some(pages * 4096)
+}
+
+/// A resident size for a report line.
+pub fn rss_text(rss: Option<u64>) -> String {
+    rss.map_or("unknown".to_string(), |b| format!("{b} B"))
 }
 
 /// With no other thread allocating: the allocator's statistics agree with the wrapper's
@@ -331,7 +368,7 @@ pub fn report(what: &str, ops: u64, stats: &Stats, elapsed: Duration) {
     let mut per_cache = vec![0u64; stats.caches];
     RseqAlloc.cached_bytes_per_cache(&mut per_cache);
     println!(
-        "{what}: {ops} ops in {:.2?}, index {:?}, hits {}, misses {}, aborts {}, cached {} B {:?}, depot {} B, live {} B, mapped {} B, rss {} B",
+        "{what}: {ops} ops in {:.2?}, index {:?}, hits {}, misses {}, aborts {}, cached {} B {:?}, depot {} B, live {} B, mapped {} B, rss {}",
         elapsed,
         stats.index,
         stats.hits(),
@@ -342,11 +379,12 @@ pub fn report(what: &str, ops: u64, stats: &Stats, elapsed: Duration) {
         stats.depot_bytes(),
         stats.live_bytes(),
         stats.mapped_bytes,
-        rss_bytes()
+        rss_text(rss_bytes())
     );
 }
 
 /// Counts the threads of this process (for forking only while none starts or exits).
+#[cfg(target_os = "linux")]
 pub fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task")
         .map(|d| d.count())
@@ -354,6 +392,7 @@ pub fn thread_count() -> usize {
 }
 
 /// Waits until the process has exactly `n` threads.
+#[cfg(target_os = "linux")]
 pub fn wait_for_threads(n: usize) {
     while thread_count() != n {
         std::thread::sleep(Duration::from_millis(1));
@@ -364,7 +403,15 @@ pub static STARTED: AtomicUsize = AtomicUsize::new(0);
 
 /// Makes `rseq` fail with ENOSYS on the calling thread and on threads it creates later, as
 /// a sandbox or an emulator without rseq would. Allocates nothing (it also runs between
-/// `fork` and `exec`).
+/// `fork` and `exec`). Linux on an architecture with an rseq backend only.
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 pub fn deny_rseq() -> bool {
     seccomp::refuse_rseq_here(rseq_dsl::abi::SYS_RSEQ).is_ok()
 }
