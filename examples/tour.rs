@@ -18,7 +18,59 @@ const STORM_TIME: Duration = Duration::from_millis(400);
 /// Operations per thread in the timed runs.
 const TIMED_OPS: u64 = 3_000_000;
 
+#[cfg(target_os = "linux")]
 extern "C" fn on_signal(_: libc::c_int) {}
+
+/// The calling thread's id for `tgkill` (Linux); elsewhere a placeholder nothing signals.
+#[cfg(target_os = "linux")]
+fn thread_id() -> i32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() }
+}
+#[cfg(not(target_os = "linux"))]
+fn thread_id() -> i32 {
+    1
+}
+
+/// Installs SIGUSR1's handler, which does nothing (Linux: the storm's signal).
+#[cfg(target_os = "linux")]
+fn install_handler() {
+    // SAFETY: installs a handler that does nothing.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut());
+    }
+}
+#[cfg(not(target_os = "linux"))]
+fn install_handler() {}
+
+/// Sends SIGUSR1 to every running worker as fast as it can until `done`; returns the
+/// signals sent.
+#[cfg(target_os = "linux")]
+fn signal_workers(tids: &[AtomicI32], done: &AtomicBool) -> u64 {
+    let mut sent = 0u64;
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    while !done.load(Ordering::Acquire) {
+        for tid in tids.iter() {
+            let tid = tid.load(Ordering::Acquire);
+            if tid > 0 {
+                // SAFETY: SIGUSR1's handler does nothing; a stale tid is harmless.
+                unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, libc::SIGUSR1) };
+                sent += 1;
+            }
+        }
+    }
+    sent
+}
+
+/// No `tgkill` outside Linux: the storm runs without signals there.
+#[cfg(not(target_os = "linux"))]
+fn signal_workers(_: &[AtomicI32], _: &AtomicBool) -> u64 {
+    0
+}
 
 /// Set when a storm run's time is up; storm workers poll it.
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -43,8 +95,7 @@ fn run<R: Send + 'static>(
         .map(|i| {
             let (work, tids, barrier) = (work.clone(), tids.clone(), barrier.clone());
             std::thread::spawn(move || {
-                // SAFETY: gettid has no preconditions.
-                tids[i].store(unsafe { libc::gettid() }, Ordering::Release);
+                tids[i].store(thread_id(), Ordering::Release);
                 barrier.wait();
                 let r = work(i);
                 tids[i].store(0, Ordering::Release);
@@ -54,22 +105,7 @@ fn run<R: Send + 'static>(
         .collect();
     let signaller = signals.then(|| {
         let (tids, done) = (tids.clone(), done.clone());
-        std::thread::spawn(move || {
-            let mut sent = 0u64;
-            // SAFETY: getpid has no preconditions.
-            let pid = unsafe { libc::getpid() };
-            while !done.load(Ordering::Acquire) {
-                for tid in tids.iter() {
-                    let tid = tid.load(Ordering::Acquire);
-                    if tid > 0 {
-                        // SAFETY: SIGUSR1's handler does nothing; a stale tid is harmless.
-                        unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, libc::SIGUSR1) };
-                        sent += 1;
-                    }
-                }
-            }
-            sent
-        })
+        std::thread::spawn(move || signal_workers(&tids, &done))
     });
     // The clock starts before the main thread releases the workers: taken after the
     // barrier, it could start only once a worker had finished (2 CPUs, 2 busy workers).
@@ -139,13 +175,7 @@ fn item(thread: usize, i: u64) -> u64 {
 }
 
 fn main() {
-    // SAFETY: installs a handler that does nothing.
-    unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
-        action.sa_flags = libc::SA_RESTART;
-        libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut());
-    }
+    install_handler();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let storm_threads = (3 * cpus).clamp(4, 64);
     let timed_threads = cpus;

@@ -5,6 +5,17 @@
 //! outside the section with the signature in the 4 bytes before it, and every exit point
 //! leaving a known section for code. Then the tool's reading of this binary's file must agree.
 
+// The rseq descriptors of sections: only a target with an rseq backend has them.
+#![cfg(all(
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
+
 use rseq_dsl::{rseq, Outcome};
 use rseq_verify::{check, ElfImage, FileReport, ProcessImage, Report, Tables};
 

@@ -7,6 +7,17 @@
 //! fields (a section holds an `AtomicU16` as a `u16`). Every pushed item must come out
 //! exactly once (popped, or left in a slab), and the sections must have restarted.
 
+// Sections under load: a target with an rseq backend (elsewhere the binary is empty).
+#![cfg(all(
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
+
 mod common;
 
 use std::mem::offset_of;

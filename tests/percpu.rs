@@ -3,6 +3,16 @@
 //! that the restart paths are known to have run. A re-executed child where seccomp makes
 //! `rseq` fail with ENOSYS runs the same workloads on the fallback paths.
 
+// The seccomp child: only where rseq could be on (an rseq backend) is there a need for it.
+#[cfg(all(
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 #[path = "../runtime/tests/support/seccomp.rs"]
 mod seccomp;
 
@@ -18,6 +28,7 @@ fn threads() -> usize {
     (3 * possible_cpus()).clamp(4, 48)
 }
 
+#[cfg(target_os = "linux")]
 extern "C" fn on_signal(_: libc::c_int) {}
 
 /// Aborts the workers of a run should see before they may stop early.
@@ -49,13 +60,22 @@ impl Worker {
     }
 }
 
-/// Runs `work` on `threads` workers while another thread signals each of them (SIGUSR1,
-/// tgkill) as fast as it can; returns each worker's result and the aborts the workers saw
-/// (their `stats::thread_aborts()`, 0 without `stats`).
-fn storm<R: Send + 'static>(
-    threads: usize,
-    work: impl Fn(&Worker) -> R + Send + Sync + 'static,
-) -> (Vec<R>, u64) {
+/// The calling thread's id for `tgkill` (Linux); elsewhere a placeholder that nothing
+/// signals.
+#[cfg(target_os = "linux")]
+fn thread_id() -> i32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() }
+}
+#[cfg(not(target_os = "linux"))]
+fn thread_id() -> i32 {
+    1
+}
+
+/// Signals every running worker (SIGUSR1 through tgkill, whose handler does nothing) as
+/// fast as it can until `done`; returns the signals sent.
+#[cfg(target_os = "linux")]
+fn signal_workers(tids: &[AtomicI32], done: &AtomicBool) -> u64 {
     // SAFETY: a handler that does nothing; SA_RESTART keeps syscalls in the workers going.
     unsafe {
         let mut action: libc::sigaction = std::mem::zeroed();
@@ -63,6 +83,37 @@ fn storm<R: Send + 'static>(
         action.sa_flags = libc::SA_RESTART;
         libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut());
     }
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    let mut sent = 0u64;
+    while !done.load(Ordering::Acquire) {
+        for tid in tids.iter() {
+            let tid = tid.load(Ordering::Acquire);
+            if tid > 0 {
+                // SAFETY: SIGUSR1's handler does nothing, process-wide: a stale tid
+                // (ESRCH) or one reused by another thread of the process is harmless.
+                unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, libc::SIGUSR1) };
+                sent += 1;
+            }
+        }
+    }
+    sent
+}
+
+/// No `tgkill` outside Linux: the workers run without the storm there.
+#[cfg(not(target_os = "linux"))]
+fn signal_workers(_: &[AtomicI32], _: &AtomicBool) -> u64 {
+    0
+}
+
+/// Runs `work` on `threads` workers while another thread signals each of them (SIGUSR1,
+/// tgkill; Linux only, elsewhere the workers run alone) as fast as it can; returns each
+/// worker's result and the aborts the workers saw (their `stats::thread_aborts()`, 0
+/// without `stats`).
+fn storm<R: Send + 'static>(
+    threads: usize,
+    work: impl Fn(&Worker) -> R + Send + Sync + 'static,
+) -> (Vec<R>, u64) {
     let work = Arc::new(work);
     let tids: Arc<Vec<AtomicI32>> = Arc::new((0..threads).map(|_| AtomicI32::new(0)).collect());
     let done = Arc::new(AtomicBool::new(false));
@@ -83,8 +134,7 @@ fn storm<R: Send + 'static>(
                     aborts: run_aborts,
                     published: std::cell::Cell::new(stats::thread_aborts()),
                 };
-                // SAFETY: gettid has no preconditions.
-                tids[index].store(unsafe { libc::gettid() }, Ordering::Release);
+                tids[index].store(thread_id(), Ordering::Release);
                 start.wait();
                 let before = stats::thread_aborts();
                 let r = work(&worker);
@@ -96,23 +146,7 @@ fn storm<R: Send + 'static>(
         .collect();
     let signaller = {
         let (tids, done) = (tids.clone(), done.clone());
-        std::thread::spawn(move || {
-            // SAFETY: getpid has no preconditions.
-            let pid = unsafe { libc::getpid() };
-            let mut sent = 0u64;
-            while !done.load(Ordering::Acquire) {
-                for tid in tids.iter() {
-                    let tid = tid.load(Ordering::Acquire);
-                    if tid > 0 {
-                        // SAFETY: SIGUSR1's handler does nothing, process-wide: a stale tid
-                        // (ESRCH) or one reused by another thread of the process is harmless.
-                        unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, libc::SIGUSR1) };
-                        sent += 1;
-                    }
-                }
-            }
-            sent
-        })
+        std::thread::spawn(move || signal_workers(&tids, &done))
     };
     start.wait();
     let began = std::time::Instant::now();
@@ -356,12 +390,15 @@ fn lock_is_exclusive_under_a_signal_storm() {
 // ---- The same workloads where rseq is refused: the fallback paths. ----
 
 const ROLE_VAR: &str = "RSEQ_DSL_PERCPU_CHILD";
+#[cfg(all(target_os = "linux", target_endian = "little", any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
 const CHILD_TEST: &str = "fallback_paths_are_exact_without_rseq";
 const MARKER: &str = "fallback child: all workloads exact";
 
+/// In a child where seccomp refuses rseq or, where rseq is off anyway (no rseq backend for
+/// the target, an emulator, a sandbox), right here.
 #[test]
 fn fallback_paths_are_exact_without_rseq() {
-    if std::env::var_os(ROLE_VAR).is_some() {
+    if std::env::var_os(ROLE_VAR).is_some() || Path::current() == Path::Fallback {
         assert_eq!(
             Path::current(),
             Path::Fallback,
@@ -378,6 +415,32 @@ fn fallback_paths_are_exact_without_rseq() {
         println!("{MARKER}");
         return;
     }
+    fallback_in_a_child();
+}
+
+#[cfg(not(all(
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+)))]
+fn fallback_in_a_child() {
+    unreachable!("rseq sections ran on a target without an rseq backend");
+}
+
+#[cfg(all(
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
+fn fallback_in_a_child() {
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
     cmd.args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
         .env(ROLE_VAR, "1");

@@ -1,9 +1,26 @@
+//! Every kind of section once, with exact results. The sections need an rseq backend
+//! (x86_64, aarch64 and riscv64 Linux); on any other target they are listed as ignored with
+//! that reason, and `sections_are_unavailable_without_a_backend` checks what they return
+//! there instead.
+
 use rseq_dsl::{rseq, Outcome};
 
 #[repr(C, align(128))]
 struct Padded<T>(T);
 
 #[test]
+#[cfg_attr(
+    not(all(
+        target_os = "linux",
+        target_endian = "little",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64"
+        )
+    )),
+    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux)"
+)]
 fn counter_forms() {
     let n = rseq_dsl::possible_cpus();
     let mut counters: Vec<Padded<u64>> = (0..n).map(|_| Padded(0)).collect();
@@ -27,6 +44,18 @@ fn counter_forms() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(
+        target_os = "linux",
+        target_endian = "little",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64"
+        )
+    )),
+    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux)"
+)]
 fn lock_and_buffer() {
     let mut lock: usize = 0;
     let p = &mut lock as *mut usize;
@@ -85,6 +114,18 @@ struct Node {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(
+        target_os = "linux",
+        target_endian = "little",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64"
+        )
+    )),
+    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux)"
+)]
 fn stack_push_pop_copy_mm_cid_no_retry() {
     // One thread, pinned: every section below uses the same per-CPU slot.
     pin_to_current_cpu();
@@ -170,6 +211,18 @@ fn stack_push_pop_copy_mm_cid_no_retry() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(
+        target_os = "linux",
+        target_endian = "little",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64"
+        )
+    )),
+    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux)"
+)]
 fn narrow_and_signed_arithmetic() {
     let mut bytes: [u8; 2] = [250, 0];
     let mut word: i16 = -5;
@@ -209,6 +262,18 @@ struct Stopped {
 /// address shape: a bare pointer, a constant offset, an index, a field's address, and a
 /// pointer loaded with acquire itself.
 #[test]
+#[cfg_attr(
+    not(all(
+        target_os = "linux",
+        target_endian = "little",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64"
+        )
+    )),
+    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux)"
+)]
 fn load_acquire_every_width() {
     let bytes: [u8; 2] = [0x7f, 0xfe];
     let halves: [u16; 2] = [1, 0xfffe];
@@ -303,6 +368,7 @@ fn load_acquire_every_width() {
     assert_eq!((stopped.pad, stopped.count), (0, 0));
 }
 
+#[cfg(target_os = "linux")]
 fn pin_to_current_cpu() {
     let cpu = rseq_dsl::current_cpu();
     // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_setaffinity reads it.
@@ -316,10 +382,26 @@ fn pin_to_current_cpu() {
     }
 }
 
+/// Elsewhere the test that pins is ignored (no backend), yet compiled.
+#[cfg(not(target_os = "linux"))]
+fn pin_to_current_cpu() {}
+
 /// `registered` sections never register a thread: on a fresh thread they return
 /// `NotRegistered` and leave the thread as it was; once anything else registered it, they
 /// run like any section (and `mm_cid` ones report a kernel without it as a plain one does).
 #[test]
+#[cfg_attr(
+    not(all(
+        target_os = "linux",
+        target_endian = "little",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64"
+        )
+    )),
+    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux)"
+)]
 fn registered_sections_never_register() {
     std::thread::spawn(|| {
         let mut slots = vec![0u64; rseq_dsl::possible_cpus()];
@@ -356,4 +438,36 @@ fn registered_sections_never_register() {
     })
     .join()
     .unwrap();
+}
+
+/// Without a backend a section still type-checks its inputs, then returns the typed
+/// `Unavailable` error, whose reason names the target, and writes nothing.
+#[cfg(not(all(
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+)))]
+#[test]
+fn sections_are_unavailable_without_a_backend() {
+    let mut slot = 0u64;
+    let p = &mut slot as *mut u64;
+    let out = unsafe { rseq!(|cpu| { in slot: *mut u64 = p; commit *slot += 1; }) };
+    let e = out.expect_err("a section ran on a target without an rseq backend");
+    let message = e.to_string();
+    println!("{message}");
+    assert_eq!(slot, 0);
+    let arch = std::env::consts::ARCH;
+    let names = [
+        std::env::consts::OS,
+        arch,
+        if arch == "x86" { "i686" } else { arch },
+    ];
+    assert!(
+        names.iter().any(|name| message.contains(name)),
+        "the reason does not name the target ({names:?}): {message}"
+    );
 }

@@ -3,6 +3,17 @@
 //! that the restart path is known to have run. A control without rseq must lose updates
 //! under the same load, which shows that the checks can see a race.
 
+// Sections under load: a target with an rseq backend (elsewhere the binary is empty).
+#![cfg(all(
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
+
 mod common;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

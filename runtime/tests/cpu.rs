@@ -1,11 +1,60 @@
 //! CPU, concurrency id and NUMA node reads against the kernel's own answers.
+//!
+//! The first test pins a thread to each CPU and reads the rseq area: a target with an rseq
+//! backend. The second holds everywhere: `current_cpu()` stays below `possible_cpus()`.
 
+#[cfg(all(
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 mod common;
 
+#[cfg(all(
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 use common::{allowed_cpus, getcpu_node, pin_to, sched_getcpu};
+#[cfg(all(
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 use rseq_dsl_runtime::abi::{MM_CID_OFFSET, NODE_ID_OFFSET};
-use rseq_dsl_runtime::{current_cpu, mm_cid, node_id, possible_cpus, registration};
+use rseq_dsl_runtime::{current_cpu, possible_cpus};
+#[cfg(all(
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
+use rseq_dsl_runtime::{mm_cid, node_id, registration};
 
+#[cfg(all(
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 #[test]
 fn current_cpu_matches_sched_getcpu_on_each_allowed_cpu() {
     let cpus = allowed_cpus();

@@ -1,5 +1,17 @@
 //! fork keeps the registration: the child reuses the parent's area without registering again.
 
+// rseq registration as the kernel sees it: a target with an rseq backend (elsewhere
+// the binary is empty).
+#![cfg(all(
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
+
 mod common;
 
 use common::{check_registration, raw_rseq_len, registered_len};

@@ -1,5 +1,17 @@
 //! Registration on the main thread and on spawned threads, under both owners.
 
+// rseq registration as the kernel sees it: a target with an rseq backend (elsewhere
+// the binary is empty).
+#![cfg(all(
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
+
 mod common;
 
 use std::sync::{Barrier, Mutex, OnceLock};

@@ -4,6 +4,18 @@
 //! glibc's own registration at startup fails too (`__rseq_size == 0`) and the runtime's
 //! registration is the one refused.
 
+// rseq registration as the kernel sees it: a target with an rseq backend (elsewhere
+// the binary is empty).
+#![cfg(all(
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
+
 mod common;
 #[path = "support/seccomp.rs"]
 mod seccomp;

@@ -27,43 +27,188 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 // The scenarios force restarts with injected delays: they exist only in a build with
-// `--cfg rseq_dsl_delay_injection` (scripts/instrumented.sh, as CI's step 1 runs it).
-#[cfg(rseq_dsl_delay_injection)]
+// `--cfg rseq_dsl_delay_injection` (scripts/instrumented.sh, as CI's step 1 runs it), for
+// a target with an rseq backend (x86_64, aarch64 and riscv64 Linux).
+#[cfg(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 #[path = "../../runtime/tests/support/seccomp.rs"]
 mod seccomp;
 
-#[cfg(rseq_dsl_delay_injection)]
+#[cfg(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 #[macro_use]
 mod section;
 
-#[cfg(rseq_dsl_delay_injection)]
+#[cfg(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 mod buffer;
-#[cfg(rseq_dsl_delay_injection)]
+#[cfg(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 mod control;
-#[cfg(rseq_dsl_delay_injection)]
+#[cfg(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 mod harness;
-#[cfg(rseq_dsl_delay_injection)]
+#[cfg(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 mod increment;
-#[cfg(rseq_dsl_delay_injection)]
+#[cfg(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 mod list;
-#[cfg(rseq_dsl_delay_injection)]
+#[cfg(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 mod matrix;
-#[cfg(rseq_dsl_delay_injection)]
+#[cfg(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 mod membarrier;
-#[cfg(rseq_dsl_delay_injection)]
+#[cfg(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 mod memory;
-#[cfg(rseq_dsl_delay_injection)]
+#[cfg(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 mod modes;
-#[cfg(rseq_dsl_delay_injection)]
+#[cfg(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 mod process;
-#[cfg(rseq_dsl_delay_injection)]
+#[cfg(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 mod records;
-#[cfg(rseq_dsl_delay_injection)]
+#[cfg(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 mod runner;
-#[cfg(rseq_dsl_delay_injection)]
+#[cfg(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 mod spinlock;
 
-#[cfg(rseq_dsl_delay_injection)]
+#[cfg(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 fn main() -> std::process::ExitCode {
     runner::main()
 }
@@ -71,11 +216,24 @@ fn main() -> std::process::ExitCode {
 /// Without delay injection no scenario can run. Under plain `cargo test` (no arguments)
 /// that is a skip, said on stderr; asked for scenarios by name or size (the VM scripts
 /// do), the binary fails, so that a build that lost the cfg cannot pass for a run.
-#[cfg(not(rseq_dsl_delay_injection))]
+#[cfg(not(all(
+    rseq_dsl_delay_injection,
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+)))]
 fn main() -> std::process::ExitCode {
     let asked: Vec<String> = std::env::args().skip(1).collect();
-    let why = "built without `--cfg rseq_dsl_delay_injection` (run it under \
-               scripts/instrumented.sh, or with that cfg in RUSTFLAGS)";
+    let why = if cfg!(rseq_dsl_delay_injection) {
+        "its sections need an rseq backend (x86_64, aarch64 and riscv64 Linux)"
+    } else {
+        "built without `--cfg rseq_dsl_delay_injection` (run it under \
+         scripts/instrumented.sh, or with that cfg in RUSTFLAGS)"
+    };
     if asked.is_empty() {
         eprintln!("acceptance: skipped: {why}");
         std::process::ExitCode::SUCCESS

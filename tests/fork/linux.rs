@@ -31,7 +31,7 @@ const RACE_ENV: &str = "RSEQ_DSL_FORK_RACE";
 /// A scenario: a note to print when it passes, or why it failed.
 type Scenario = fn() -> Result<String, String>;
 
-fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     if let Some(round) = std::env::var_os(RACE_ENV) {
         // Nothing of the crate has run in this process yet: that is the point of the round.
         let round = round.to_str().and_then(|r| r.parse().ok()).unwrap_or(0);

@@ -306,7 +306,7 @@ fn glibc_registers() -> bool {
     !offset.is_null() && unsafe { size.read() } > 0
 }
 
-fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     if let Ok(mode) = std::env::var(CHILD_ENV) {
         return child(if mode == "own" {
             Owner::Own
