@@ -293,13 +293,16 @@ fn unsupported_expansion(checked: &Checked, lowered: &Lowered, arch: &str) -> To
     quote! {{
         #field_checks
         if false {
+            // The index read of a backend target, never run: it is what makes a section
+            // outside `unsafe` an error there, with the same message as here.
             #[allow(unused_variables)]
-            let #index: usize = 0;
+            let #index: usize = ::rseq_dsl::__private::read_index(
+                ::core::ptr::NonNull::dangling(),
+                ::rseq_dsl::abi::CPU_ID_OFFSET,
+            );
             #(#inputs)*
         }
         ::core::result::Result::<#outcome, ::rseq_dsl::Unavailable>::Err(
-            // An unsafe call, as the asm! of a backend target is unsafe: a section outside
-            // `unsafe` is an error on every target.
             ::rseq_dsl::__private::unsupported_target(),
         )
     }}

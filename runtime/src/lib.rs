@@ -119,13 +119,10 @@ pub mod __private {
         }
     }
 
-    // The error every section returns on a target without a backend (its expansion's
-    // `none` arm): the operating system or the architecture, named.
     without_backend! {
-        /// # Safety
-        /// Nothing to uphold: it is `unsafe` because a backend target's expansion is (its
-        /// `asm!`), so that a section outside `unsafe` is an error on every target.
-        pub unsafe fn unsupported_target() -> Unavailable {
+        /// The error every section returns on a target without a backend (its expansion's
+        /// `none` arm): the operating system or the architecture, named.
+        pub fn unsupported_target() -> Unavailable {
             crate::registration::unsupported_target()
         }
     }
