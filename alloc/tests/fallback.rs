@@ -32,12 +32,12 @@ fn main() {
         // on the fallback path as it is, so the first scenario runs here; nothing can be
         // mixed.
         let why = no_rseq_reason();
-        println!("fallback: rseq unavailable here ({why}): all threads on the fallback path in this process");
+        println!("fallback: {why}: all threads on the fallback path in this process");
         all_threads_without_rseq();
         skipped(
             "fallback",
             "mixed",
-            &format!("needs threads with rseq beside threads without it, and rseq is unavailable here ({why})"),
+            &format!("needs threads with rseq beside threads without it ({why})"),
         );
         return;
     }
