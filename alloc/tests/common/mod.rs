@@ -235,9 +235,10 @@ pub fn run_workers(exchange: &Arc<Exchange>, threads: usize, duration: Duration,
     workers.into_iter().map(|w| w.join().unwrap()).sum()
 }
 
-/// Prints that `test` of `binary` did not run, and why.
+/// Prints that `test` of `binary` did not run, and why (`skipped: NAME: why`, as the root
+/// crate's test binaries print it).
 pub fn skipped(binary: &str, test: &str, why: &str) {
-    println!("{binary}: {test}: skipped: {why}");
+    println!("skipped: {binary}: {test}: {why}");
 }
 
 /// Why rseq is unavailable on this thread (empty if it is available).
