@@ -1,5 +1,6 @@
 //! Reads of the CPU number, concurrency id and NUMA node, and the bound for per-CPU arrays.
 
+use core::cell::Cell;
 use core::ptr;
 
 use crate::abi::{RseqArea, MM_CID_OFFSET, NODE_ID_OFFSET};
@@ -49,6 +50,33 @@ fn current_cpu_slow() -> usize {
 /// say gets CPU 0: a valid index for every per-CPU array, and the answer is only a hint).
 pub(crate) fn os_cpu_fallback() -> usize {
     crate::os::cpu().map_or(0, |cpu| cpu.min(possible_cpus() - 1))
+}
+
+/// How many calls of [`cpu_hint`] reuse one answer of the operating system.
+const HINT_REUSE: u32 = 64;
+
+/// The operating system's CPU for the calling thread, asked once every [`HINT_REUSE`]
+/// calls: for fallback paths, where any slot is correct and the slot only spreads threads
+/// over cache lines. Asking every time (a vDSO call on Linux, 6 of the 8 ns a fallback add
+/// cost on x86_64) would make the fallback slower than the one shared atomic it replaces;
+/// a thread that migrates keeps its old slot for at most that many calls.
+#[inline]
+pub(crate) fn cpu_hint() -> usize {
+    thread_local! {
+        // (cpu, calls left before asking again); no destructor, usable at any point.
+        static HINT: Cell<(u32, u32)> = const { Cell::new((0, 0)) };
+    }
+    HINT.try_with(|hint| {
+        let (cpu, left) = hint.get();
+        if left > 0 {
+            hint.set((cpu, left - 1));
+            return cpu as usize;
+        }
+        let cpu = os_cpu_fallback();
+        hint.set((cpu as u32, HINT_REUSE - 1));
+        cpu
+    })
+    .unwrap_or_else(|_| os_cpu_fallback())
 }
 
 fn read_u32_field(area: *mut RseqArea, offset: usize) -> u32 {

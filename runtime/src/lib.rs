@@ -128,10 +128,12 @@ pub mod __private {
     }
 
     /// The operating system's CPU for the calling thread, below
-    /// [`possible_cpus`](crate::possible_cpus), never the rseq area's: for fallback paths,
-    /// which may run on threads that have an area.
+    /// [`possible_cpus`](crate::possible_cpus), never the rseq area's, and refreshed only
+    /// every few calls: a slot hint for fallback paths, which may run on threads that have
+    /// an area and are correct with any slot.
+    #[inline]
     pub fn os_cpu() -> usize {
-        crate::cpu::os_cpu_fallback()
+        crate::cpu::cpu_hint()
     }
 
     /// The delay-injection table generated sections read their loop counts from.
