@@ -68,3 +68,29 @@ pub(crate) fn table() -> *const u32 {
     // AtomicU32 has the same in-memory representation as u32; sections only read it.
     DELAYS.as_ptr().cast()
 }
+
+/// A hook that [`prepare_unload`](crate::prepare_unload) calls between its two steps
+/// (retiring the thread from this copy of the crate, then clearing `rseq_cs`), for a test
+/// that sends the thread a signal exactly there. `None` (the default) for no hook.
+///
+/// ```
+/// extern "C" fn hook() {}
+/// rseq_dsl_runtime::inject::set_unload_hook(Some(hook));
+/// rseq_dsl_runtime::inject::set_unload_hook(None);
+/// ```
+pub fn set_unload_hook(hook: Option<extern "C" fn()>) {
+    let raw = hook.map_or(0, |f| f as usize);
+    UNLOAD_HOOK.store(raw, Ordering::Release);
+}
+
+static UNLOAD_HOOK: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Runs the hook set by [`set_unload_hook`], if any.
+pub(crate) fn run_unload_hook() {
+    let raw = UNLOAD_HOOK.load(Ordering::Acquire);
+    if raw != 0 {
+        // SAFETY: only set_unload_hook stores a non-zero value, an `extern "C" fn()`.
+        let hook: extern "C" fn() = unsafe { core::mem::transmute::<usize, extern "C" fn()>(raw) };
+        hook();
+    }
+}

@@ -82,6 +82,10 @@ thread_local! {
 /// (before `main`, by `init`) and armed per thread by a store that does not allocate.
 static OWN_KEY: AtomicU64 = AtomicU64::new(0);
 
+/// How many threads have an own area armed in [`OWN_KEY`] (registered, its destructor
+/// pending): the key may be deleted only at 0.
+static ARMED: AtomicU64 = AtomicU64::new(0);
+
 /// The key, created on first use if the constructor did not create it.
 fn own_key() -> Option<libc::pthread_key_t> {
     let set = OWN_KEY.load(Ordering::Acquire);
@@ -115,9 +119,18 @@ unsafe extern "C" fn release_own_area(_area: *mut libc::c_void) {
 /// Unregisters this thread's own area (if this copy of the crate registered one) and makes
 /// every later use on this thread report `reason`.
 fn retire(reason: Reason) {
+    mark_retired(reason);
+    let _ = OWN_AREA.try_with(OwnArea::unregister);
+}
+
+/// Makes every later use of this copy of the crate on this thread report `reason`, a
+/// section in a signal handler included: from here on none stores `rseq_cs`.
+fn mark_retired(reason: Reason) {
     let _ = AREA.try_with(|a| a.set(unregistered()));
     let _ = FAILURE.try_with(|f| f.set(Some(Unavailable::new(reason))));
-    let _ = OWN_AREA.try_with(OwnArea::unregister);
+    // A handler runs on this very thread: a compiler fence orders the stores above before
+    // whatever follows, for it.
+    core::sync::atomic::compiler_fence(Ordering::SeqCst);
 }
 
 /// Room for an own area in either mode: the original 32 bytes, then what kernels 7.0+
@@ -178,6 +191,9 @@ impl OwnArea {
                 return Err(Unavailable::from_errno(last_errno()));
             }
             self.registered_len.set(len);
+            // Counted before it is armed, so that `fini` never sees 0 while a destructor
+            // may be pending (`unregister` takes it back on every path).
+            ARMED.fetch_add(1, Ordering::AcqRel);
             // Arm the destructor: a non-null value makes the C runtime call it at exit.
             // SAFETY: `key` is a live key; the value is only handed back to the destructor.
             let rc = unsafe { libc::pthread_setspecific(key, area as *const libc::c_void) };
@@ -213,6 +229,7 @@ impl OwnArea {
             std::process::abort();
         }
         self.registered_len.set(0);
+        ARMED.fetch_sub(1, Ordering::AcqRel);
         if let Some(key) = own_key() {
             // Disarm: nothing is left for the destructor, which may live in a library about
             // to be unloaded (see prepare_unload).
@@ -432,11 +449,41 @@ pub fn is_available() -> bool {
 /// ```
 pub fn prepare_unload() {
     let area = area_or_unregistered();
+    // Retire first, then clear: in the other order a signal between the two steps would
+    // run a section (the thread still looking registered) and leave `rseq_cs` pointing into
+    // the library about to be unmapped, which the kernel reads at the next preemption.
+    mark_retired(Reason::Unloaded);
+    #[cfg(rseq_dsl_delay_injection)]
+    crate::inject::run_unload_hook();
     if area != unregistered() {
         // SAFETY: the thread's registered area; rseq_cs is the one field user space owns,
-        // and 0 means "no section". A section a signal handler runs after this store sets
-        // it again, and the kernel clears it lazily, as after any section.
+        // and 0 means "no section". No section of this copy of the crate stores it again on
+        // this thread (retired above).
         unsafe { ptr::addr_of!((*area).rseq_cs).cast_mut().write_volatile(0) };
     }
-    retire(Reason::Unloaded);
+    let _ = OWN_AREA.try_with(OwnArea::unregister);
+}
+
+// The key goes with the code: a shared library loaded and unloaded again and again would
+// otherwise leave one key per load, and after PTHREAD_KEYS_MAX loads (128 on musl, 1,024 on
+// glibc) no thread of the process could register an own area (EAGAIN); past glibc's first
+// 32 keys, pthread_setspecific also allocates, which a first use in a signal handler must
+// not. The destructor runs at dlclose (and at exit, where it keeps the key: see `fini`).
+#[used]
+#[link_section = ".fini_array"]
+static FINI: extern "C" fn() = fini;
+
+/// Deletes the own-area key if no thread's area is armed with it: after `prepare_unload` on
+/// every thread that used the library (the unload contract), at `dlclose`. At exit other
+/// threads may still hold armed areas, whose destructors must still run: the key stays.
+extern "C" fn fini() {
+    if ARMED.load(Ordering::Acquire) != 0 {
+        return;
+    }
+    let set = OWN_KEY.swap(0, Ordering::AcqRel);
+    if set != 0 {
+        // SAFETY: a key this copy created; no thread has a value armed in it (ARMED is 0),
+        // so no destructor is lost, and OWN_KEY no longer hands it out.
+        unsafe { libc::pthread_key_delete((set - 1) as libc::pthread_key_t) };
+    }
 }
