@@ -48,11 +48,12 @@ CHECK_TARGETS=${TARGETS_CHECK:-"x86_64-apple-darwin aarch64-apple-darwin x86_64-
 BUILD_STD_TARGETS=${TARGETS_BUILD_STD:-"loongarch64-unknown-linux-gnu armv7-unknown-linux-musleabihf aarch64_be-unknown-linux-gnu"}
 RUN_TARGETS=${TARGETS_RUN:-"x86_64-pc-windows-gnu i686-unknown-linux-musl powerpc64le-unknown-linux-gnu s390x-unknown-linux-gnu"}
 UI_TARGET=${TARGETS_UI_TARGET:-x86_64-apple-darwin}
-# The test binaries each run target runs (cargo test arguments, one invocation per `;`):
+# The test binaries each run target runs (cargo test arguments, one invocation per `;`, so
+# that one that does not build leaves the others running):
 # the runtime's unit tests, the root crate's unit tests, its smoke test (sections: they
 # need rseq) and the building blocks under load (tests/percpu.rs: exact counts on the
 # fallback paths).
-RUN_TESTS=${TARGETS_RUN_TESTS:-"-p rseq-dsl-runtime --lib;-p rseq-dsl --lib --test smoke --test percpu"}
+RUN_TESTS=${TARGETS_RUN_TESTS:-"-p rseq-dsl-runtime --lib;-p rseq-dsl --lib;-p rseq-dsl --test smoke --test percpu"}
 
 CROSS_DIR=${TARGETS_TARGET_DIR:-$ROOT/target/cross}
 LOGS=$CROSS_DIR/logs
@@ -288,15 +289,19 @@ check_one() { # TARGET [build-std]
     local tests=($(root_tests))
     begin=$SECONDS
     if [ "$mode" = build-std ]; then extra=('-Zbuild-std=std,panic_abort'); fi
+    local bootstrap=${RUSTC_BOOTSTRAP:-}
+    [ "$mode" != build-std ] || bootstrap=1
+    # Both, whatever the first gives: the log then has every crate's errors.
     {
-        echo "# cargo check --target $t ${extra[*]}"
-        RUSTC_BOOTSTRAP=$([ "$mode" = build-std ] && echo 1 || echo "${RUSTC_BOOTSTRAP:-}") \
-            cargo_n 900 cargo check "${extra[@]}" --target "$t" --all-features \
-            -p rseq-dsl-runtime -p rseq-dsl-alloc --lib --tests --examples &&
-            RUSTC_BOOTSTRAP=$([ "$mode" = build-std ] && echo 1 || echo "${RUSTC_BOOTSTRAP:-}") \
-                cargo_n 900 cargo check "${extra[@]}" --target "$t" --all-features \
-                -p rseq-dsl --lib --examples "${tests[@]}"
+        echo "# cargo check --target $t ${extra[*]} -p rseq-dsl-runtime -p rseq-dsl-alloc"
+        RUSTC_BOOTSTRAP=$bootstrap cargo_n 900 cargo check "${extra[@]}" --target "$t" \
+            --all-features -p rseq-dsl-runtime -p rseq-dsl-alloc --lib --tests --examples
     } >"$log" 2>&1 || status=failed
+    {
+        echo "# cargo check --target $t ${extra[*]} -p rseq-dsl"
+        RUSTC_BOOTSTRAP=$bootstrap cargo_n 900 cargo check "${extra[@]}" --target "$t" \
+            --all-features -p rseq-dsl --lib --examples "${tests[@]}"
+    } >>"$log" 2>&1 || status=failed
     if grep -q '^error' "$log"; then status=failed; fi
     record check "$t" "$status" $((SECONDS - begin)) "${mode:-rustup}"
     log "check $t${mode:+ ($mode)}: $status ($((SECONDS - begin)) s)"

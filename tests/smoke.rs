@@ -457,7 +457,7 @@ fn sections_are_unavailable_without_a_backend() {
     let p = &mut slot as *mut u64;
     let out = unsafe { rseq!(|cpu| { in slot: *mut u64 = p; commit *slot += 1; }) };
     let e = out.expect_err("a section ran on a target without an rseq backend");
-    let message = e.to_string();
+    let message = e.to_string().to_lowercase();
     println!("{message}");
     assert_eq!(slot, 0);
     let arch = std::env::consts::ARCH;
