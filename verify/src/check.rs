@@ -10,6 +10,15 @@ use serde::Serialize;
 /// descriptor has them), checked again only under `rseq_debug=1` from 6.19 on.
 pub const LEGACY_FLAGS: u32 = 0b111;
 
+/// What the caller relaxes; the default checks every rule at its full severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// The deprecated `NO_RESTART_*` flags are a warning instead of a violation: for code
+    /// that only ever runs on kernels that honour them (4.18 to 5.19) or ignore them (6.19
+    /// and later without `rseq_debug=1`). The tool's `--allow-legacy-flags`.
+    pub allow_legacy_flags: bool,
+}
+
 /// Where the checker reads descriptors, code and symbols.
 pub trait Image {
     /// The architecture, which selects the signature.
@@ -74,8 +83,12 @@ pub trait Image {
 /// plus what went wrong while reading them.
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
-    /// One address per descriptor, in table order.
+    /// One address per descriptor: those of `__rseq_cs_ptr_array` in table order, then
+    /// those found only in `__rseq_cs`.
     pub descriptors: Vec<u64>,
+    /// The descriptors found in `__rseq_cs` that `__rseq_cs_ptr_array` does not list (also
+    /// in `descriptors`); empty when the file has no pointer array.
+    pub unlisted: Vec<u64>,
     /// `(start_ip, exit_ip)` pairs of `__rseq_exit_point_array`.
     pub exit_points: Vec<(u64, u64)>,
     /// Problems with the tables themselves (an unresolved entry, an odd-sized array).
@@ -182,6 +195,11 @@ impl Report {
 
 /// Applies every rule to every descriptor and exit point listed in `tables`.
 pub fn check(image: &dyn Image, tables: &Tables) -> Report {
+    check_with(image, tables, CheckOptions::default())
+}
+
+/// [`check`], with some rules relaxed by `options`.
+pub fn check_with(image: &dyn Image, tables: &Tables, options: CheckOptions) -> Report {
     let mut report = Report {
         arch: image.arch(),
         findings: tables.findings.clone(),
@@ -198,8 +216,16 @@ pub fn check(image: &dyn Image, tables: &Tables) -> Report {
             continue;
         }
         seen_addresses.push(address);
-        match descriptor(image, address) {
-            Some(d) => report.descriptors.push(d),
+        match descriptor(image, address, options) {
+            Some(mut d) => {
+                if tables.unlisted.contains(&address) {
+                    d.findings.push(Finding::warning(
+                        Rule::Unlisted,
+                        "found in __rseq_cs but not listed in __rseq_cs_ptr_array: debuggers and tools that read the array do not see it",
+                    ));
+                }
+                report.descriptors.push(d)
+            }
             None => report.findings.push(Finding::violation(
                 Rule::Table,
                 format!("descriptor pointer {address:#x} does not point to 32 readable bytes of the image"),
@@ -216,7 +242,7 @@ pub fn check(image: &dyn Image, tables: &Tables) -> Report {
 }
 
 /// Reads the descriptor at `address` and checks it; `None` where it cannot be read.
-fn descriptor(image: &dyn Image, address: u64) -> Option<DescriptorReport> {
+fn descriptor(image: &dyn Image, address: u64, options: CheckOptions) -> Option<DescriptorReport> {
     let mut d = DescriptorReport {
         address,
         version: image.u32_at(address)?,
@@ -249,7 +275,7 @@ fn descriptor(image: &dyn Image, address: u64) -> Option<DescriptorReport> {
             format!("version is {}, the kernel accepts only 0", d.version),
         ));
     }
-    flags(d.flags, &mut f);
+    flags(d.flags, options, &mut f);
     if !address.is_multiple_of(32) {
         f.push(Finding::violation(
             Rule::Alignment,
@@ -309,9 +335,9 @@ fn descriptor(image: &dyn Image, address: u64) -> Option<DescriptorReport> {
     Some(d)
 }
 
-/// Unknown flag bits are violations; the deprecated ones a warning with the kernels that
-/// reject them.
-fn flags(flags: u32, f: &mut Vec<Finding>) {
+/// Unknown flag bits are violations; so are the deprecated ones, unless `options` allows
+/// them (a warning then), with the kernels that reject them.
+fn flags(flags: u32, options: CheckOptions, f: &mut Vec<Finding>) {
     let unknown = flags & !LEGACY_FLAGS;
     if unknown != 0 {
         f.push(Finding::violation(
@@ -331,13 +357,20 @@ fn flags(flags: u32, f: &mut Vec<Finding>) {
         .filter(|(bit, _)| legacy & (1 << bit) != 0)
         .map(|(_, name)| *name)
         .collect();
-        f.push(Finding::warning(
-            Rule::LegacyFlags,
-            format!(
-                "legacy flags {legacy:#x} ({}): honoured by kernels 4.18 to 5.19, deprecated since 6.0; kernels 6.0 to 6.18 (and 6.19+ booted with rseq_debug=1) kill the process with SIGSEGV",
-                names.join(" | ")
-            ),
-        ));
+        let message = format!(
+            "legacy flags {legacy:#x} ({}): honoured by kernels 4.18 to 5.19, deprecated since 6.0; kernels 6.0 to 6.18 (and 6.19, 7.x and later booted with rseq_debug=1) kill the process with SIGSEGV at the first preemption, migration or signal inside the section; {}",
+            names.join(" | "),
+            if options.allow_legacy_flags {
+                "a warning under --allow-legacy-flags"
+            } else {
+                "an error by default (--allow-legacy-flags: a warning, for code that never runs on those kernels)"
+            }
+        );
+        f.push(if options.allow_legacy_flags {
+            Finding::warning(Rule::LegacyFlags, message)
+        } else {
+            Finding::violation(Rule::LegacyFlags, message)
+        });
     }
 }
 

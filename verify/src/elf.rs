@@ -132,11 +132,13 @@ impl ElfImage {
         self.kind
     }
 
-    /// The descriptors of `__rseq_cs_ptr_array` (or, without it, those found in
-    /// `__rseq_cs`) and the pairs of `__rseq_exit_point_array`, relocated.
+    /// The descriptors of `__rseq_cs_ptr_array`, then those found in `__rseq_cs` that it
+    /// does not list (all of them, with a warning, in a file without the array), and the
+    /// pairs of `__rseq_exit_point_array`, relocated.
     pub fn tables(&self) -> Tables {
         let mut tables = Tables::default();
-        if let Some(&(address, size)) = self.sections.get("__rseq_cs_ptr_array") {
+        let array = self.sections.get("__rseq_cs_ptr_array").copied();
+        if let Some((address, size)) = array {
             if !size.is_multiple_of(8) {
                 tables.findings.push(Finding::violation(
                     Rule::Table,
@@ -152,20 +154,20 @@ impl ElfImage {
                     )),
                 }
             }
-        } else if let Some(&(address, size)) = self.sections.get("__rseq_cs") {
-            // Without the pointer array, `__rseq_cs` is an array of 32-byte descriptors
-            // (each `.balign 32`), with all-zero padding where an object's part ends early.
-            tables.findings.push(Finding::warning(
-                Rule::Table,
-                "no __rseq_cs_ptr_array: descriptors were found by scanning __rseq_cs, and debuggers that read the pointer array will not see them",
-            ));
-            let first = address.next_multiple_of(32);
-            for descriptor in (first..address + size).step_by(32) {
-                let mut bytes = [0u8; 32];
-                if self.read(descriptor, &mut bytes) && bytes != [0; 32] {
-                    tables.descriptors.push(descriptor);
-                }
+        }
+        if let Some(&(address, size)) = self.sections.get("__rseq_cs") {
+            // Hand-written asm linked beside code that fills the array may put a descriptor
+            // in __rseq_cs without listing it: the kernel runs it all the same.
+            let scanned = self.scan_rseq_cs(address, size, &tables.descriptors);
+            if array.is_some() {
+                tables.unlisted = scanned.clone();
+            } else {
+                tables.findings.push(Finding::warning(
+                    Rule::Table,
+                    "no __rseq_cs_ptr_array: descriptors were found by scanning __rseq_cs, and debuggers that read the pointer array will not see them",
+                ));
             }
+            tables.descriptors.extend(scanned);
         }
         if let Some(&(address, size)) = self.sections.get("__rseq_exit_point_array") {
             if !size.is_multiple_of(16) {
@@ -187,6 +189,33 @@ impl ElfImage {
             }
         }
         tables
+    }
+}
+
+impl ElfImage {
+    /// The descriptors of `__rseq_cs` (`[address, address + size)`) other than `listed`:
+    /// `__rseq_cs` is an array of 32-byte descriptors (each `.balign 32`), with all-zero
+    /// padding where an object's part ends early. A slot is skipped where it is empty (zero,
+    /// and no relocation fills its pointers), overlaps a listed descriptor (a misaligned one
+    /// straddles two slots, neither of which is a descriptor of its own), or runs past the
+    /// section's end.
+    fn scan_rseq_cs(&self, address: u64, size: u64, listed: &[u64]) -> Vec<u64> {
+        let end = address.saturating_add(size);
+        let mut found = Vec::new();
+        let mut slot = address.next_multiple_of(32);
+        while slot.checked_add(32).is_some_and(|slot_end| slot_end <= end) {
+            let overlaps = listed.iter().any(|&d| d.abs_diff(slot) < 32);
+            let mut bytes = [0u8; 32];
+            let filled = self.read(slot, &mut bytes)
+                && (bytes != [0; 32]
+                    || self.fixups.contains_key(&(slot + 8))
+                    || self.fixups.contains_key(&(slot + 24)));
+            if filled && !overlaps {
+                found.push(slot);
+            }
+            slot += 32;
+        }
+        found
     }
 }
 

@@ -3,10 +3,13 @@
 //!
 //! The tables are the customary ones of librseq, the kernel's selftests and `rseq!`:
 //! `__rseq_cs` holds 32-byte descriptors, `__rseq_cs_ptr_array` one pointer per descriptor,
-//! `__rseq_exit_point_array` `(start_ip, exit_ip)` pairs. Each descriptor must have version 0
-//! and flags 0, be 32-byte aligned, start and end in one executable section, have its abort
-//! handler outside `[start_ip, start_ip + post_commit_offset)` and preceded by the
-//! architecture's signature; each exit point must leave a known section for code.
+//! `__rseq_exit_point_array` `(start_ip, exit_ip)` pairs. Every descriptor of the pointer
+//! array and of `__rseq_cs` is checked (one that only `__rseq_cs` holds is also a warning:
+//! debuggers that read the array miss it). Each must have version 0 and flags 0 (the
+//! deprecated `NO_RESTART_*` bits included, unless [`CheckOptions::allow_legacy_flags`]),
+//! be 32-byte aligned, start and end in one executable section, have its abort handler
+//! outside `[start_ip, start_ip + post_commit_offset)` and preceded by the architecture's
+//! signature; each exit point must leave a known section for code.
 //!
 //! ```no_run
 //! use rseq_verify::{check, ElfImage};
@@ -29,7 +32,10 @@ mod model;
 mod process;
 mod report;
 
-pub use check::{check, DescriptorReport, ExitReport, Image, Report, Tables, LEGACY_FLAGS};
+pub use check::{
+    check, check_with, CheckOptions, DescriptorReport, ExitReport, Image, Report, Tables,
+    LEGACY_FLAGS,
+};
 pub use elf::{ElfImage, Error};
 pub use model::{Arch, Finding, Region, Rule, Severity};
 pub use process::ProcessImage;

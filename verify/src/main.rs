@@ -1,19 +1,21 @@
-//! `rseq-verify [--json] [--summary] [--strict] FILE...`: checks the rseq descriptors of each
-//! ELF file, prints a table (or JSON) and a summary line per file, and exits 1 when any file
-//! breaks a rule (2 when a file cannot be read or parsed).
+//! `rseq-verify [--json] [--summary] [--strict] [--allow-legacy-flags] FILE...`: checks the
+//! rseq descriptors of each ELF file, prints a table (or JSON) and a summary line per file,
+//! and exits 1 when any file breaks a rule (2 when a file cannot be read or parsed).
 
-use rseq_verify::{check, ElfImage, FileReport};
+use rseq_verify::{check_with, CheckOptions, ElfImage, FileReport};
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: rseq-verify [--json] [--summary] [--strict] FILE...
+usage: rseq-verify [--json] [--summary] [--strict] [--allow-legacy-flags] FILE...
 
 Checks the rseq descriptors (__rseq_cs_ptr_array, __rseq_cs, __rseq_exit_point_array) of
 x86_64, aarch64 and riscv64 ELF executables, PIEs and shared objects.
 
-  --json     one JSON array with a report per file, instead of tables
-  --summary  only the findings and the summary line of each file
-  --strict   warnings count as violations for the exit status
+  --json                one JSON array with a report per file, instead of tables
+  --summary             only the findings and the summary line of each file
+  --strict              warnings count as violations for the exit status
+  --allow-legacy-flags  the deprecated NO_RESTART_* descriptor flags are a warning, not a
+                        violation (kernels 6.0 to 6.18 kill a process that uses them)
 
 Exit status: 0 all valid, 1 a violation, 2 a file could not be checked.";
 
@@ -22,6 +24,7 @@ struct Options {
     json: bool,
     summary: bool,
     strict: bool,
+    check: CheckOptions,
     files: Vec<String>,
 }
 
@@ -32,6 +35,7 @@ fn options() -> Result<Options, String> {
             "--json" => options.json = true,
             "--summary" => options.summary = true,
             "--strict" => options.strict = true,
+            "--allow-legacy-flags" => options.check.allow_legacy_flags = true,
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             _ => options.files.push(arg),
@@ -65,7 +69,11 @@ fn main() -> ExitCode {
                 continue;
             }
         };
-        let report = FileReport::new(path, image.kind(), check(&image, &image.tables()));
+        let report = FileReport::new(
+            path,
+            image.kind(),
+            check_with(&image, &image.tables(), options.check),
+        );
         failed |= report.violations > 0 || (options.strict && report.warnings > 0);
         if options.json {
             reports.push(report);

@@ -101,7 +101,8 @@ pub enum Rule {
     Version,
     /// `flags` has bits no kernel knows.
     Flags,
-    /// `flags` has the deprecated `NO_RESTART_*` bits.
+    /// `flags` has the deprecated `NO_RESTART_*` bits: a violation unless
+    /// [`CheckOptions::allow_legacy_flags`](crate::CheckOptions::allow_legacy_flags).
     LegacyFlags,
     /// The descriptor is not 32-byte aligned.
     Alignment,
@@ -121,6 +122,8 @@ pub enum Rule {
     SignatureByteOrder,
     /// Two descriptors (or two pointer entries) for one section.
     Duplicate,
+    /// A descriptor in `__rseq_cs` that `__rseq_cs_ptr_array` does not list.
+    Unlisted,
     /// An exit point's start matches no descriptor.
     ExitUnknownSection,
     /// An exit point's target is not in an executable section.
@@ -148,6 +151,7 @@ impl Rule {
             Rule::Signature => "signature",
             Rule::SignatureByteOrder => "signature-byte-order",
             Rule::Duplicate => "duplicate",
+            Rule::Unlisted => "unlisted",
             Rule::ExitUnknownSection => "exit-unknown-section",
             Rule::ExitTarget => "exit-target",
             Rule::ExitInside => "exit-inside",

@@ -3,7 +3,7 @@
 
 mod fixtures;
 
-use fixtures::{Fixture, Machine, ABORT};
+use fixtures::{Descriptor, Fixture, Machine, Pointer, ABORT};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -73,13 +73,67 @@ fn a_violation_fails_and_names_its_rule() {
 #[test]
 fn a_warning_fails_only_under_strict() {
     let mut fixture = Fixture::valid(Machine::X86_64, false);
+    fixture.pointers.push(Pointer::Descriptor(0));
+    let listed_twice = write("listed-twice", &fixture);
+    let (code, out, _) = run(&[], &[&listed_twice]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("warning[duplicate]"), "{out}");
+    let (code, _, _) = run(&["--strict"], &[&listed_twice]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn legacy_flags_fail_unless_allowed() {
+    let mut fixture = Fixture::valid(Machine::Aarch64, true);
     fixture.descriptors[0].flags = 1;
     let legacy = write("legacy-flags", &fixture);
-    let (code, out, _) = run(&[], &[&legacy]);
-    assert_eq!(code, 0, "{out}");
+    let (code, out, err) = run(&["--summary"], &[&legacy]);
+    assert_eq!(code, 1, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].contains(
+            "descriptor 0x2000: violation[legacy-flags]: legacy flags 0x1 (NO_RESTART_ON_PREEMPT)"
+        ),
+        "{out}"
+    );
+    assert!(lines[0].contains("an error by default"), "{out}");
+    assert!(
+        lines[1].ends_with("1 violations, 0 warnings: FAIL"),
+        "{out}"
+    );
+    // For code that only ever runs where the flags are honoured or ignored: a warning.
+    let (code, out, err) = run(&["--summary", "--allow-legacy-flags"], &[&legacy]);
+    assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("warning[legacy-flags]"), "{out}");
-    let (code, _, _) = run(&["--strict"], &[&legacy]);
+    assert!(out.ends_with("0 violations, 1 warnings: OK\n"), "{out}");
+    let (code, _, _) = run(&["--allow-legacy-flags", "--strict"], &[&legacy]);
     assert_eq!(code, 1);
+}
+
+#[test]
+fn an_unlisted_descriptor_fails_with_its_own_findings() {
+    // A second descriptor, version 1, in __rseq_cs but not in __rseq_cs_ptr_array.
+    let mut fixture = Fixture::valid(Machine::X86_64, false);
+    let first = fixture.descriptors[0];
+    fixture.descriptors.push(Descriptor {
+        version: 1,
+        start_ip: fixture.text_at(0x48),
+        post_commit_offset: 4,
+        ..first
+    });
+    let unlisted = write("unlisted-version", &fixture);
+    let (code, out, err) = run(&["--summary"], &[&unlisted]);
+    assert_eq!(code, 1, "{out}{err}");
+    let path = unlisted.display();
+    assert_eq!(
+        out,
+        format!(
+            "{path}: descriptor 0x402020: violation[version]: version is 1, the kernel accepts only 0\n\
+             {path}: descriptor 0x402020: warning[unlisted]: found in __rseq_cs but not listed in __rseq_cs_ptr_array: debuggers and tools that read the array do not see it\n\
+             summary: {path} (x86_64 executable): 2 descriptors, 1 exit points, 1 violations, 1 warnings: FAIL\n"
+        )
+    );
 }
 
 #[test]

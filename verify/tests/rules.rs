@@ -19,7 +19,13 @@ const VARIANTS: [(Machine, bool); 4] = [
 fn keep(name: &str, fixture: &Fixture, passes: bool) {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("rseq-verify-fixtures");
     std::fs::create_dir_all(&dir).unwrap();
-    let prefix = if passes { "pass" } else { "fail" };
+    let (prefix, other) = if passes {
+        ("pass", "fail")
+    } else {
+        ("fail", "pass")
+    };
+    // A copy left by an older build under the other verdict would be checked against it.
+    let _ = std::fs::remove_file(dir.join(format!("{other}-{name}")));
     std::fs::write(dir.join(format!("{prefix}-{name}")), fixture.build()).unwrap();
 }
 
@@ -99,14 +105,11 @@ const CASES: &[Case] = &[
     case(Rule::Flags, "has unknown bits 0x10", |f| {
         f.descriptors[0].flags = 0x10
     }),
-    Case {
-        severity: Severity::Warning,
-        ..case(
-            Rule::LegacyFlags,
-            "legacy flags 0x5 (NO_RESTART_ON_PREEMPT | NO_RESTART_ON_MIGRATE)",
-            |f| f.descriptors[0].flags = 0b101,
-        )
-    },
+    case(
+        Rule::LegacyFlags,
+        "legacy flags 0x5 (NO_RESTART_ON_PREEMPT | NO_RESTART_ON_MIGRATE)",
+        |f| f.descriptors[0].flags = 0b101,
+    ),
     case(Rule::Alignment, "is not 32-byte aligned (8 past", |f| {
         f.misalign = 8
     }),
@@ -171,9 +174,11 @@ const CASES: &[Case] = &[
         })
     },
     case(Rule::Table, "does not point to 32 readable bytes", |f| {
-        // The exit point would name a section no descriptor describes: drop it.
+        // The exit point would name a section no descriptor describes, and the descriptor,
+        // no longer listed, would be found in __rseq_cs: drop both.
         f.pointers[0] = Pointer::Address(0xdead_0000);
         f.exits.clear();
+        f.descriptors.clear();
     }),
     Case {
         shared_only: true,
@@ -183,6 +188,7 @@ const CASES: &[Case] = &[
             |f| {
                 f.pointers[0] = Pointer::Undefined;
                 f.exits.clear();
+                f.descriptors.clear();
             },
         )
     },
@@ -252,5 +258,129 @@ fn without_the_pointer_array_descriptors_are_found_in_rseq_cs() {
         assert_eq!(starts, [fixture.text_at(START), fixture.text_at(EXIT + 8)]);
         assert_eq!((report.violations(), report.warnings()), (0, 1));
         assert_eq!(report.findings[0].rule, Rule::Table);
+    }
+}
+
+/// A second descriptor in `__rseq_cs` that `__rseq_cs_ptr_array` does not list (hand-written
+/// asm linked beside `rseq!` code), over `[EXIT + 8, EXIT + 12)`; the baseline's stays listed.
+fn with_unlisted(machine: Machine, shared: bool, version: u32) -> Fixture {
+    let mut fixture = Fixture::valid(machine, shared);
+    let first = fixture.descriptors[0];
+    fixture.descriptors.push(fixtures::Descriptor {
+        version,
+        start_ip: fixture.text_at(EXIT + 8),
+        post_commit_offset: 4,
+        ..first
+    });
+    assert_eq!(fixture.pointers.len(), 1, "only the first is listed");
+    fixture
+}
+
+#[test]
+fn an_unlisted_descriptor_in_rseq_cs_is_checked() {
+    for (machine, shared) in VARIANTS {
+        let what = format!("{machine:?} shared={shared}");
+        let fixture = with_unlisted(machine, shared, 1);
+        keep(
+            &format!("{}-unlisted-version", variant(machine, shared)),
+            &fixture,
+            false,
+        );
+        let (_, report) = verify(&fixture);
+        let (listed, unlisted) = (fixture.descriptor_at(0), fixture.descriptor_at(1));
+        // Both are checked: the listed one first, in table order, then the one found only
+        // by scanning __rseq_cs.
+        let addresses: Vec<u64> = report.descriptors.iter().map(|d| d.address).collect();
+        assert_eq!(addresses, [listed, unlisted], "{what}: {report:#?}");
+        assert!(report.descriptors[0].findings.is_empty(), "{what}");
+        assert!(report.findings.is_empty(), "{what}: {:#?}", report.findings);
+        let d = &report.descriptors[1];
+        assert_eq!(d.start_ip, fixture.text_at(EXIT + 8), "{what}: relocated");
+        assert_eq!(d.symbol.as_deref(), Some("fixture::main+0x48"), "{what}");
+        // Its own findings: the broken version, and that debuggers will not see it.
+        let found: Vec<(&str, Severity, &str)> = d
+            .findings
+            .iter()
+            .map(|f| (f.rule.id(), f.severity, f.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "version",
+                    Severity::Violation,
+                    "version is 1, the kernel accepts only 0"
+                ),
+                (
+                    "unlisted",
+                    Severity::Warning,
+                    "found in __rseq_cs but not listed in __rseq_cs_ptr_array: debuggers and tools that read the array do not see it"
+                ),
+            ],
+            "{what}"
+        );
+        assert_eq!((report.violations(), report.warnings()), (1, 1), "{what}");
+        // The exit point of the listed one still resolves.
+        assert!(report.exit_points[0].findings.is_empty(), "{what}");
+
+        // A valid unlisted descriptor: only the warning, the tool exits 0.
+        let fixture = with_unlisted(machine, shared, 0);
+        keep(
+            &format!("{}-unlisted-valid", variant(machine, shared)),
+            &fixture,
+            true,
+        );
+        let (_, report) = verify(&fixture);
+        assert_eq!(report.descriptors.len(), 2, "{what}");
+        assert_eq!((report.violations(), report.warnings()), (0, 1), "{what}");
+    }
+}
+
+#[test]
+fn listed_descriptors_are_not_found_twice_by_the_scan() {
+    for (machine, shared) in VARIANTS {
+        let what = format!("{machine:?} shared={shared}");
+        // Both listed, the second twice: two descriptors, one duplicate-entry warning.
+        let mut fixture = with_unlisted(machine, shared, 0);
+        fixture.pointers = vec![
+            Pointer::Descriptor(0),
+            Pointer::Descriptor(1),
+            Pointer::Descriptor(1),
+        ];
+        let (_, report) = verify(&fixture);
+        assert_eq!(report.descriptors.len(), 2, "{what}");
+        let findings: Vec<String> = report.all_findings().map(|f| f.to_string()).collect();
+        assert_eq!(findings.len(), 1, "{what}: {findings:#?}");
+        assert!(findings[0].contains("is listed twice"), "{what}");
+        // A misaligned listed descriptor: the 32-byte slots it straddles are not read as
+        // descriptors of their own.
+        let mut fixture = Fixture::valid(machine, shared);
+        fixture.misalign = 8;
+        let (_, report) = verify(&fixture);
+        assert_eq!(report.descriptors.len(), 1, "{what}: {report:#?}");
+    }
+}
+
+#[test]
+fn legacy_flags_are_a_violation_by_default() {
+    for (machine, shared) in VARIANTS {
+        for flags in [1, 2, 4, 7] {
+            let what = format!("{machine:?} shared={shared} flags={flags}");
+            let mut fixture = Fixture::valid(machine, shared);
+            fixture.descriptors[0].flags = flags;
+            let (_, report) = verify(&fixture);
+            let findings: Vec<_> = report.all_findings().collect();
+            assert_eq!(findings.len(), 1, "{what}: {findings:#?}");
+            let finding = findings[0];
+            assert_eq!(finding.rule, Rule::LegacyFlags, "{what}");
+            assert_eq!(finding.severity, Severity::Violation, "{what}: {finding}");
+            for part in [
+                "kernels 6.0 to 6.18 (and 6.19, 7.x and later booted with rseq_debug=1) kill the process with SIGSEGV",
+                "an error by default",
+            ] {
+                assert!(finding.message.contains(part), "{what}: {finding} lacks {part:?}");
+            }
+            assert_eq!(report.violations(), 1, "{what}");
+        }
     }
 }
