@@ -230,6 +230,12 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
             }
         }
     });
+    // A `registered` section makes no call on any path, its abort path included: with the
+    // `stats` feature, counting is an atomic add, which is a call on aarch64 without LSE
+    // (an outline atomic). Its caller counts the aborts it sees on its slow path
+    // (`rseq_dsl::stats::record_abort()`), as the allocator does.
+    let record_abort =
+        (!checked.registered_only).then(|| quote!(::rseq_dsl::__private::record_abort();));
     let on_abort = if checked.retry {
         quote!()
     } else {
@@ -260,7 +266,7 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
                 }
                 #exited_branch
                 #trap_branch
-                ::rseq_dsl::__private::record_abort();
+                #record_abort
                 #on_abort
             }),
         }

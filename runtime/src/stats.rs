@@ -35,9 +35,17 @@ mod counters {
     }
 }
 
-/// Counts one abort of a critical section on the calling thread. Called by the code that
-/// `rseq!` generates (through `__private`), never by users: hidden from the docs.
-#[doc(hidden)]
+/// Counts one abort of a critical section on the calling thread: every section's expansion
+/// calls it on its abort path, except a `registered` section's, which makes no call on any
+/// path. Code around a `registered` section counts the aborts it sees with this, on its
+/// slow path, where a call costs nothing (as `rseq-dsl-alloc` does).
+///
+/// ```
+/// rseq_dsl_runtime::stats::record_abort();
+/// if rseq_dsl_runtime::stats::ENABLED {
+///     assert_eq!(rseq_dsl_runtime::stats::thread_aborts(), 1);
+/// }
+/// ```
 #[inline(always)]
 pub fn record_abort() {
     #[cfg(feature = "stats")]
