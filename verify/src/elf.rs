@@ -190,9 +190,7 @@ impl ElfImage {
         }
         tables
     }
-}
 
-impl ElfImage {
     /// The descriptors of `__rseq_cs` (`[address, address + size)`) other than `listed`:
     /// `__rseq_cs` is an array of 32-byte descriptors (each `.balign 32`), with all-zero
     /// padding where an object's part ends early. A slot is skipped where it is empty (zero,
