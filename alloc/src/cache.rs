@@ -57,6 +57,11 @@ pub(crate) static ABORTS: AtomicU64 = AtomicU64::new(0);
 /// Per class, for the accounting: objects moved out of caches by spills and trims (their
 /// pops are not allocations), objects moved in by refills (their pushes are not frees),
 /// allocations and frees served by the depot (misses and threads without rseq).
+///
+/// Each is only written with the class's depot lock held, in the same critical section as
+/// the move it counts (the section's commit, then the counter): a reader holding the lock
+/// (`stats.rs`) finds every move done and counted, or not begun, and so does a forked
+/// child (the fork handler holds every lock at the fork).
 pub(crate) struct ClassCounters {
     pub(crate) spilled: AtomicU64,
     pub(crate) refilled: AtomicU64,
@@ -404,32 +409,40 @@ fn alloc_slow(class: usize, aborted: bool) -> *mut u8 {
             Step::Stopped | Step::NoRseq | Step::Slow { .. } => {}
         }
     }
-    COUNTERS[class].depot_allocs.fetch_add(1, Ordering::Relaxed);
-    depot::take_one(class)
+    depot::locked(class, |d| {
+        let object = d.take_one();
+        if !object.is_null() {
+            COUNTERS[class].depot_allocs.fetch_add(1, Ordering::Relaxed);
+        }
+        object
+    })
 }
 
 /// The cache was empty: take a batch from the depot, keep one object for the caller and
-/// push the rest.
+/// push the rest, all under the class lock (see `ClassCounters`): the batch is never
+/// between the depot and the cache where a fork or a statistics reader could find it.
 #[cold]
 #[inline(never)]
 fn refill(caches: Caches, class: usize) -> *mut u8 {
-    let mut batch = [0usize; BATCH];
-    let got = depot::take_batch(class, &mut batch);
-    if got == 0 {
-        return ptr::null_mut();
-    }
-    COUNTERS[class].depot_allocs.fetch_add(1, Ordering::Relaxed);
-    if got == BATCH {
-        if let Step::Done(()) = push_batch(caches, class, &batch) {
-            COUNTERS[class]
-                .refilled
-                .fetch_add(BATCH as u64 - 1, Ordering::Relaxed);
-            return batch[BATCH - 1] as *mut u8;
+    depot::locked(class, |d| {
+        let mut batch = [0usize; BATCH];
+        let got = d.take_batch(&mut batch);
+        if got == 0 {
+            return ptr::null_mut();
         }
-    }
-    // Out of memory, or the cache filled up or stopped meanwhile: the rest goes back.
-    depot::put_many(class, &batch[..got - 1]);
-    batch[got - 1] as *mut u8
+        COUNTERS[class].depot_allocs.fetch_add(1, Ordering::Relaxed);
+        if got == BATCH {
+            if let Step::Done(()) = push_batch(caches, class, &batch) {
+                COUNTERS[class]
+                    .refilled
+                    .fetch_add(BATCH as u64 - 1, Ordering::Relaxed);
+                return batch[BATCH - 1] as *mut u8;
+            }
+        }
+        // Out of memory, or the cache filled up or stopped meanwhile: the rest goes back.
+        d.put_many(&batch[..got - 1]);
+        batch[got - 1] as *mut u8
+    })
 }
 
 /// Frees `object` of `class`: into the cache, spilling a batch to the depot when full. The
@@ -464,22 +477,27 @@ fn free_slow(class: usize, object: *mut u8, aborted: bool) {
             Step::Stopped | Step::NoRseq | Step::Slow { .. } => {}
         }
     }
-    COUNTERS[class].depot_frees.fetch_add(1, Ordering::Relaxed);
-    depot::put_one(class, object);
+    depot::locked(class, |d| {
+        d.put_one(object);
+        COUNTERS[class].depot_frees.fetch_add(1, Ordering::Relaxed);
+    });
 }
 
-/// The cache was full: move its top batch to the depot, then push again. False if the
-/// push still failed (the thread moved to another full or stopped cache).
+/// The cache was full: move its top batch to the depot (under the class lock, as a
+/// refill), then push again. False if the push still failed (the thread moved to another
+/// full or stopped cache).
 #[cold]
 #[inline(never)]
 fn spill_and_push(caches: Caches, class: usize, object: usize) -> bool {
-    let mut batch = [0usize; BATCH];
-    if let Step::Done(()) = pop_batch(caches, class, &mut batch) {
-        COUNTERS[class]
-            .spilled
-            .fetch_add(BATCH as u64, Ordering::Relaxed);
-        depot::put_batch(class, &batch);
-    }
+    depot::locked(class, |d| {
+        let mut batch = [0usize; BATCH];
+        if let Step::Done(()) = pop_batch(caches, class, &mut batch) {
+            d.put_batch(&batch);
+            COUNTERS[class]
+                .spilled
+                .fetch_add(BATCH as u64, Ordering::Relaxed);
+        }
+    });
     matches!(push!(retry, caches, class, object), Step::Done(()))
 }
 
@@ -491,21 +509,36 @@ fn header_words(caches: Caches, index: usize, class: usize) -> &'static [AtomicU
     unsafe { &*(caches.header(index, class) as *const [AtomicU64; 4]) }
 }
 
-/// Per cache and class, `pushes` and `pops`; empty before set-up.
-pub(crate) fn for_each_counter(mut f: impl FnMut(usize, usize, u64, u64)) {
-    let state = STATE.load(Ordering::Acquire);
-    if state == 0 {
-        return;
+/// A cache's `pushes` and `pops` for `class` as they were together at one instant, so
+/// that `pushes - pops` is the number of objects it held then (0 to its capacity).
+///
+/// Both only grow, and `pops <= pushes` at every instant. `pops` is read first: `pushes`,
+/// read after it, is at least the `pushes` of that instant, hence at least `pops` (the
+/// loads are acquire loads, so they happen in program order; where sections' plain stores
+/// may become visible out of order, a weakly ordered CPU, a `pushes` still older than the
+/// `pops` is caught by the check and read again). `pops` is then read once more: unchanged,
+/// it had that value all along, also at the instant `pushes` was read. Otherwise a pop or a
+/// trim intervened and the pair is read again; the three loads take a few nanoseconds on
+/// one cache line, so a retry is rare.
+fn counter_pair(caches: Caches, index: usize, class: usize) -> (u64, u64) {
+    let words = header_words(caches, index, class);
+    loop {
+        let pops = words[POPS].load(Ordering::Acquire);
+        let pushes = words[PUSHES].load(Ordering::Acquire);
+        if pushes >= pops && words[POPS].load(Ordering::Acquire) == pops {
+            return (pushes, pops);
+        }
+        core::hint::spin_loop();
     }
-    let caches = Caches {
-        state,
-        len: CACHES.load(Ordering::Relaxed),
-    };
-    for index in 0..caches.len {
-        for class in 0..CLASSES {
-            let words = header_words(caches, index, class);
-            let pushes = words[PUSHES].load(Ordering::Acquire);
-            f(index, class, pushes, words[POPS].load(Ordering::Acquire));
+}
+
+/// For every cache, `pushes` and `pops` of `class` (each pair as at one instant, see
+/// [`counter_pair`]); nothing before set-up.
+pub(crate) fn for_each_cache(class: usize, mut f: impl FnMut(usize, u64, u64)) {
+    if let Some(caches) = set_up_caches() {
+        for index in 0..caches.len {
+            let (pushes, pops) = counter_pair(caches, index, class);
+            f(index, pushes, pops);
         }
     }
 }
@@ -523,9 +556,11 @@ pub(crate) fn cache_count() -> usize {
 /// for the protocol.
 pub(crate) fn trim() -> Result<u64, rseq_dsl::FenceError> {
     depot::register_fork_handlers();
-    depot::TRIM_LOCK.lock();
+    let locked = depot::acquire(&depot::TRIM_LOCK);
     let result = trim_locked();
-    depot::TRIM_LOCK.unlock();
+    if locked {
+        depot::TRIM_LOCK.unlock();
+    }
     result
 }
 
@@ -562,11 +597,14 @@ fn trim_locked() -> Result<u64, rseq_dsl::FenceError> {
             // SAFETY: the cache is stopped and fenced: no section uses it until `stop(0)`;
             // slots[..len] hold the cached objects.
             let slots = unsafe { core::slice::from_raw_parts(caches.slots(index, class), len) };
-            depot::put_many(class, slots);
-            words[POPS].store(pushes, Ordering::Release);
-            COUNTERS[class]
-                .spilled
-                .fetch_add(len as u64, Ordering::Relaxed);
+            // The move and its count under the class lock, as a spill's.
+            depot::locked(class, |d| {
+                d.put_many(slots);
+                words[POPS].store(pushes, Ordering::Release);
+                COUNTERS[class]
+                    .spilled
+                    .fetch_add(len as u64, Ordering::Relaxed);
+            });
             moved += (len * CLASS_SIZES[class]) as u64;
         }
         stop(index, 0);

@@ -11,14 +11,24 @@
 //! statics, `pthread_mutex_t` or `SRWLOCK`; spans come from `os::map`), so the allocator can
 //! call it from its own paths.
 //!
+//! Moves between a cache and the depot (a refill, a spill, a trim's) happen whole under the
+//! class lock, with the counters that account for them: no object is ever between the two
+//! outside a lock, and a reader holding the lock sees every move either done and counted or
+//! not begun (`locked`).
+//!
 //! Fork (Unix; Windows has none): a `pthread_atfork` handler takes the trim lock and every
 //! class lock before `fork` and releases them after it, in the parent, and re-initialises
 //! them in the child, so the child never inherits a lock held by a thread that does not
-//! exist there.
+//! exist there, nor an object in flight. Between our prepare handler and our parent or
+//! child handler the forking thread holds every lock, and other fork handlers run then
+//! (prepare handlers registered before ours, parent and child handlers registered before
+//! ours): if they allocate, the forking thread uses the depot without locking
+//! ([`FORK_OWNER`]), which is safe because every other thread is kept out by the locks it
+//! holds (and in the child there is no other thread).
 
 use core::cell::UnsafeCell;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crate::class::{BATCH, CLASSES, CLASS_SIZES};
 use crate::os::{self, RawLock};
@@ -65,15 +75,37 @@ impl Depot {
         }
     }
 
-    /// Runs `f` with the lock held.
+    /// Runs `f` with the lock held (or, on the forking thread during a fork, with every
+    /// lock held already: see [`FORK_OWNER`]).
     fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
         register_fork_handlers();
-        self.lock.lock();
-        // SAFETY: the lock is held, so this is the only reference to `inner`.
+        let locked = acquire(&self.lock);
+        // SAFETY: the lock is held (by us, or by the fork in progress on this thread, which
+        // keeps every other thread out), so this is the only reference to `inner`; `f`
+        // never reaches the depot of this class again.
         let r = f(unsafe { &mut *self.inner.get() });
-        self.lock.unlock();
+        if locked {
+            self.lock.unlock();
+        }
         r
     }
+}
+
+/// The thread between our fork handlers (`before_fork` took every lock, `after_fork_*` has
+/// not released them yet), or 0. Only that thread can find its own id here (the store is
+/// its own, in program order; other threads may read any value but theirs), so a relaxed
+/// load suffices.
+static FORK_OWNER: AtomicUsize = AtomicUsize::new(0);
+
+/// Takes `lock`, unless this thread is forking and holds every lock already (a fork
+/// handler run inside ours allocates): then false, and the caller must not unlock.
+pub(crate) fn acquire(lock: &RawLock) -> bool {
+    let owner = FORK_OWNER.load(Ordering::Relaxed);
+    if owner != 0 && owner == os::thread_id() {
+        return false;
+    }
+    lock.lock();
+    true
 }
 
 static DEPOTS: [Depot; CLASSES] = [const { Depot::new() }; CLASSES];
@@ -114,72 +146,84 @@ impl Inner {
     }
 }
 
-/// Fills `out` with BATCH free objects of `class` (a full batch if the depot has one,
-/// else the partial batch topped up with fresh objects) and returns how many it got:
-/// BATCH unless the system refused memory.
-pub(crate) fn take_batch(class: usize, out: &mut [usize; BATCH]) -> usize {
-    let (chain, mut got) = DEPOTS[class].with(|d| {
-        if !d.full.is_null() {
+/// The depot of one class, locked: what a refill, a spill or a trim does while it also
+/// runs its cache section and counts the move, so that the move is whole at any fork and
+/// to any reader holding the lock.
+pub(crate) struct Locked<'a> {
+    inner: &'a mut Inner,
+    class: usize,
+}
+
+/// Runs `f` with the depot of `class` locked.
+pub(crate) fn locked<R>(class: usize, f: impl FnOnce(&mut Locked<'_>) -> R) -> R {
+    DEPOTS[class].with(|inner| f(&mut Locked { inner, class }))
+}
+
+impl Locked<'_> {
+    /// Fills `out` with BATCH free objects (a full batch if the depot has one, else the
+    /// partial batch topped up with fresh objects) and returns how many it got: BATCH
+    /// unless the system refused memory.
+    pub(crate) fn take_batch(&mut self, out: &mut [usize; BATCH]) -> usize {
+        let d = &mut *self.inner;
+        let (chain, mut got) = if !d.full.is_null() {
             let first = d.full;
             // SAFETY: a full batch's first object holds the next batch in word 1.
             d.full = unsafe { first.add(1).read() } as *mut usize;
             d.full_batches -= 1;
-            return (first, 0);
-        }
-        let chain = d.partial;
-        let linked = d.partial_len as usize;
-        d.partial = ptr::null_mut();
-        d.partial_len = 0;
-        let mut got = 0;
-        for slot in out[linked..].iter_mut() {
-            let object = d.carve(class);
-            if object.is_null() {
-                break;
+            (first, 0)
+        } else {
+            let chain = d.partial;
+            let linked = d.partial_len as usize;
+            d.partial = ptr::null_mut();
+            d.partial_len = 0;
+            let mut got = 0;
+            for slot in out[linked..].iter_mut() {
+                let object = d.carve(self.class);
+                if object.is_null() {
+                    break;
+                }
+                *slot = object as usize;
+                got += 1;
             }
-            *slot = object as usize;
+            // The carved objects went to the end of `out`; move them after the chain's.
+            out.copy_within(linked..linked + got, 0);
+            (chain, got)
+        };
+        let mut object = chain;
+        while !object.is_null() {
+            out[got] = object as usize;
             got += 1;
+            // SAFETY: a linked free object holds the next one of its batch in word 0.
+            object = unsafe { object.read() } as *mut usize;
         }
-        // The carved objects went to the end of `out`; move them after the chain's.
-        out.copy_within(linked..linked + got, 0);
-        (chain, got)
-    });
-    // Walk the chain outside the lock: it is ours alone now.
-    let mut object = chain;
-    while !object.is_null() {
-        out[got] = object as usize;
-        got += 1;
-        // SAFETY: a linked free object holds the next one of its batch in word 0.
-        object = unsafe { object.read() } as *mut usize;
+        got
     }
-    got
-}
 
-/// Gives BATCH free objects of `class` to the depot as one full batch.
-pub(crate) fn put_batch(class: usize, objects: &[usize; BATCH]) {
-    // Link them outside the lock: they are ours until the batch is published.
-    for pair in objects.windows(2) {
-        // SAFETY: every object is free, of at least 16 bytes, and ours.
-        unsafe { (pair[0] as *mut usize).write(pair[1]) };
+    /// Gives BATCH free objects to the depot as one full batch.
+    pub(crate) fn put_batch(&mut self, objects: &[usize; BATCH]) {
+        for pair in objects.windows(2) {
+            // SAFETY: every object is free, of at least 16 bytes, and ours.
+            unsafe { (pair[0] as *mut usize).write(pair[1]) };
+        }
+        // SAFETY: as above.
+        unsafe { (objects[BATCH - 1] as *mut usize).write(0) };
+        self.inner.push_full(objects[0] as *mut usize);
     }
-    // SAFETY: as above.
-    unsafe { (objects[BATCH - 1] as *mut usize).write(0) };
-    DEPOTS[class].with(|d| d.push_full(objects[0] as *mut usize));
-}
 
-/// Gives any number of free objects of `class` to the depot.
-pub(crate) fn put_many(class: usize, objects: &[usize]) {
-    let mut chunks = objects.chunks_exact(BATCH);
-    for chunk in &mut chunks {
-        put_batch(class, chunk.try_into().expect("BATCH objects"));
+    /// Gives any number of free objects to the depot.
+    pub(crate) fn put_many(&mut self, objects: &[usize]) {
+        let mut chunks = objects.chunks_exact(BATCH);
+        for chunk in &mut chunks {
+            self.put_batch(chunk.try_into().expect("BATCH objects"));
+        }
+        for &object in chunks.remainder() {
+            self.put_one(object as *mut u8);
+        }
     }
-    for &object in chunks.remainder() {
-        put_one(class, object as *mut u8);
-    }
-}
 
-/// One free object of `class` (null when the system refuses memory).
-pub(crate) fn take_one(class: usize) -> *mut u8 {
-    DEPOTS[class].with(|d| {
+    /// One free object (null when the system refuses memory).
+    pub(crate) fn take_one(&mut self) -> *mut u8 {
+        let d = &mut *self.inner;
         if !d.partial.is_null() {
             let object = d.partial;
             // SAFETY: a linked free object holds the next one in word 0.
@@ -200,14 +244,13 @@ pub(crate) fn take_one(class: usize) -> *mut u8 {
             d.partial_len = BATCH as u64 - 1;
             return first as *mut u8;
         }
-        d.carve(class) as *mut u8
-    })
-}
+        d.carve(self.class) as *mut u8
+    }
 
-/// Gives one free object of `class` to the depot.
-pub(crate) fn put_one(class: usize, object: *mut u8) {
-    let object = object as *mut usize;
-    DEPOTS[class].with(|d| {
+    /// Gives one free object to the depot.
+    pub(crate) fn put_one(&mut self, object: *mut u8) {
+        let d = &mut *self.inner;
+        let object = object as *mut usize;
         // SAFETY: the object is free, of at least 16 bytes, and ours.
         unsafe { object.write(d.partial as usize) };
         d.partial = object;
@@ -217,7 +260,15 @@ pub(crate) fn put_one(class: usize, object: *mut u8) {
             d.partial = ptr::null_mut();
             d.partial_len = 0;
         }
-    });
+    }
+
+    /// What the depot holds now.
+    pub(crate) fn counts(&self) -> DepotCounts {
+        DepotCounts {
+            free: self.inner.full_batches * BATCH as u64 + self.inner.partial_len,
+            carved: self.inner.carved,
+        }
+    }
 }
 
 /// What the depot holds of one class.
@@ -229,14 +280,9 @@ pub(crate) struct DepotCounts {
     pub(crate) carved: u64,
 }
 
-pub(crate) fn counts(class: usize) -> DepotCounts {
-    DEPOTS[class].with(|d| DepotCounts {
-        free: d.full_batches * BATCH as u64 + d.partial_len,
-        carved: d.carved,
-    })
-}
-
-/// Bytes mapped for objects so far (spans are never unmapped).
+/// Bytes mapped for objects so far (spans are never unmapped). Every span of a carved
+/// object that a reader counted under the class lock is included: the span was added
+/// under that lock, before the carve.
 pub(crate) fn span_bytes() -> u64 {
     SPAN_BYTES.load(Ordering::Relaxed)
 }
@@ -260,15 +306,19 @@ pub(crate) fn register_fork_handlers() {
     }
 }
 
-/// Lock order everywhere: the trim lock, then classes in index order.
+/// Lock order everywhere: the trim lock, then classes in index order (a refill, spill or
+/// trim holds one class lock at a time). Then this thread owns the depot until our parent or
+/// child handler: the handlers that run in between may allocate ([`acquire`]).
 extern "C" fn before_fork() {
     TRIM_LOCK.lock();
     for d in &DEPOTS {
         d.lock.lock();
     }
+    FORK_OWNER.store(os::thread_id(), Ordering::Relaxed);
 }
 
 extern "C" fn after_fork_parent() {
+    FORK_OWNER.store(0, Ordering::Relaxed);
     for d in DEPOTS.iter().rev() {
         d.lock.unlock();
     }
@@ -276,6 +326,7 @@ extern "C" fn after_fork_parent() {
 }
 
 extern "C" fn after_fork_child() {
+    FORK_OWNER.store(0, Ordering::Relaxed);
     for d in &DEPOTS {
         d.lock.reinit();
     }

@@ -3,6 +3,10 @@
 use core::sync::atomic::Ordering;
 
 use crate::cache::{self, Index, COUNTERS};
+
+/// Passes over a class's caches before its cached count is taken as its bound (see
+/// `Stats::collect`).
+const RETRIES: usize = 8;
 use crate::class::{CLASSES, CLASS_SIZES};
 use crate::{depot, large};
 
@@ -43,9 +47,10 @@ impl ClassStats {
 /// A snapshot of the allocator's counters ([`RseqAlloc::stats`](crate::RseqAlloc::stats));
 /// taking one allocates nothing.
 ///
-/// Counters of different classes and caches are read one after another, so a snapshot
-/// taken while other threads allocate is only approximately consistent; once they stop,
-/// it is exact.
+/// Classes are read one after another, each consistent in itself while other threads
+/// allocate: no count wraps or exceeds what it bounds (hits <= operations, each cache's
+/// objects <= its capacity, `cached_bytes <= mapped_bytes`); a cache hit that happens while
+/// the snapshot is taken may or may not be in it. Once the other threads stop, it is exact.
 ///
 /// ```
 /// let stats = rseq_dsl_alloc::RseqAlloc.stats();
@@ -77,6 +82,28 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Each class is read with its depot lock held, which every move between a cache and
+    /// the depot (refill, spill, trim) and every depot allocation or free holds for the
+    /// move and its counter (`cache::ClassCounters`). So, for a class:
+    ///
+    /// - `spilled`, `refilled`, `depot_allocs`, `depot_frees`, `in_depot` and `carved` are
+    ///   fixed while it is read;
+    /// - every spilled object's pop was committed before its count, in a critical section
+    ///   that happened before ours: the sum of the caches' `pops`, which only grow, is at
+    ///   least `spilled`, and `alloc_hits = pops - spilled` cannot wrap; likewise
+    ///   `free_hits = pushes - refilled`. The rest of each sum are the cache hits, which
+    ///   take no lock: a hit after its cache was read is simply not in the snapshot;
+    /// - each cache's `pushes - pops` is its length at one instant (`cache::counter_pair`),
+    ///   from 0 to its capacity. Caches are read one after another, so an object that a
+    ///   thread allocates from a cache read earlier and frees to one read later shows in
+    ///   both; but every cached object is a carved object outside the depot, so a sum over
+    ///   `carved - in_depot` is such a double count, and the caches are read again (a few
+    ///   times at most: after that the sum is taken as `carved - in_depot`, its bound). A
+    ///   pass that counted a free before its allocation (`frees > allocs`) is read again
+    ///   too.
+    ///
+    /// `mapped_bytes` is read last: every span of a counted carved object was added before
+    /// the carve, under the lock, so `cached_bytes <= mapped_bytes` in every snapshot.
     pub(crate) fn collect() -> Stats {
         let caches = cache::cache_count();
         let mut stats = Stats {
@@ -84,27 +111,42 @@ impl Stats {
             caches,
             ..Stats::default()
         };
-        let mut pushes = [0u64; CLASSES];
-        let mut pops = [0u64; CLASSES];
-        cache::for_each_counter(|_, class, pushed, popped| {
-            let len = pushed.wrapping_sub(popped);
-            stats.cached_bytes += len * CLASS_SIZES[class] as u64;
-            stats.classes[class].cached += len;
-            pushes[class] += pushed;
-            pops[class] += popped;
-        });
         for (class, s) in stats.classes.iter_mut().enumerate() {
             let c = &COUNTERS[class];
-            let depot_allocs = c.depot_allocs.load(Ordering::Relaxed);
-            let depot_frees = c.depot_frees.load(Ordering::Relaxed);
-            s.size = CLASS_SIZES[class];
-            s.alloc_hits = pops[class].wrapping_sub(c.spilled.load(Ordering::Relaxed));
-            s.free_hits = pushes[class].wrapping_sub(c.refilled.load(Ordering::Relaxed));
-            s.allocs = s.alloc_hits + depot_allocs;
-            s.frees = s.free_hits + depot_frees;
-            let d = depot::counts(class);
-            s.in_depot = d.free;
-            s.carved = d.carved;
+            depot::locked(class, |d| {
+                let depot = d.counts();
+                let outside_depot = depot.carved - depot.free;
+                let (spilled, refilled) = (
+                    c.spilled.load(Ordering::Relaxed),
+                    c.refilled.load(Ordering::Relaxed),
+                );
+                let (depot_allocs, depot_frees) = (
+                    c.depot_allocs.load(Ordering::Relaxed),
+                    c.depot_frees.load(Ordering::Relaxed),
+                );
+                for _ in 0..RETRIES {
+                    let (mut pushes, mut pops, mut cached) = (0, 0, 0);
+                    cache::for_each_cache(class, |_, pushed, popped| {
+                        pushes += pushed;
+                        pops += popped;
+                        cached += pushed - popped;
+                    });
+                    s.cached = cached.min(outside_depot);
+                    s.alloc_hits = pops - spilled;
+                    s.free_hits = pushes - refilled;
+                    s.allocs = s.alloc_hits + depot_allocs;
+                    s.frees = s.free_hits + depot_frees;
+                    // Both hold at every instant; a pass that saw an object in two caches
+                    // (or its free and not its allocation) is read again.
+                    if cached <= outside_depot && s.frees <= s.allocs {
+                        break;
+                    }
+                }
+                s.size = CLASS_SIZES[class];
+                s.in_depot = depot.free;
+                s.carved = depot.carved;
+            });
+            stats.cached_bytes += s.cached * CLASS_SIZES[class] as u64;
         }
         stats.aborts = cache::ABORTS.load(Ordering::Relaxed);
         stats.large_allocs = large::ALLOCS.load(Ordering::Relaxed);
@@ -160,13 +202,15 @@ impl Stats {
 }
 
 /// Fills `out[i]` with the bytes cache `i` holds, for the first `out.len()` caches, and
-/// returns the number of caches.
+/// returns the number of caches (each class of each cache as at one instant).
 pub(crate) fn cached_bytes_per_cache(out: &mut [u64]) -> usize {
     out.iter_mut().for_each(|b| *b = 0);
-    cache::for_each_counter(|index, class, pushed, popped| {
-        if let Some(bytes) = out.get_mut(index) {
-            *bytes += pushed.wrapping_sub(popped) * CLASS_SIZES[class] as u64;
-        }
-    });
+    for class in 0..CLASSES {
+        cache::for_each_cache(class, |index, pushed, popped| {
+            if let Some(bytes) = out.get_mut(index) {
+                *bytes += (pushed - popped) * CLASS_SIZES[class] as u64;
+            }
+        });
+    }
     cache::cache_count()
 }

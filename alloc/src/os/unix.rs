@@ -82,3 +82,10 @@ pub(crate) fn env_is(name: &CStr, value: &[u8]) -> bool {
         !found.is_null() && CStr::from_ptr(found).to_bytes() == value
     }
 }
+
+/// The calling thread's `pthread_t` as a number: non-zero, unique among live threads, and
+/// the same in a forked child for the thread that forked (allocates nothing).
+pub(crate) fn thread_id() -> usize {
+    // SAFETY: no preconditions. `pthread_t` is an integer or a pointer, per system.
+    unsafe { libc::pthread_self() as usize }
+}

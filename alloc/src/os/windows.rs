@@ -10,7 +10,7 @@ use windows_sys::Win32::System::Memory::{
     VirtualAlloc, VirtualFree, MEM_COMMIT, MEM_RELEASE, MEM_RESERVE, PAGE_READWRITE,
 };
 use windows_sys::Win32::System::Threading::{
-    AcquireSRWLockExclusive, ReleaseSRWLockExclusive, SRWLOCK, SRWLOCK_INIT,
+    AcquireSRWLockExclusive, GetCurrentThreadId, ReleaseSRWLockExclusive, SRWLOCK, SRWLOCK_INIT,
 };
 
 /// `len` bytes of fresh, zeroed memory, reserved and committed at once (aligned to the
@@ -83,4 +83,11 @@ pub(crate) fn env_is(name: &CStr, value: &[u8]) -> bool {
     // `got` is the value's length when it fit (with its NUL), the size it needs otherwise,
     // 0 when the variable is not set.
     got as usize == value.len() && &buf[..value.len()] == value
+}
+
+/// The calling thread's id (never 0 for a live thread). Only the fork handlers' owner check
+/// reads it, which finds no owner here: Windows has no `fork`.
+pub(crate) fn thread_id() -> usize {
+    // SAFETY: no preconditions.
+    unsafe { GetCurrentThreadId() as usize }
 }
