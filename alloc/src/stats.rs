@@ -205,10 +205,10 @@ impl Stats {
 /// returns the number of caches (each class of each cache as at one instant).
 pub(crate) fn cached_bytes_per_cache(out: &mut [u64]) -> usize {
     out.iter_mut().for_each(|b| *b = 0);
-    for class in 0..CLASSES {
+    for (class, &size) in CLASS_SIZES.iter().enumerate() {
         cache::for_each_cache(class, |index, pushed, popped| {
             if let Some(bytes) = out.get_mut(index) {
-                *bytes += (pushed - popped) * CLASS_SIZES[class] as u64;
+                *bytes += (pushed - popped) * size as u64;
             }
         });
     }
