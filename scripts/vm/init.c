@@ -11,6 +11,9 @@
  *     RSEQ-VM: SUMMARY passed=N failed=N
  *     RSEQ-VM: END
  *
+ * After each test, every CPU left offline (tests/hotplug.rs offlines CPUs) is brought back
+ * online, with a line saying so.
+ *
  * A test still running at its deadline is described before it is killed (dump_hang):
  * every thread of every process in its session, its /proc stat, wchan, syscall line and
  * kernel stack, its user-space return addresses (registers read with ptrace, then the
@@ -259,6 +262,37 @@ static void reap_others(pid_t keep, int *keep_status, int *keep_done) {
     }
 }
 
+/* The first line of a small file, without its newline ("" where it cannot be read). */
+static void read_line(const char *path, char *buf, size_t size) {
+    buf[0] = 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return;
+    ssize_t n = read(fd, buf, size - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    buf[strcspn(buf, "\n")] = 0;
+}
+
+/*
+ * Brings back online every CPU that a test left offline (tests/hotplug.rs offlines CPUs
+ * through sysfs and restores them itself; this keeps the next tests' machine whole if it
+ * died first).
+ */
+static void restore_cpus(const char *label) {
+    char path[96], state[8];
+    for (int cpu = 0; cpu < 4096; cpu++) {
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d", cpu);
+        if (access(path, F_OK) != 0) break;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/online", cpu);
+        read_line(path, state, sizeof state);
+        if (strcmp(state, "0") != 0) continue;
+        int fd = open(path, O_WRONLY);
+        int ok = fd >= 0 && write(fd, "1", 1) == 1;
+        if (fd >= 0) close(fd);
+        say("cpu%d left offline by %s: %s", cpu, label, ok ? "back online" : strerror(errno));
+    }
+}
+
 static int run(char *line, int *passed, int *failed) {
     char *fields[4];
     char *tab_save = line;
@@ -308,6 +342,7 @@ static int run(char *line, int *passed, int *failed) {
     /* Kill what the test left running in its process group. */
     kill(-pid, SIGKILL);
     double secs = now() - start;
+    if (getpid() == 1) restore_cpus(label);
     if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         say("PASS %s (%.1f s)", label, secs);
         (*passed)++;
@@ -352,6 +387,12 @@ int main(int argc, char **argv) {
     uname(&u);
     say("kernel %s %s, %ld CPUs online, AT_RSEQ_FEATURE_SIZE=%lu AT_RSEQ_ALIGN=%lu", u.release,
         u.machine, sysconf(_SC_NPROCESSORS_ONLN), getauxval(27), getauxval(28));
+    /* The CPUs as the kernel lists them (x86_64 boots with more possible than online). */
+    char possible[64], present[64], online[64];
+    read_line("/sys/devices/system/cpu/possible", possible, sizeof possible);
+    read_line("/sys/devices/system/cpu/present", present, sizeof present);
+    read_line("/sys/devices/system/cpu/online", online, sizeof online);
+    say("cpus possible %s present %s online %s", possible, present, online);
     /* The boot options (rseq_debug=1 on 7.x kernels), for the results table. */
     char cmdline[512] = "";
     int fd = open("/proc/cmdline", O_RDONLY);

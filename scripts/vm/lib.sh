@@ -236,7 +236,8 @@ download_all() {
 # 3. Test binaries (release: the emulated CPUs are slow), with frame pointers and line
 #    tables: /init walks the frame chain of a hung test, and the host names the functions
 #    (scripts/vm/symbolize.py). The runtime's tests, the root crate's smoke test,
-#    descriptor walk, acceptance suite and fork contract, and the whereami example.
+#    descriptor walk, acceptance suite, fork contract and CPU hot-plug test, and the
+#    whereami example.
 # ---------------------------------------------------------------------------------------
 build_tests() { # TARGET -> "name path" lines
     local target=$1 var
@@ -246,7 +247,7 @@ build_tests() { # TARGET -> "name path" lines
     # the acceptance suite forces its restarts with injected delays.
     export "$var=-C force-frame-pointers=yes --cfg rseq_dsl_vm $("$ROOT/scripts/instrumented.sh" printenv RSEQ_INSTRUMENTED_CFGS)"
     export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
-    local root_tests=(--test smoke --test descriptors --test acceptance --test fork)
+    local root_tests=(--test smoke --test descriptors --test acceptance --test fork --test hotplug)
     if [ "${VM_ALL_TESTS:-0}" = 1 ]; then root_tests=(--lib --tests); fi
     local runtime=(cargo test --release --no-run --target "$target" -p rseq-dsl-runtime --tests --all-features)
     local crate=(cargo test --release --no-run --target "$target" -p rseq-dsl "${root_tests[@]}" --all-features)
@@ -436,6 +437,17 @@ plan_acceptance() { # CELL GROUP
     printf '%s acceptance [%s]\t%s\t%s\t/t/%s/acceptance --%s %s !churn !glibc.pthread\n' \
         "$1" "$2" "$ACCEPTANCE_DEADLINE" "$(cell_env "$1")" "$(cell_dir "$1")" "$ACCEPTANCE_SIZE" "$2"
 }
+# CPUs that come and go (tests/hotplug.rs): CPUs taken offline through sysfs while per-CPU
+# slots and the allocator's caches hold items, sparse online lists, an affinity of one CPU,
+# mm_cid with far more threads than CPUs. It is about the kernel, not the libc: once per
+# boot, in the primary cell, after every other test (it offlines CPUs; it brings them back,
+# and /init brings back any CPU a test left offline). RSEQ_DSL_TEST_HOTPLUG=1 lets it
+# offline CPUs (never on a host); HOTPLUG_ARGS (scripts/vm.sh) says what the machine's
+# topology must show.
+plan_hotplug() {
+    printf '%s hotplug\t%s\tRSEQ_DSL_TEST_HOTPLUG=1\t/t/%s/hotplug %s\n' \
+        "$PRIMARY" "$TEST_DEADLINE" "$(cell_dir "$PRIMARY")" "${HOTPLUG_ARGS:-}"
+}
 plan_registration() { # CELL: who registered, as the runtime and (glibc cells) the kernel see it
     plan_test "$1" whereami " "
     case $1 in
@@ -459,6 +471,7 @@ groups_share() { # LIST I N
 # own-area cells over all kernels: every scenario runs once per architecture.
 # Full tier: every test in every cell (thread_churn in the tunable-off cell), ALL in the
 # primary cell and OWN in every other cell, on every kernel.
+# Both tiers: the CPU hot-plug test once per boot, last (plan_hotplug).
 write_plan() { # SUITE INDEX -> stdout
     local suite=$1 index=$2 cell name group own_cell
     local mm_kernels=() k mm_index=-1 spec
@@ -515,6 +528,7 @@ write_plan() { # SUITE INDEX -> stdout
             while IFS= read -r group; do plan_acceptance "$cell" "$group"; done < <(groups_share "$ACCEPTANCE_OWN" "$index" "$nkernels")
         fi
     done
+    plan_hotplug
 }
 
 # VM_REPEAT="N WORDS": instead of the test set, N runs of `acceptance --tiny WORDS` in the
@@ -572,7 +586,7 @@ boot() { # SPEC INDEX
         </dev/null >"$console" 2>&1 || true
     tr -d '\r' <"$console" >"$console.txt"
     # The test harnesses' result lines and the markers; the full console log stays in $VM.
-    grep -E "RSEQ-VM:|RSEQ-PROBE:|^test result|^ +main: |^(counter|lock|stack|buffer|records|control|mm_cid)|aborts" \
+    grep -E "RSEQ-VM:|RSEQ-PROBE:|^test result|^ +main: |^(counter|lock|stack|buffer|records|control|mm_cid|hotplug:|skipped: hotplug)|aborts" \
         "$console.txt" | grep -v "RSEQ-VM: \(DUMP\|PC\) " || true
     if grep -q "^RSEQ-VM: PC " "$console.txt"; then
         log "a test overran its deadline: its dump, symbolised (console: $console.txt)"
