@@ -112,7 +112,7 @@ def row(target, results, logs):
         text += " (%d s)" % run["seconds"]
         outcome.append(text)
         if s["whereami"]:
-            what += "; the runtime says: %s" % s["whereami"].replace("|", "\\|")
+            what += "; the runtime says: %s" % re.sub(r"\s+", " ", s["whereami"]).replace("|", "\\|")
     if ui:
         ci.append("ui-tests' errors compared")
         outcome.append(ui["detail"].replace("|", "\\|") if ui["status"] == "ok" else "ui: FAILED (%s)" % ui["detail"])
@@ -125,7 +125,9 @@ def main():
     parser.add_argument("logs")
     args = parser.parse_args()
     results, order = read_results(args.logs)
-    targets = [t for t in order if any((k, t) in results for k in ("check", "run", "ui"))]
+    # In the order the check phase went through them, then any others.
+    checked = [t for (k, t) in results if k == "check"]
+    targets = checked + [t for t in order if t not in checked and any((k, t) in results for k in ("run", "ui"))]
     rows = [row(t, results, args.logs) for t in targets]
     print("\n".join(rows))
     if args.doc:
