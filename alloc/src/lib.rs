@@ -51,7 +51,16 @@
 //!   hold every depot lock and the trim lock across `fork` and re-initialise them in the
 //!   child, so a child never inherits a lock held by a thread that does not exist there.
 //!   Caches need nothing: a section another thread had in flight either committed before the fork
-//!   or left no trace.
+//!   or left no trace. A batch moving between a cache and the depot (a refill, a spill, a
+//!   trim) moves under its class lock, section and counters included, so no object is in
+//!   flight at the fork: the child's accounting is exact (an object a vanished thread had
+//!   allocated, or was freeing, counts as live there). Fork handlers that run while ours
+//!   hold the locks (prepare handlers registered before ours, parent and child handlers
+//!   registered before ours) may allocate and free: the forking thread then uses the
+//!   depot without locking, every other thread being kept out.
+//! - **Statistics** ([`stats`](RseqAlloc::stats)) read each class under its depot lock and
+//!   each cache's counters as at one instant: no count wraps or exceeds what it bounds,
+//!   however busy the other threads are.
 //! - **Signal handlers**: not async-signal-safe, like `malloc`: a cache miss takes a depot
 //!   lock that the interrupted thread may hold. Do not allocate or free in a handler.
 //! - **Threads that exit** leave nothing behind: caches belong to CPUs, not threads.
