@@ -24,6 +24,7 @@ pub use percpu::{
     LockError, Node, Path, PerCpu, PerCpuBuffer, PerCpuCounter, PerCpuLock, PerCpuLockGuard,
     PerCpuStack,
 };
+pub use percpu::{PerCpuRwLock, PerCpuRwLockReadGuard, PerCpuRwLockWriteGuard};
 
 // Beside the per-CPU types rather than in src/percpu/stack.rs only because that file was
 // being hardened concurrently; it reads the node through its public accessor.

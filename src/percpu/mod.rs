@@ -15,11 +15,13 @@
 mod buffer;
 mod counter;
 mod lock;
+mod rwlock;
 mod stack;
 
 pub use buffer::PerCpuBuffer;
 pub use counter::PerCpuCounter;
 pub use lock::{LockError, PerCpuLock, PerCpuLockGuard};
+pub use rwlock::{PerCpuRwLock, PerCpuRwLockReadGuard, PerCpuRwLockWriteGuard};
 pub use stack::{Node, PerCpuStack};
 
 use core::cell::UnsafeCell;
