@@ -346,7 +346,7 @@ fn wait_child(pid: libc::pid_t, limit: Duration) {
         if Instant::now() > deadline {
             // SAFETY: our own child.
             unsafe { libc::kill(pid, libc::SIGKILL) };
-            panic!("child {pid} hung (a lock inherited held?)");
+            panic!("child {pid} hung (a deadlock: a lock inherited held, or taken twice?)");
         }
         std::thread::sleep(Duration::from_millis(2));
     }
