@@ -24,6 +24,7 @@ pub use percpu::{
     LockError, Node, Path, PerCpu, PerCpuBuffer, PerCpuCounter, PerCpuLock, PerCpuLockGuard,
     PerCpuStack,
 };
+pub use percpu::{PerCpuArc, PerCpuPool, PerCpuRef, PoolCounter, PoolItem, Zeroable};
 pub use percpu::{PerCpuRwLock, PerCpuRwLockReadGuard, PerCpuRwLockWriteGuard};
 
 // Beside the per-CPU types rather than in src/percpu/stack.rs only because that file was

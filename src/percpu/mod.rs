@@ -15,12 +15,16 @@
 mod buffer;
 mod counter;
 mod lock;
+mod pool;
+mod refcount;
 mod rwlock;
 mod stack;
 
 pub use buffer::PerCpuBuffer;
 pub use counter::PerCpuCounter;
 pub use lock::{LockError, PerCpuLock, PerCpuLockGuard};
+pub use pool::{PerCpuPool, PoolCounter, PoolItem, Zeroable};
+pub use refcount::{PerCpuArc, PerCpuRef};
 pub use rwlock::{PerCpuRwLock, PerCpuRwLockReadGuard, PerCpuRwLockWriteGuard};
 pub use stack::{Node, PerCpuStack};
 
