@@ -32,6 +32,21 @@ macro_rules! backends {
             ($d($d item:item)*) => { $d( #[cfg(not(any($($target),*)))] $d item )* };
         }
 
+        /// `with_backend!` for other crates of the workspace (their tests): items kept only
+        /// on targets with a backend. Not an API.
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! __rseq_with_backend {
+            ($d($d item:item)*) => { $d( #[cfg(any($($target),*))] $d item )* };
+        }
+
+        /// `without_backend!` for other crates of the workspace. Not an API.
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! __rseq_without_backend {
+            ($d($d item:item)*) => { $d( #[cfg(not(any($($target),*)))] $d item )* };
+        }
+
         /// The architectures with an rseq backend (on Linux).
         ///
         /// ```

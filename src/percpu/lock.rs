@@ -639,6 +639,7 @@ mod tests {
 
     /// Runs `f` on a thread; `None` if it has not returned after 10 s (it is left
     /// spinning: the test fails either way).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))] // the tests that need sections
     fn within_deadline<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Option<R> {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -647,70 +648,74 @@ mod tests {
         rx.recv_timeout(std::time::Duration::from_secs(10)).ok()
     }
 
-    /// A remote claim whose fence is refused after the probe (a seccomp filter installed
-    /// since) must not keep the word: another thread locks that CPU afterwards. Before the
-    /// fix the claimer panicked with the word still claimed and the second lock_cpu spun
-    /// for ever.
-    #[test]
-    fn a_refused_fence_leaves_no_claim() {
-        if super::super::fences_work().is_err() {
-            eprintln!("skipped: no membarrier fence here");
-            return;
+    rseq_dsl_runtime::__rseq_with_backend! {
+        /// A remote claim whose fence is refused after the probe (a seccomp filter installed
+        /// since) must not keep the word: another thread locks that CPU afterwards. Before the
+        /// fix the claimer panicked with the word still claimed and the second lock_cpu spun
+        /// for ever.
+        #[test]
+        fn a_refused_fence_leaves_no_claim() {
+            if super::super::fences_work().is_err() {
+                eprintln!("skipped: no membarrier fence here");
+                return;
+            }
+            let lock = Arc::new(PerCpuLock::new(|_| 0u32));
+            let refused = {
+                let lock = lock.clone();
+                std::thread::spawn(move || {
+                    crate::percpu::refuse::on_this_thread(&[libc::SYS_membarrier]);
+                    lock.lock_cpu(0).map(|_| ())
+                })
+                .join()
+                .expect("lock_cpu panicked when its fence was refused")
+            };
+            assert!(
+                matches!(refused, Err(FenceError::Errno(libc::EPERM))),
+                "{refused:?}"
+            );
+            let again = within_deadline(move || lock.lock_cpu(0).map(|g| *g));
+            assert_eq!(again, Some(Ok(0)), "the refused claim was left held");
         }
-        let lock = Arc::new(PerCpuLock::new(|_| 0u32));
-        let refused = {
-            let lock = lock.clone();
-            std::thread::spawn(move || {
-                crate::percpu::refuse::on_this_thread(&[libc::SYS_membarrier]);
-                lock.lock_cpu(0).map(|_| ())
-            })
-            .join()
-            .expect("lock_cpu panicked when its fence was refused")
-        };
-        assert!(
-            matches!(refused, Err(FenceError::Errno(libc::EPERM))),
-            "{refused:?}"
-        );
-        let again = within_deadline(move || lock.lock_cpu(0).map(|g| *g));
-        assert_eq!(again, Some(Ok(0)), "the refused claim was left held");
     }
 
-    /// A thread without rseq, on a lock that sections use, where the fence and pinning are
-    /// both refused: `checked_lock` says why and `lock` panics with it. Before the fix
-    /// `lock` spun for ever.
-    #[test]
-    fn lock_without_fence_or_affinity_is_an_error() {
-        let lock = Arc::new(PerCpuLock::new(|_| 0u32));
-        lock.mode.store(MODE_RSEQ, Ordering::Relaxed);
-        let outcome = within_deadline({
-            let lock = lock.clone();
-            move || {
-                // No rseq on this thread from here on, as in a library about to unload.
-                crate::prepare_unload();
-                assert_eq!(crate::Path::current(), Path::Fallback);
-                crate::percpu::refuse::on_this_thread(&[
-                    libc::SYS_membarrier,
-                    libc::SYS_sched_setaffinity,
-                ]);
-                let checked = lock.checked_lock().map(|_| ());
-                let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    drop(lock.lock());
-                }));
-                let message = panicked
-                    .expect_err("lock() returned")
-                    .downcast::<String>()
-                    .map(|m| *m)
-                    .unwrap_or_default();
-                (checked, message)
-            }
-        });
-        let (checked, message) = outcome.expect("lock() spun instead of failing");
-        let e = checked.expect_err("checked_lock");
-        assert_eq!(e.affinity_errno(), libc::EPERM);
-        assert!(message.contains("neither fence"), "{message}");
-        // Nothing was left claimed: a thread with rseq locks every CPU.
-        let lock = Arc::try_unwrap(lock).ok().unwrap();
-        assert_eq!(lock.into_vec().iter().sum::<u32>(), 0);
+    rseq_dsl_runtime::__rseq_with_backend! {
+        /// A thread without rseq, on a lock that sections use, where the fence and pinning are
+        /// both refused: `checked_lock` says why and `lock` panics with it. Before the fix
+        /// `lock` spun for ever.
+        #[test]
+        fn lock_without_fence_or_affinity_is_an_error() {
+            let lock = Arc::new(PerCpuLock::new(|_| 0u32));
+            lock.mode.store(MODE_RSEQ, Ordering::Relaxed);
+            let outcome = within_deadline({
+                let lock = lock.clone();
+                move || {
+                    // No rseq on this thread from here on, as in a library about to unload.
+                    crate::prepare_unload();
+                    assert_eq!(crate::Path::current(), Path::Fallback);
+                    crate::percpu::refuse::on_this_thread(&[
+                        libc::SYS_membarrier,
+                        libc::SYS_sched_setaffinity,
+                    ]);
+                    let checked = lock.checked_lock().map(|_| ());
+                    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        drop(lock.lock());
+                    }));
+                    let message = panicked
+                        .expect_err("lock() returned")
+                        .downcast::<String>()
+                        .map(|m| *m)
+                        .unwrap_or_default();
+                    (checked, message)
+                }
+            });
+            let (checked, message) = outcome.expect("lock() spun instead of failing");
+            let e = checked.expect_err("checked_lock");
+            assert_eq!(e.affinity_errno(), libc::EPERM);
+            assert!(message.contains("neither fence"), "{message}");
+            // Nothing was left claimed: a thread with rseq locks every CPU.
+            let lock = Arc::try_unwrap(lock).ok().unwrap();
+            assert_eq!(lock.into_vec().iter().sum::<u32>(), 0);
+        }
     }
 
     #[test]

@@ -292,6 +292,8 @@ fn fences_work() -> Result<(), crate::FenceError> {
     PROBE.get_or_compute(|| crate::fence_cpu(crate::current_cpu()))
 }
 
+// Only where sections exist: the filter names this architecture's seccomp ABI.
+rseq_dsl_runtime::__rseq_with_backend! {
 /// A seccomp filter on the calling thread only, for tests of what happens when the kernel
 /// refuses a system call (a sandbox): other threads, and threads this one creates later
 /// (which inherit it), see the filter; the rest of the test binary does not.
@@ -341,6 +343,7 @@ pub(crate) mod refuse {
         }
     }
 }
+}
 
 #[cfg(test)]
 mod tests {
@@ -372,20 +375,22 @@ mod tests {
         assert_eq!(Rc::strong_count(&marker), 1);
     }
 
-    #[test]
-    fn the_refusing_filter_refuses_only_its_calls_on_its_thread() {
-        std::thread::spawn(|| {
-            refuse::on_this_thread(&[libc::SYS_membarrier, libc::SYS_sched_setaffinity]);
-            // SAFETY: plain integer arguments; query (0) and a nonsense command.
-            assert_eq!(unsafe { libc::syscall(libc::SYS_membarrier, 0, 0, 0) }, -1);
-            assert!(crate::fence_all().is_err());
-            assert!(crate::current_cpu() < crate::possible_cpus());
-        })
-        .join()
-        .unwrap();
-        // Other threads are not filtered (membarrier's query answers a bit mask).
-        // SAFETY: MEMBARRIER_CMD_QUERY takes no pointer.
-        assert!(unsafe { libc::syscall(libc::SYS_membarrier, 0, 0, 0) } >= 0);
+    rseq_dsl_runtime::__rseq_with_backend! {
+        #[test]
+        fn the_refusing_filter_refuses_only_its_calls_on_its_thread() {
+            std::thread::spawn(|| {
+                refuse::on_this_thread(&[libc::SYS_membarrier, libc::SYS_sched_setaffinity]);
+                // SAFETY: plain integer arguments; query (0) and a nonsense command.
+                assert_eq!(unsafe { libc::syscall(libc::SYS_membarrier, 0, 0, 0) }, -1);
+                assert!(crate::fence_all().is_err());
+                assert!(crate::current_cpu() < crate::possible_cpus());
+            })
+            .join()
+            .unwrap();
+            // Other threads are not filtered (membarrier's query answers a bit mask).
+            // SAFETY: MEMBARRIER_CMD_QUERY takes no pointer.
+            assert!(unsafe { libc::syscall(libc::SYS_membarrier, 0, 0, 0) } >= 0);
+        }
     }
 
     #[test]

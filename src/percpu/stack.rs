@@ -469,64 +469,66 @@ mod tests {
         }
     }
 
-    /// A drain whose fence the kernel refuses (a seccomp filter on the draining thread)
-    /// after it has taken CPU 0's fallback items: nothing may be dropped, and a later drain
-    /// with a working fence gets every item. Before the fix the taken items were dropped
-    /// (fence unsupported) or the drain panicked, holding them (fence refused after the
-    /// probe).
-    #[test]
-    fn a_refused_fence_loses_nothing() {
-        let s = PerCpuStack::new();
-        let last = s.slots.len() - 1;
-        if last == 0 {
-            eprintln!("skipped: one possible CPU");
-            return;
+    rseq_dsl_runtime::__rseq_with_backend! {
+        /// A drain whose fence the kernel refuses (a seccomp filter on the draining thread)
+        /// after it has taken CPU 0's fallback items: nothing may be dropped, and a later drain
+        /// with a working fence gets every item. Before the fix the taken items were dropped
+        /// (fence unsupported) or the drain panicked, holding them (fence refused after the
+        /// probe).
+        #[test]
+        fn a_refused_fence_loses_nothing() {
+            let s = PerCpuStack::new();
+            let last = s.slots.len() - 1;
+            if last == 0 {
+                eprintln!("skipped: one possible CPU");
+                return;
+            }
+            let drops = Arc::new(AtomicU64::new(0));
+            // By hand, so that the drain meets them in this order whatever CPU the test runs
+            // on: fallback items on CPU 0, an rseq list on the last CPU.
+            s.fallback_used.store(true, Ordering::Relaxed);
+            s.slots
+                .get(0)
+                .unwrap()
+                .fallback
+                .lock()
+                .unwrap()
+                .extend((0..3).map(|_| Node::new(Counted(drops.clone()))));
+            for _ in 0..3 {
+                let node = Box::into_raw(Node::new(Counted(drops.clone())));
+                let slot = s.slots.get(last).unwrap();
+                let head = &slot.heads[slot.active.load(Ordering::Relaxed)];
+                // SAFETY: the node is ours; no section runs on this stack yet.
+                unsafe { (*node).next = head.load(Ordering::Relaxed) };
+                head.store(node, Ordering::Relaxed);
+            }
+            // Probe (and cache) the fence before the filter, as a process that used it would.
+            let fences = fences_work().is_ok();
+            let refused = std::thread::scope(|scope| {
+                scope
+                    .spawn(|| {
+                        crate::percpu::refuse::on_this_thread(&[libc::SYS_membarrier]);
+                        s.drain_all().map(|v| v.len())
+                    })
+                    .join()
+            });
+            let refused = refused.expect("drain_all panicked when its fence was refused");
+            assert!(refused.is_err(), "{refused:?}");
+            assert_eq!(
+                drops.load(Ordering::Relaxed),
+                0,
+                "a refused drain dropped items"
+            );
+            if fences {
+                // The stranded list and the returned items come back with a working fence.
+                let all = s.drain_all().expect("drain with a working fence");
+                assert_eq!(all.len(), 6);
+                drop(all);
+            } else {
+                drop(s);
+            }
+            assert_eq!(drops.load(Ordering::Relaxed), 6);
         }
-        let drops = Arc::new(AtomicU64::new(0));
-        // By hand, so that the drain meets them in this order whatever CPU the test runs
-        // on: fallback items on CPU 0, an rseq list on the last CPU.
-        s.fallback_used.store(true, Ordering::Relaxed);
-        s.slots
-            .get(0)
-            .unwrap()
-            .fallback
-            .lock()
-            .unwrap()
-            .extend((0..3).map(|_| Node::new(Counted(drops.clone()))));
-        for _ in 0..3 {
-            let node = Box::into_raw(Node::new(Counted(drops.clone())));
-            let slot = s.slots.get(last).unwrap();
-            let head = &slot.heads[slot.active.load(Ordering::Relaxed)];
-            // SAFETY: the node is ours; no section runs on this stack yet.
-            unsafe { (*node).next = head.load(Ordering::Relaxed) };
-            head.store(node, Ordering::Relaxed);
-        }
-        // Probe (and cache) the fence before the filter, as a process that used it would.
-        let fences = fences_work().is_ok();
-        let refused = std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    crate::percpu::refuse::on_this_thread(&[libc::SYS_membarrier]);
-                    s.drain_all().map(|v| v.len())
-                })
-                .join()
-        });
-        let refused = refused.expect("drain_all panicked when its fence was refused");
-        assert!(refused.is_err(), "{refused:?}");
-        assert_eq!(
-            drops.load(Ordering::Relaxed),
-            0,
-            "a refused drain dropped items"
-        );
-        if fences {
-            // The stranded list and the returned items come back with a working fence.
-            let all = s.drain_all().expect("drain with a working fence");
-            assert_eq!(all.len(), 6);
-            drop(all);
-        } else {
-            drop(s);
-        }
-        assert_eq!(drops.load(Ordering::Relaxed), 6);
     }
 
     #[test]
