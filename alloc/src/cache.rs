@@ -401,6 +401,8 @@ pub(crate) fn alloc(class: usize) -> *mut u8 {
 fn alloc_slow(class: usize, aborted: bool) -> *mut u8 {
     if aborted {
         ABORTS.fetch_add(1, Ordering::Relaxed);
+        // The fast path's `registered` section leaves its abort to its caller.
+        rseq_dsl::stats::record_abort();
     }
     if let Some(caches) = caches() {
         match pop!(retry, caches, class) {
@@ -465,6 +467,8 @@ pub(crate) fn free(class: usize, object: *mut u8) {
 fn free_slow(class: usize, object: *mut u8, aborted: bool) {
     if aborted {
         ABORTS.fetch_add(1, Ordering::Relaxed);
+        // The fast path's `registered` section leaves its abort to its caller.
+        rseq_dsl::stats::record_abort();
     }
     if let Some(caches) = caches() {
         match push!(retry, caches, class, object as usize) {
