@@ -11,6 +11,11 @@ tests/ui.rs compares with the .stderr files) and once for TARGET. For each case,
 errors (code, message and primary spans as file:line:column, in order) must be the same
 for both targets, and there must be at least one. Prints a line per case that differs,
 then a summary line; exits 1 if any case differs or has no error.
+
+One difference is by design, and only it is allowed: a target without a backend has no
+`asm!` in the expansion, so rustc's "use of inline assembly is unsafe" (E0133) has no
+counterpart there; the same rule is still broken on the same tokens, reported by the
+E0133 for the expansion's unsafe index read, which both targets give.
 """
 import argparse
 import json
@@ -98,6 +103,14 @@ def errors(root, scratch, deadline, target):
     return per_case, out
 
 
+# Errors that only a target with a backend can give: they name the asm! itself.
+BACKEND_ONLY = ("error[E0133]: use of inline assembly is unsafe",)
+
+
+def without_backend_only(errors):
+    return [e for e in errors if not e.startswith(BACKEND_ONLY)]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", required=True)
@@ -126,7 +139,7 @@ def main():
         if not ours:
             differ += 1
             print("FAIL %s: no error for %s (a compile-fail case must fail)" % (name, args.reference))
-        elif ours != theirs:
+        elif without_backend_only(ours) != theirs:
             differ += 1
             print("FAIL %s: the errors differ" % name)
             for line in ours:
@@ -134,7 +147,10 @@ def main():
             for line in theirs:
                 print("  %s: %s" % (args.target, line))
         else:
-            print("same %s: %d error(s): %s" % (name, len(ours), ours[0]))
+            skipped = len(ours) - len(theirs)
+            print("same %s: %d error(s): %s%s" % (
+                name, len(theirs), theirs[0],
+                "" if skipped == 0 else " (and %d about asm! itself, which it does not have)" % skipped))
     print("%s: %d of %d compile-fail cases give the same %d errors (message and primary span) as on %s%s" % (
         args.target, len(found) - differ, len(found), total_errors, args.reference,
         "" if differ == 0 else "; %d differ" % differ))
