@@ -7,8 +7,8 @@
 //!
 //! - `topology`: the runtime's `possible_cpus()` is one past the highest CPU of
 //!   `/sys/devices/system/cpu/possible`, and online CPUs are possible ones; with
-//!   `--expect-possible-above-online` (the x86_64 VM, booted with `-smp 2,maxcpus=8`) the
-//!   kernel must report more possible than online CPUs.
+//!   `--expect-possible-above-online` (the VMs: 3 CPUs, booted with `maxcpus=2`) the kernel
+//!   must report more possible than online CPUs.
 //! - `affinity_one_cpu`: a child process whose affinity allows one CPU (set before it
 //!   exec'd), 64 threads adding to a `PerCpuCounter`: the exact total, all of it on that
 //!   CPU's slot, every section indexed by that CPU; with `mm_cid`, exact increments too.
@@ -30,15 +30,21 @@
 //!   `take_all` too, `trim` moves the cached bytes (k's cache included) and leaves every
 //!   cache empty. Then k comes back online, and a thread pinned there commits sections
 //!   indexed k, pushes and pops on k's stack and buffer, and refills k's cache.
-//! - `sparse_online`: a CPU offline with an online CPU above it where one can be offlined
-//!   (cpu0 on aarch64 and riscv64; on x86_64, where cpu0 stays, the highest one, and with
-//!   three or more online CPUs one in the middle): a thread pinned to each online CPU counts
-//!   and runs sections indexed by exactly that CPU, LIFO on its stack; offline and absent
-//!   CPUs' slots stay 0; fences on offline and absent possible CPUs succeed, past the
-//!   possible ones fail; `mm_cid` increments stay exact.
+//! - `cpu_comes_online`: a present CPU that has been offline since boot (the VMs boot 2 of
+//!   their 3 CPUs, `maxcpus=2`) comes online under objects made before: a thread pinned there
+//!   commits sections indexed by it, counts, pushes, fills the buffer and the allocator's
+//!   cache for it (which existed, empty, since the caches were mapped); offline again, every
+//!   item is reached by `drain_all` and `take_all`.
+//! - `sparse_online`: every present CPU online, then one in the middle offline (online
+//!   `0,2` of possible `0-2`; without a middle one, one below an online CPU, cpu0 where the
+//!   kernel lets it go, else the highest): a thread pinned to each online CPU counts and
+//!   runs sections indexed by exactly that CPU, LIFO on its stack; offline and absent CPUs'
+//!   slots stay 0; fences on offline CPUs succeed, past the possible ones fail; `mm_cid`
+//!   increments stay exact.
 //!
-//! Every CPU this binary took offline is brought back online at the end of each scenario,
-//! after a failure too (and scripts/vm/init.c brings every CPU back after each test).
+//! Every CPU this binary took offline is brought back online, and every one it brought
+//! online taken offline again, at the end of each scenario, after a failure too (and
+//! scripts/vm/init.c puts every CPU back as it was at boot after each test).
 
 #[cfg(target_os = "linux")]
 #[global_allocator]
@@ -146,13 +152,23 @@ mod linux {
         unsafe { libc::access(path.as_ptr(), libc::W_OK) == 0 }
     }
 
-    /// CPUs this process took offline, for `restore`.
+    /// CPUs this process took offline, and brought online, for `restore`.
     static OFFLINED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+    static ONLINED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 
     fn set_online(cpu: usize, on: bool) {
-        if !on {
-            OFFLINED.lock().unwrap_or_else(|e| e.into_inner()).push(cpu);
+        let (mine, undo) = if on {
+            (&ONLINED, &OFFLINED)
+        } else {
+            (&OFFLINED, &ONLINED)
+        };
+        let mut undo = undo.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = undo.iter().position(|&c| c == cpu) {
+            undo.remove(i); // back as it was
+        } else {
+            mine.lock().unwrap_or_else(|e| e.into_inner()).push(cpu);
         }
+        drop(undo);
         std::fs::write(online_file(cpu), if on { "1" } else { "0" })
             .unwrap_or_else(|e| panic!("cpu{cpu} {}: {e}", if on { "online" } else { "offline" }));
         ensure!(
@@ -163,15 +179,20 @@ mod linux {
         );
     }
 
-    /// Brings every CPU this process took offline back online, and the calling thread's
-    /// affinity back to every possible CPU; reports what it could not.
+    /// Brings every CPU this process took offline back online, takes those it brought
+    /// online offline again, and sets the calling thread's affinity back to every possible
+    /// CPU; reports what it could not.
     fn restore() -> Result<(), String> {
-        let cpus = std::mem::take(&mut *OFFLINED.lock().unwrap_or_else(|e| e.into_inner()));
+        let offlined = std::mem::take(&mut *OFFLINED.lock().unwrap_or_else(|e| e.into_inner()));
+        let onlined = std::mem::take(&mut *ONLINED.lock().unwrap_or_else(|e| e.into_inner()));
         let mut errors = Vec::new();
-        for cpu in cpus {
-            if !online().contains(&cpu) {
-                if let Err(e) = std::fs::write(online_file(cpu), "1") {
-                    errors.push(format!("cpu{cpu}: {e}"));
+        for (cpus, on) in [(offlined, true), (onlined, false)] {
+            for cpu in cpus {
+                if online().contains(&cpu) != on {
+                    if let Err(e) = std::fs::write(online_file(cpu), if on { "1" } else { "0" }) {
+                        let what = if on { "online" } else { "offline" };
+                        errors.push(format!("cpu{cpu} {what}: {e}"));
+                    }
                 }
             }
         }
@@ -181,7 +202,10 @@ mod linux {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(format!("could not bring back online: {}", errors.join(", ")))
+            Err(format!(
+                "could not bring back online: {}",
+                errors.join(", ")
+            ))
         }
     }
 
@@ -208,7 +232,12 @@ mod linux {
         unsafe {
             let mut set: libc::cpu_set_t = core::mem::zeroed();
             let rc = libc::sched_getaffinity(0, core::mem::size_of::<libc::cpu_set_t>(), &mut set);
-            assert_eq!(rc, 0, "sched_getaffinity: {}", std::io::Error::last_os_error());
+            assert_eq!(
+                rc,
+                0,
+                "sched_getaffinity: {}",
+                std::io::Error::last_os_error()
+            );
             (0..libc::CPU_SETSIZE as usize)
                 .filter(|&c| libc::CPU_ISSET(c, &set))
                 .collect()
@@ -218,7 +247,11 @@ mod linux {
     /// Pins the calling thread to `cpu` and checks that it runs there.
     fn pin(cpu: usize) {
         set_affinity(0, &[cpu]).unwrap_or_else(|e| panic!("pin to cpu{cpu}: {e}"));
-        ensure!(os_cpu() == cpu, "pinned to cpu{cpu}, yet on cpu{}", os_cpu());
+        ensure!(
+            os_cpu() == cpu,
+            "pinned to cpu{cpu}, yet on cpu{}",
+            os_cpu()
+        );
     }
 
     fn os_cpu() -> usize {
@@ -306,7 +339,10 @@ mod linux {
             show_list(&possible),
             show_list(&online)
         );
-        ensure!(PerCpuCounter::new().per_cpu().len() == bound, "a counter's slots");
+        ensure!(
+            PerCpuCounter::new().per_cpu().len() == bound,
+            "a counter's slots"
+        );
         format!(
             "possible {} (possible_cpus() = {bound}), present {}, online {}",
             show_list(&possible),
@@ -368,7 +404,11 @@ mod linux {
 
     /// The parent: runs this binary again with its affinity set to one CPU before exec.
     fn affinity_one_cpu() -> String {
-        let cpu = *affinity().iter().filter(|c| online().contains(c)).max().unwrap();
+        let cpu = *affinity()
+            .iter()
+            .filter(|c| online().contains(c))
+            .max()
+            .unwrap();
         let exe = std::env::current_exe().unwrap();
         let mut command = Command::new(exe);
         command.arg(format!("{CHILD_ARG}affinity:{cpu}"));
@@ -402,7 +442,11 @@ mod linux {
 
     /// The child: the whole process may run on `cpu` only.
     fn affinity_child(cpu: usize) -> String {
-        ensure!(affinity() == [cpu], "the child's affinity is {:?}, not [{cpu}]", affinity());
+        ensure!(
+            affinity() == [cpu],
+            "the child's affinity is {:?}, not [{cpu}]",
+            affinity()
+        );
         let counter = PerCpuCounter::new();
         let hits = zeroes();
         let per_thread = 2000u64;
@@ -418,14 +462,22 @@ mod linux {
             }
         });
         let total = MANY_THREADS as u64 * per_thread;
-        ensure!(counter.sum() == total, "counter sum {} of {total}", counter.sum());
+        ensure!(
+            counter.sum() == total,
+            "counter sum {} of {total}",
+            counter.sum()
+        );
         let per_cpu = counter.per_cpu();
         ensure!(
             per_cpu[cpu] == total && nonzero(&per_cpu) == [cpu],
             "per-CPU slots {:?}: all of {total} should be on cpu{cpu}",
             nonzero(&per_cpu)
         );
-        ensure!(values(&hits)[cpu] == total, "section hits {:?}", values(&hits));
+        ensure!(
+            values(&hits)[cpu] == total,
+            "section hits {:?}",
+            values(&hits)
+        );
         let mut text = format!(
             "process restricted to cpu{cpu}: {MANY_THREADS} threads x {per_thread} adds, sum {total}, all on cpu{cpu}'s slot"
         );
@@ -563,7 +615,10 @@ mod linux {
             });
             from_pinned.recv().expect("the pinned thread's pushes");
             let k_adds = counter.per_cpu()[k];
-            ensure!(k_adds == K_ADDS, "cpu{k}'s counter slot {k_adds}, not {K_ADDS}");
+            ensure!(
+                k_adds == K_ADDS,
+                "cpu{k}'s counter slot {k_adds}, not {K_ADDS}"
+            );
             let (k_cached, _) = cached(k);
             ensure!(
                 k_cached >= (K_BOXES * 64) as u64,
@@ -618,7 +673,10 @@ mod linux {
             K_ADDS + 1 + adds
         );
         let k_popped: u64 = reports.iter().map(|r| r.k_items_popped).sum();
-        ensure!(k_popped == 0, "{k_popped} of offline cpu{k}'s items popped elsewhere");
+        ensure!(
+            k_popped == 0,
+            "{k_popped} of offline cpu{k}'s items popped elsewhere"
+        );
         let (k_cached_now, _) = cached(k);
         ensure!(
             k_cached_now == k_cached,
@@ -626,7 +684,9 @@ mod linux {
         );
 
         // 3. Every item is still reached, while k is offline.
-        let drained = stack.drain_all().expect("drain_all (membarrier's rseq fence)");
+        let drained = stack
+            .drain_all()
+            .expect("drain_all (membarrier's rseq fence)");
         let mut expected: Vec<u64> = (0..K_STACK).map(|i| K_TAG | i).collect();
         let mut got = drained.clone();
         for r in &reports {
@@ -702,39 +762,143 @@ mod linux {
                 assert_eq!(os_cpu(), k);
             });
         });
-        ensure!(values(&hits)[k] == k_hits + 100, "sections on cpu{k} back online");
+        ensure!(
+            values(&hits)[k] == k_hits + 100,
+            "sections on cpu{k} back online"
+        );
         ensure!(
             counter.per_cpu()[k] == K_ADDS + 5,
             "cpu{k}'s counter slot back online: {}",
             counter.per_cpu()[k]
         );
         let (k_cached, _) = cached(k);
-        ensure!(k_cached >= 64 * 64, "cpu{k}'s cache back online holds {k_cached} bytes");
+        ensure!(
+            k_cached >= 64 * 64,
+            "cpu{k}'s cache back online holds {k_cached} bytes"
+        );
         details.push(format!(
             "cpu{k} online again: 100 sections indexed {k}, its stack, buffer and cache in use"
         ));
         details.join("; ")
     }
 
+    /// A CPU that was offline since boot comes online while the process runs: objects
+    /// made before (a stack, a buffer, a counter, the allocator's caches) work there.
+    fn cpu_comes_online() -> Result<String, String> {
+        let before = online();
+        let Some(cpu) = list("present")
+            .into_iter()
+            .find(|c| !before.contains(c) && hotpluggable(*c))
+        else {
+            return Err(format!(
+                "no present CPU is offline (present {}, online {}): the VMs boot 2 of 3",
+                show_list(&list("present")),
+                show_list(&before)
+            ));
+        };
+        ensure!(
+            ALLOC.index() == Some(Index::Cpu),
+            "the allocator's caches are indexed by {:?}, not by CPU",
+            ALLOC.index()
+        );
+        let stack = PerCpuStack::new();
+        let mut buffer = PerCpuBuffer::new(16);
+        let counter = PerCpuCounter::new();
+        let hits = zeroes();
+        let (cached_before, _) = cached(cpu);
+        ensure!(
+            cached_before == 0,
+            "cpu{cpu}'s cache holds {cached_before} bytes before it was ever online"
+        );
+        set_online(cpu, true);
+        std::thread::scope(|s| {
+            let (stack, buffer, counter, hits) = (&stack, &buffer, &counter, &hits);
+            s.spawn(move || {
+                pin(cpu);
+                for i in 0..100u64 {
+                    assert_eq!(bump_cpu(hits), cpu, "a section on cpu{cpu}");
+                    counter.add(1);
+                    stack.push(i);
+                }
+                for i in 0..16u64 {
+                    buffer.push(i).expect("room in the buffer");
+                }
+                assert_eq!(buffer.push(16), Err(16), "a full buffer");
+                let boxes: Vec<Box<[u8; 64]>> = (0..64).map(|i| Box::new([i as u8; 64])).collect();
+                drop(boxes);
+                assert_eq!(os_cpu(), cpu);
+            });
+        });
+        let per_cpu = counter.per_cpu();
+        ensure!(
+            per_cpu[cpu] == 100 && counter.sum() == 100 && values(&hits)[cpu] == 100,
+            "cpu{cpu}: counter {per_cpu:?}, sections {:?}",
+            values(&hits)
+        );
+        let (cached_now, _) = cached(cpu);
+        ensure!(
+            cached_now >= 64 * 64,
+            "cpu{cpu}'s cache holds {cached_now} bytes"
+        );
+        // Offline again, with the items there: every one is reached.
+        set_online(cpu, false);
+        let mut drained = stack.drain_all().expect("drain_all");
+        drained.sort();
+        ensure!(
+            drained == (0..100).collect::<Vec<u64>>(),
+            "drained {} of 100",
+            drained.len()
+        );
+        let mut taken = buffer.take_all();
+        taken.sort();
+        ensure!(
+            taken == (0..16).collect::<Vec<u64>>(),
+            "took {} of 16",
+            taken.len()
+        );
+        ensure!(
+            online() == before,
+            "online {}, {} before",
+            show_list(&online()),
+            show_list(&before)
+        );
+        Ok(format!(
+            "cpu{cpu} (offline since boot) online: sections indexed {cpu}, counter, stack, \
+             buffer and its cache ({cached_now} bytes) in use; offline again: drain_all and \
+             take_all reach every item"
+        ))
+    }
+
     fn sparse_online() -> String {
         let before = online();
         let possible = list("possible");
-        let candidates: Vec<usize> = before.iter().copied().filter(|&c| hotpluggable(c)).collect();
-        // An online CPU above the one that goes: the lowest such candidate; else the highest.
-        let max_online = *before.iter().max().unwrap();
+        let mut details = Vec::new();
+        // Every present CPU online first (cpu2 of the VMs, which boot 2 of 3).
+        for cpu in list("present") {
+            if !before.contains(&cpu) && hotpluggable(cpu) {
+                set_online(cpu, true);
+                details.push(format!("cpu{cpu} online"));
+            }
+        }
+        let all = online();
+        let candidates: Vec<usize> = all.iter().copied().filter(|&c| hotpluggable(c)).collect();
+        // A hole in the middle: online CPUs below and above the one that goes; else one
+        // above it (cpu0, where it can go); else the highest.
+        let (lowest, highest) = (all[0], *all.last().unwrap());
         let hole = candidates
             .iter()
             .copied()
-            .find(|&c| c < max_online)
+            .find(|&c| c > lowest && c < highest)
+            .or_else(|| candidates.iter().copied().find(|&c| c < highest))
             .or_else(|| candidates.last().copied())
             .expect("a CPU that can go offline");
         set_online(hole, false);
         let now = online();
-        let mut details = vec![format!(
+        details.push(format!(
             "cpu{hole} offline: possible {}, online {}",
             show_list(&possible),
             show_list(&now)
-        )];
+        ));
 
         let counter = PerCpuCounter::new();
         let hits = zeroes();
@@ -766,8 +930,13 @@ mod linux {
                 "cpu{cpu}: counter {added} and sections {ran}, not {want}"
             );
         }
-        ensure!(stack.drain_all().expect("drain_all").is_empty(), "items left after the pops");
-        details.push(format!("{adds} adds and sections on each online CPU, 0 elsewhere"));
+        ensure!(
+            stack.drain_all().expect("drain_all").is_empty(),
+            "items left after the pops"
+        );
+        details.push(format!(
+            "{adds} adds and sections on each online CPU, 0 elsewhere"
+        ));
 
         // Fences: offline and absent possible CPUs run nothing; past the possible ones: an error.
         for cpu in 0..rseq_dsl::possible_cpus() {
@@ -788,11 +957,19 @@ mod linux {
         details.push("fences on offline CPUs succeed".into());
         if rseq_dsl::mm_cid().is_some() {
             let seen = cid_increments(MANY_THREADS / 2, 1000);
-            details.push(format!("mm_cid increments exact, ids used {}", show_list(&seen)));
+            details.push(format!(
+                "mm_cid increments exact, ids used {}",
+                show_list(&seen)
+            ));
         }
 
-        set_online(hole, true);
-        ensure!(online() == before, "online {} after, {} before", show_list(&online()), show_list(&before));
+        ensure!(restore().is_ok(), "restoring the CPUs");
+        ensure!(
+            online() == before,
+            "online {} after, {} before",
+            show_list(&online()),
+            show_list(&before)
+        );
         details.join("; ")
     }
 
@@ -830,7 +1007,11 @@ mod linux {
     pub(crate) fn main() -> ExitCode {
         let args: Vec<String> = std::env::args().skip(1).collect();
         if let Some(role) = args.iter().find_map(|a| a.strip_prefix(CHILD_ARG)) {
-            let cpu = role.strip_prefix("affinity:").expect("a child role").parse().unwrap();
+            let cpu = role
+                .strip_prefix("affinity:")
+                .expect("a child role")
+                .parse()
+                .unwrap();
             println!("{}", affinity_child(cpu));
             return ExitCode::SUCCESS;
         }
@@ -850,7 +1031,11 @@ mod linux {
                 .env("RSEQ_ALLOC_INDEX", "cpu")
                 .status()
                 .expect("re-run with RSEQ_ALLOC_INDEX=cpu");
-            return if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+            return if status.success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
         }
         let expect_above = args.iter().any(|a| a == "--expect-possible-above-online");
         let mut failed = 0;
@@ -859,24 +1044,39 @@ mod linux {
         run("affinity_one_cpu", &mut failed, || Ok(affinity_one_cpu()));
         run("mm_cid_many_threads", &mut failed, mm_cid_many_threads);
         let why_not = if !hotplug {
-            Some("offlines CPUs only with RSEQ_DSL_TEST_HOTPLUG=1 (the VMs of scripts/vm.sh)".to_string())
+            Some(
+                "offlines CPUs only with RSEQ_DSL_TEST_HOTPLUG=1 (the VMs of scripts/vm.sh)"
+                    .to_string(),
+            )
         } else if online().len() < 2 {
             Some(format!("one online CPU ({})", show_list(&online())))
         } else if !online().iter().any(|&c| hotpluggable(c)) {
-            Some("no writable /sys/devices/system/cpu/cpuN/online (not root, or a read-only /sys)".into())
+            Some(
+                "no writable /sys/devices/system/cpu/cpuN/online (not root, or a read-only /sys)"
+                    .into(),
+            )
         } else {
             None
         };
         match why_not {
-            Some(why) => println!("skipped: hotplug: offline_with_items, sparse_online: {why}"),
+            Some(why) => println!(
+                "skipped: hotplug: offline_with_items, cpu_comes_online, sparse_online: {why}"
+            ),
             None => {
-                run("offline_with_items", &mut failed, || Ok(offline_with_items()));
+                run("offline_with_items", &mut failed, || {
+                    Ok(offline_with_items())
+                });
+                run("cpu_comes_online", &mut failed, cpu_comes_online);
                 run("sparse_online", &mut failed, || Ok(sparse_online()));
             }
         }
         println!(
             "hotplug: {} ({:.1} s)",
-            if failed == 0 { "all scenarios passed".to_string() } else { format!("{failed} FAILED") },
+            if failed == 0 {
+                "all scenarios passed".to_string()
+            } else {
+                format!("{failed} FAILED")
+            },
             started.elapsed().as_secs_f64()
         );
         if failed == 0 {

@@ -11,8 +11,8 @@
  *     RSEQ-VM: SUMMARY passed=N failed=N
  *     RSEQ-VM: END
  *
- * After each test, every CPU left offline (tests/hotplug.rs offlines CPUs) is brought back
- * online, with a line saying so.
+ * After each test, every CPU is put back online or offline as it was at boot (tests/hotplug.rs
+ * offlines and onlines CPUs), with a line saying so.
  *
  * A test still running at its deadline is described before it is killed (dump_hang):
  * every thread of every process in its session, its /proc stat, wchan, syscall line and
@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sched.h>
 #include <elf.h>
 #include <sys/auxv.h>
 #include <sys/mount.h>
@@ -273,23 +274,38 @@ static void read_line(const char *path, char *buf, size_t size) {
     buf[strcspn(buf, "\n")] = 0;
 }
 
+/* Each CPU's state at boot: 1 online, 0 offline, -1 no online file (never changes). */
+#define MAX_CPUS 256
+static int boot_online[MAX_CPUS];
+
+static int cpu_state(int cpu) {
+    char path[96], state[8];
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/online", cpu);
+    if (access(path, F_OK) != 0) return -1;
+    read_line(path, state, sizeof state);
+    return strcmp(state, "0") != 0;
+}
+
+static void record_cpus(void) {
+    for (int cpu = 0; cpu < MAX_CPUS; cpu++) boot_online[cpu] = cpu_state(cpu);
+}
+
 /*
- * Brings back online every CPU that a test left offline (tests/hotplug.rs offlines CPUs
- * through sysfs and restores them itself; this keeps the next tests' machine whole if it
- * died first).
+ * Puts every CPU back online or offline as it was at boot, saying so, after a test that
+ * left it otherwise (tests/hotplug.rs offlines and onlines CPUs through sysfs and restores
+ * them itself; this keeps the next tests' machine as booted if it died first).
  */
 static void restore_cpus(const char *label) {
-    char path[96], state[8];
-    for (int cpu = 0; cpu < 4096; cpu++) {
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d", cpu);
-        if (access(path, F_OK) != 0) break;
+    for (int cpu = 0; cpu < MAX_CPUS; cpu++) {
+        int now = cpu_state(cpu);
+        if (boot_online[cpu] < 0 || now < 0 || now == boot_online[cpu]) continue;
+        char path[96];
         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/online", cpu);
-        read_line(path, state, sizeof state);
-        if (strcmp(state, "0") != 0) continue;
         int fd = open(path, O_WRONLY);
-        int ok = fd >= 0 && write(fd, "1", 1) == 1;
+        int ok = fd >= 0 && write(fd, boot_online[cpu] ? "1" : "0", 1) == 1;
         if (fd >= 0) close(fd);
-        say("cpu%d left offline by %s: %s", cpu, label, ok ? "back online" : strerror(errno));
+        say("cpu%d left %s by %s: %s", cpu, now ? "online" : "offline", label,
+            ok ? "restored" : strerror(errno));
     }
 }
 
@@ -392,7 +408,11 @@ int main(int argc, char **argv) {
     read_line("/sys/devices/system/cpu/possible", possible, sizeof possible);
     read_line("/sys/devices/system/cpu/present", present, sizeof present);
     read_line("/sys/devices/system/cpu/online", online, sizeof online);
-    say("cpus possible %s present %s online %s", possible, present, online);
+    cpu_set_t allowed;
+    int nallowed = sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : -1;
+    say("cpus possible %s present %s online %s, affinity of /init: %d CPUs", possible, present,
+        online, nallowed);
+    if (is_init) record_cpus();
     /* The boot options (rseq_debug=1 on 7.x kernels), for the results table. */
     char cmdline[512] = "";
     int fd = open("/proc/cmdline", O_RDONLY);
