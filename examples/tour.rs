@@ -12,6 +12,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use rseq_dsl::{stats, Node, Path, PerCpuBuffer, PerCpuCounter, PerCpuLock, PerCpuStack};
+use rseq_dsl::{PerCpuArc, PerCpuPool, PerCpuRef};
 
 /// How long each block runs in the signal storm.
 const STORM_TIME: Duration = Duration::from_millis(400);
@@ -393,6 +394,111 @@ fn main() {
                         g.0 += 1;
                         g.1 += 1;
                     }
+                }
+            },
+        },
+        storm_threads,
+        timed_threads,
+    ));
+
+    // Reference count: PerCpuArc get + drop vs Arc clone + drop of one shared Arc. The storm
+    // switches the count mid-run (worker 0 drops the owner) while the others take and drop.
+    rows.push(measure(
+        Block {
+            name: "PerCpuArc get+drop",
+            alternative: "Arc clone+drop",
+            storm: |threads| {
+                struct Tracked(Arc<AtomicU64>);
+                impl Drop for Tracked {
+                    fn drop(&mut self) {
+                        self.0.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                let drops = Arc::new(AtomicU64::new(0));
+                let owner = PerCpuArc::new(Tracked(drops.clone()));
+                let seeds: Vec<_> = (0..threads)
+                    .map(|_| Mutex::new(Some(owner.get())))
+                    .collect();
+                let owner = Arc::new(Mutex::new(Some(owner)));
+                let seeds = Arc::new(seeds);
+                let (owner2, seeds2) = (owner.clone(), seeds.clone());
+                let (ops, _, _) = run(threads, true, move |t| {
+                    let seed = seeds2[t].lock().unwrap().take().expect("a seed per worker");
+                    let mut n = 0u64;
+                    while !stopped() {
+                        if t == 0 && n == 200_000 {
+                            drop(owner2.lock().unwrap().take()); // the switch
+                        }
+                        if let Some(r) = PerCpuRef::try_get(&seed) {
+                            drop(r);
+                        }
+                        drop(seed.clone());
+                        n += 1;
+                    }
+                    n
+                });
+                // The workers dropped their seeds; the owner goes last if worker 0 did not
+                // get to the switch: the value is dropped exactly once either way.
+                drop(owner.lock().unwrap().take());
+                drop(seeds);
+                let ops = ops.iter().sum();
+                (ops, drops.load(Ordering::SeqCst) == 1)
+            },
+            timed: {
+                let owner = Arc::new(PerCpuArc::new(0u64));
+                move |_| {
+                    for _ in 0..TIMED_OPS {
+                        std::hint::black_box(owner.get());
+                    }
+                }
+            },
+            alt: {
+                let shared = Arc::new(0u64);
+                move |_| {
+                    for _ in 0..TIMED_OPS {
+                        std::hint::black_box(Arc::clone(&shared));
+                    }
+                }
+            },
+        },
+        storm_threads,
+        timed_threads,
+    ));
+
+    // Pool: PoolCounter::add (8 bytes per CPU per counter) vs one shared AtomicU64 per
+    // statistic; the storm adds to 64 counters of one pool, exactly per counter.
+    rows.push(measure(
+        Block {
+            name: "PoolCounter::add",
+            alternative: "AtomicU64::fetch_add",
+            storm: |threads| {
+                let pool = PerCpuPool::new();
+                let counters: Arc<Vec<_>> = Arc::new((0..64).map(|_| pool.counter()).collect());
+                let c2 = counters.clone();
+                let (added, _, _) = run(threads, true, move |t| {
+                    let mut added = vec![0u64; 64];
+                    let mut i = t;
+                    while !stopped() {
+                        c2[i % 64].add(1);
+                        added[i % 64] += 1;
+                        i += 1;
+                    }
+                    added
+                });
+                let ops = added.iter().flatten().sum();
+                let exact = (0..64).all(|k| counters[k].sum() == added.iter().map(|a| a[k]).sum());
+                (ops, exact)
+            },
+            timed: {
+                let c = Arc::new(PerCpuPool::new().counter());
+                move |_| (0..TIMED_OPS).for_each(|_| c.add(1))
+            },
+            alt: {
+                let c = Arc::new(AtomicU64::new(0));
+                move |_| {
+                    (0..TIMED_OPS).for_each(|_| {
+                        c.fetch_add(1, Ordering::Relaxed);
+                    })
                 }
             },
         },
