@@ -3,12 +3,12 @@
 //!
 //! Run: `cargo run --release --example rwlock`
 //!
-//! Read lock, on the running CPU's count: `let w = word.load_acquire(); if w != 0 { exit; }
-//! commit *count += 1;`. Read unlock, on whatever CPU the thread runs on by then:
-//! `commit(release) *count += u64::MAX;` (minus one; only the sum of the counts means
+//! Read lock, on the running CPU's lock count: `let w = word.load_acquire(); if w != 0 {
+//! exit; } commit *locks += 1;`. Read unlock, on the unlock count of whatever CPU the thread
+//! runs on by then: `commit(release) *unlocks += 1;` (only the sums over every CPU mean
 //! anything). Write: store 1 into the word, `fence_all()` (every read-lock section in flight
-//! restarts and sees it; those that committed before are visible), wait until the counts
-//! sum to zero, write, store 0 with release. `PerCpuRwLock`'s module docs give the
+//! restarts and sees it; those that committed before are visible), wait until the locks
+//! and unlocks sum to the same, write, store 0 with release. `PerCpuRwLock`'s module docs give the
 //! memory-ordering argument.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,11 +17,11 @@ use std::time::Duration;
 
 use rseq_dsl::{rseq, Outcome, PerCpu, PerCpuRwLock};
 
-/// The template's lock: a writer word and a count per CPU, around four words that a
-/// writer changes one at a time.
+/// The template's lock: a writer word and lock and unlock counts per CPU, around four
+/// words that a writer changes one at a time.
 struct Lock {
     word: AtomicU64,
-    counts: PerCpu<AtomicU64>,
+    counts: PerCpu<[AtomicU64; 2]>,
     data: [AtomicU64; 4],
     writers: std::sync::Mutex<()>,
 }
@@ -29,17 +29,17 @@ struct Lock {
 fn read_lock(lock: &Lock) {
     let word = lock.word.as_ptr() as *const u64;
     loop {
-        // SAFETY: the count is the running CPU's; only sections on that CPU write it.
+        // SAFETY: the counts are the running CPU's; only sections on that CPU write them.
         let out = unsafe {
             rseq!(|cpu| {
                 in word: *const u64 = word;
-                in count: *mut u64 = lock.counts.get_raw(cpu) as *mut u64;
+                in locks: *mut u64 = lock.counts.get_raw(cpu) as *mut u64;
                 let w: u64 = word.load_acquire();
                 // `w & 1`, not `w`: `--cfg rseq_dsl_compare_twice` would re-read a compared
                 // load before the commit, and the writer changes this word remotely.
                 let busy: u64 = w & 1;
                 if busy != 0 { exit; }
-                commit *count += 1;
+                commit *locks += 1;
             })
         };
         match out.expect("this template needs rseq") {
@@ -51,12 +51,12 @@ fn read_lock(lock: &Lock) {
 }
 
 fn read_unlock(lock: &Lock) {
-    // SAFETY: as in read_lock; release keeps the critical section before the -1.
+    // SAFETY: as in read_lock (the second word); release keeps the critical section
+    // before the +1.
     let out = unsafe {
         rseq!(|cpu| {
-            in count: *mut u64 = lock.counts.get_raw(cpu) as *mut u64;
-            in minus_one: u64 = u64::MAX;
-            commit(release) *count += minus_one;
+            in unlocks: *mut u64 = (lock.counts.get_raw(cpu) as *mut u64).wrapping_add(1);
+            commit(release) *unlocks += 1;
         })
     };
     out.expect("this template needs rseq");
@@ -67,11 +67,10 @@ fn write(lock: &Lock) {
     lock.word.store(1, Ordering::SeqCst);
     rseq_dsl::fence_all().expect("this template needs membarrier's rseq fence");
     let mut sleep = 1;
-    while lock
-        .counts
-        .iter()
-        .fold(0u64, |s, c| s.wrapping_add(c.load(Ordering::SeqCst)))
-        != 0
+    while lock.counts.iter().fold(0u64, |s, [locks, unlocks]| {
+        s.wrapping_add(locks.load(Ordering::SeqCst))
+            .wrapping_sub(unlocks.load(Ordering::SeqCst))
+    }) != 0
     {
         std::thread::sleep(Duration::from_micros(sleep));
         sleep = (sleep * 2).min(1000);
@@ -97,7 +96,7 @@ fn main() {
 
     let lock = Arc::new(Lock {
         word: AtomicU64::new(0),
-        counts: PerCpu::new(|_| AtomicU64::new(0)),
+        counts: PerCpu::default(),
         data: Default::default(),
         writers: std::sync::Mutex::new(()),
     });
@@ -108,8 +107,7 @@ fn main() {
                 let mut torn = 0;
                 for _ in 0..READS {
                     read_lock(&lock);
-                    let v: [u64; 4] =
-                        std::array::from_fn(|i| lock.data[i].load(Ordering::Relaxed));
+                    let v: [u64; 4] = std::array::from_fn(|i| lock.data[i].load(Ordering::Relaxed));
                     torn += usize::from(v.iter().any(|w| *w != v[0]));
                     read_unlock(&lock);
                 }
@@ -122,7 +120,11 @@ fn main() {
         std::thread::sleep(Duration::from_micros(200));
     }
     let torn: usize = readers.into_iter().map(|r| r.join().unwrap()).sum();
-    let data: Vec<u64> = lock.data.iter().map(|w| w.load(Ordering::Relaxed)).collect();
+    let data: Vec<u64> = lock
+        .data
+        .iter()
+        .map(|w| w.load(Ordering::Relaxed))
+        .collect();
     println!(
         "template rwlock: {} reads, {WRITES} writes, {torn} torn reads, data {data:?}",
         READERS as u64 * READS

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
+use rseq_dsl::PerCpuRwLock;
 use rseq_dsl::{stats, Node, Path, PerCpuBuffer, PerCpuCounter, PerCpuLock, PerCpuStack};
 use rseq_dsl::{PerCpuArc, PerCpuPool, PerCpuRef};
 
@@ -499,6 +500,60 @@ fn main() {
                     (0..TIMED_OPS).for_each(|_| {
                         c.fetch_add(1, Ordering::Relaxed);
                     })
+                }
+            },
+        },
+        storm_threads,
+        timed_threads,
+    ));
+
+    // Reader-writer lock: read lock+unlock of a read-mostly value vs std's RwLock. In the
+    // storm, worker 0 writes every 64th operation (four words, which readers check equal).
+    rows.push(measure(
+        Block {
+            name: "PerCpuRwLock read",
+            alternative: "std RwLock read",
+            storm: |threads| {
+                let l = Arc::new(PerCpuRwLock::new([0u64; 4]));
+                let l2 = l.clone();
+                let (results, _, _) = run(threads, true, move |t| {
+                    let (mut n, mut writes, mut torn) = (0u64, 0u64, 0u64);
+                    while !stopped() {
+                        if t == 0 && n.is_multiple_of(64) {
+                            l2.write().iter_mut().for_each(|v| *v += 1);
+                            writes += 1;
+                        } else {
+                            let g = l2.read();
+                            torn += u64::from(g.iter().any(|v| *v != g[0]));
+                        }
+                        n += 1;
+                    }
+                    (n, writes, torn)
+                });
+                let ops = results.iter().map(|r| r.0).sum();
+                let writes = results.iter().map(|r| r.1).sum::<u64>();
+                let torn = results.iter().map(|r| r.2).sum::<u64>();
+                let exact = torn == 0 && *l.read() == [writes; 4];
+                (ops, exact)
+            },
+            timed: {
+                let l = Arc::new(PerCpuRwLock::new([1u64; 4]));
+                move |_| {
+                    let mut sum = 0u64;
+                    for _ in 0..TIMED_OPS {
+                        sum = sum.wrapping_add(l.read()[1]);
+                    }
+                    std::hint::black_box(sum);
+                }
+            },
+            alt: {
+                let l = Arc::new(std::sync::RwLock::new([1u64; 4]));
+                move |_| {
+                    let mut sum = 0u64;
+                    for _ in 0..TIMED_OPS {
+                        sum = sum.wrapping_add(l.read().unwrap()[1]);
+                    }
+                    std::hint::black_box(sum);
                 }
             },
         },

@@ -330,6 +330,7 @@ fn require_aborts(run: &Run) {
 #[test]
 fn writers_exclude_readers_and_reads_are_never_torn_under_a_storm() {
     let run = storm(Mix::Same);
+    assert!(run.reads > run.writes && run.writes > 0, "{run:?}");
     require_aborts(&run);
     if cfg!(target_os = "linux") {
         assert!(run.signals > 0);
