@@ -191,8 +191,7 @@ mod linux {
             cpus[..1].to_vec()
         };
         let before = rss();
-        let mut mapped = 0;
-        match kind {
+        let mapped = match kind {
             "pool" => {
                 let pool = PerCpuPool::new();
                 let counters: Vec<_> = (0..COUNTERS).map(|_| pool.counter()).collect();
@@ -207,10 +206,8 @@ mod linux {
                 });
                 let sum: u64 = counters.iter().map(|c| c.sum()).sum();
                 assert_eq!(sum, (COUNTERS * touchers.len()) as u64);
-                mapped = pool.mapped_bytes();
-                println!("{} {mapped}", rss() - before);
                 std::mem::forget(counters);
-                return;
+                pool.mapped_bytes()
             }
             "percpu_u64" => {
                 let slots: Vec<PerCpu<AtomicU64>> = (0..COUNTERS)
@@ -227,9 +224,8 @@ mod linux {
                         });
                     }
                 });
-                mapped += COUNTERS * PerCpu::<u64>::STRIDE * rseq_dsl::possible_cpus();
-                println!("{} {mapped}", rss() - before);
                 std::mem::forget(slots);
+                COUNTERS * PerCpu::<u64>::STRIDE * rseq_dsl::possible_cpus()
             }
             "percpu_counter" => {
                 let counters: Vec<_> = (0..COUNTERS).map(|_| PerCpuCounter::new()).collect();
@@ -242,12 +238,12 @@ mod linux {
                         });
                     }
                 });
-                mapped += COUNTERS * 128 * rseq_dsl::possible_cpus();
-                println!("{} {mapped}", rss() - before);
                 std::mem::forget(counters);
+                COUNTERS * 128 * rseq_dsl::possible_cpus()
             }
             other => panic!("unknown memory kind {other}"),
-        }
+        };
+        println!("{} {mapped}", rss() - before);
     }
 
     fn memory_table() -> String {
