@@ -6,8 +6,8 @@
 //! storing the new `Arc`, to holding it) is reported too.
 //!
 //! `cargo bench --bench rwlock` prints the tables; `-- --write docs/rwlock-bench.md` also
-//! writes them there. A read is: lock, read one word of the value, unlock. Costs are
-//! thread CPU time per read, summed over the reader threads (a shared machine's lost time
+//! writes them there. A read is: lock, read one word of the value, unlock; readers read
+//! for 100 ms per round. Costs are thread CPU time per read, summed over the reader threads (a shared machine's lost time
 //! slices would dominate wall time), each cell the median of interleaved rounds; readers
 //! are pinned round-robin to the allowed CPUs.
 
@@ -37,7 +37,8 @@ mod linux {
 
     use crate::common::{allowed_cpus, pin, thread_cpu_time};
 
-    const READS: u64 = 400_000;
+    /// How long the readers of one round run.
+    const ROUND_TIME: Duration = Duration::from_millis(100);
     const ROUNDS: usize = 5;
     const THREADS: [usize; 4] = [1, 2, 4, 8];
 
@@ -149,9 +150,10 @@ mod linux {
         let locks = Arc::new(Locks::new());
         let start = Arc::new(Barrier::new(threads + 1));
         let done = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
         let readers: Vec<_> = (0..threads)
             .map(|t| {
-                let (locks, start) = (locks.clone(), start.clone());
+                let (locks, start, stop) = (locks.clone(), start.clone(), stop.clone());
                 let cpu = cpus[t % cpus.len()];
                 std::thread::spawn(move || {
                     pin(cpu);
@@ -160,12 +162,15 @@ mod linux {
                     }
                     start.wait();
                     let before = thread_cpu_time();
-                    let mut sum = 0u64;
-                    for _ in 0..READS {
-                        sum = sum.wrapping_add(locks.read(s));
+                    let (mut sum, mut reads) = (0u64, 0u64);
+                    while !stop.load(Ordering::Relaxed) {
+                        for _ in 0..256 {
+                            sum = sum.wrapping_add(locks.read(s));
+                        }
+                        reads += 256;
                     }
                     black_box(sum);
-                    thread_cpu_time() - before
+                    (thread_cpu_time() - before, reads)
                 })
             })
             .collect();
@@ -181,13 +186,17 @@ mod linux {
             })
         });
         start.wait();
-        let spent: Duration = readers.into_iter().map(|r| r.join().expect("reader")).sum();
+        std::thread::sleep(ROUND_TIME);
+        stop.store(true, Ordering::Relaxed);
+        let (mut spent, mut reads) = (Duration::ZERO, 0u64);
+        for r in readers {
+            let (t, n) = r.join().expect("reader");
+            spent += t;
+            reads += n;
+        }
         done.store(true, Ordering::Relaxed);
         let latencies = writer.map_or(Vec::new(), |w| w.join().expect("writer"));
-        (
-            spent.as_nanos() as f64 / (threads as u64 * READS) as f64,
-            latencies,
-        )
+        (spent.as_nanos() as f64 / reads as f64, latencies)
     }
 
     fn median(mut v: Vec<f64>) -> f64 {
@@ -290,9 +299,9 @@ mod linux {
             let doc = format!(
                 "# PerCpuRwLock, measured\n\n\
                  Written by `cargo bench --bench rwlock -- --write {path}` from one run on {} \
-                 allowed CPUs: {READS} reads per reader thread (lock, read one word of a \
-                 64-byte value, unlock), readers pinned round-robin to the CPUs, the median \
-                 of {ROUNDS} interleaved rounds per cell. Costs are reader thread CPU time per \
+                 allowed CPUs: reader threads reading for {ROUND_TIME:?} per round (a read: \
+                 lock, read one word of a 64-byte value, unlock), pinned round-robin to the \
+                 CPUs; each cell the median of {ROUNDS} interleaved rounds. Costs are reader thread CPU time per \
                  read summed over the readers (a shared machine's lost time slices would \
                  dominate wall time; a reader asleep while a writer holds the lock is not \
                  charged for the sleep). The ratio columns are the alternative's time over \

@@ -584,5 +584,5 @@ fn fallback_child(role: &str) {
     )
 )))]
 fn fallback_child(_: &str) {
-    unreachable!("rseq sections ran on a target without an rseq backend");
+    unreachable!("{CHILD_TEST}: rseq sections ran on a target without an rseq backend");
 }
