@@ -1,117 +1,6 @@
 //! A per-CPU reader-writer lock for read-mostly data: a reader touches only its CPU's
 //! count, with one rseq section to lock and one to unlock (no atomic read-modify-write, no
 //! fence); a writer pays for both sides, with membarrier's rseq fence.
-//!
-//! # The protocol
-//!
-//! State: per CPU, a count of read locks and a count of read unlocks (written only by
-//! sections on that CPU) and a count written only by `fetch_add`/`fetch_sub` of threads
-//! without rseq; a writer word; a mutex that writers hold while they write; the value.
-//! The number of readers inside is the sum over every CPU of `lock - unlock + atomic`
-//! (wrapping `u64`s: a CPU's own counts mean nothing alone).
-//!
-//! - **Read lock** (rseq): one section, `let w = word.load_acquire(); if w != 0 { exit; }
-//!   commit *lock += 1;` on the running CPU's counts.
-//! - **Read unlock** (rseq): one section, `commit(release) *unlock += 1;` on whatever CPU
-//!   the thread runs on then (a read guard may migrate). Two counts rather than one that
-//!   goes up and down, so that a lock and the unlock after it are not two
-//!   read-modify-writes of one word, each waiting for the other's store (2.9 instead of
-//!   4.5 ns per read lock+unlock here).
-//! - **Write lock**: take the writers' mutex, store `WRITER` into the word (`SeqCst`), then
-//!   [`fence_all`](crate::fence_all), then wait until the sum of every count (both words
-//!   of every CPU) is zero: spin briefly, yield, then sleep with a doubling backoff (up to
-//!   1 ms), never an unbounded spin. **Write unlock**: clear the word (`Release`), then
-//!   release the mutex.
-//! - **Without rseq** on a thread (see [`Path`]): `atomic.fetch_add(1, SeqCst)` on the
-//!   slot of `sched_getcpu()`, then `word.load(SeqCst)`; if a writer is there, undo with
-//!   `fetch_sub` and wait. Unlock: `fetch_sub(1, Release)`. This is Dekker's pattern
-//!   against the writer's `SeqCst` store and `SeqCst` loads of the counts: at least one of
-//!   the two sees the other. Threads on both paths share one lock; the writer sums both
-//!   words, so a guard may even be taken on one path and released on the other.
-//!
-//! # Why a writer never overlaps a reader
-//!
-//! The fence is the heavy side of an asymmetric barrier, as in the kernel's
-//! `percpu_rw_semaphore` (whose writer waits for an RCU grace period) and liburcu's
-//! membarrier flavour: `MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ` interrupts every CPU that
-//! runs a thread of this process, executes a full memory barrier there, and restarts the
-//! rseq section that thread had in flight; a thread that is not running gets the same
-//! from the scheduler (a context switch is a full barrier, and a preempted section
-//! restarts). In each reader thread's program order the fence therefore falls at one
-//! point, with a full barrier there, and relative to that point every read-lock section
-//! did one of three things:
-//!
-//! 1. **It committed before the point.** The barrier there makes its `+1` visible before
-//!    `fence_all` returns, so the writer's sum includes it and the writer waits for the
-//!    matching unlock.
-//! 2. **It was in flight at the point.** The kernel restarts it; the new attempt loads the
-//!    word after the barrier, which is after the writer's store (the writer's `SeqCst`
-//!    store precedes its system call, which starts with a full barrier): it sees `WRITER`
-//!    and exits without committing.
-//! 3. **It started after the point.** Its load of the word comes after the barrier and
-//!    sees `WRITER` for the same reason: it exits.
-//!
-//! So after the fence no read lock can commit until the writer clears the word: the lock
-//! counts are frozen, the unlock counts only grow, and the atomic counts only go down,
-//! except for a fallback reader's transient `+1` that it undoes. The writer's sum, read
-//! count by count, is therefore at least the number of guards still held when it reads
-//! the last count: a zero sum means that none is held then, nor later. (Counts are `u64`
-//! and wrap; the true sum is small and non-negative, so its value modulo 2^64 is zero
-//! exactly when the true sum is.)
-//!
-//! **Why the critical section's loads cannot leak above the read lock.** The commit is a
-//! plain store, and every one of the three architectures may perform a later load before
-//! an earlier store is visible (x86's store buffer included). That is harmless: what
-//! bounds the critical section from above is the acquire load of the word, and the
-//! commit's visibility is the fence's business (case 1). The acquire load compiles to
-//! (see `macros/golden/*/load_acquire.s`): on **x86_64** a plain `mov` (x86-TSO never
-//! reorders a load with a later load or store); on **aarch64** `ldar`, which orders every
-//! later load and store after it; on **riscv64** the load followed by `fence r,rw`. A
-//! critical-section load therefore reads memory no earlier than the check that found no
-//! writer. The acquire also pairs with the previous writer's `Release` store that cleared
-//! the word: a reader that finds 0 sees everything that writer wrote.
-//!
-//! **Why it cannot leak below the read unlock.** The unlock commits with
-//! `commit(release)`: on x86_64 a plain store (stores are release under TSO), on aarch64
-//! `stlr`, on riscv64 `fence rw,w` before the store; every load and store of the critical
-//! section is performed before the `+1` is visible. The writer reads the counts with
-//! `SeqCst` (acquire) loads. An unlock count it reads may have been written by a later
-//! unlock on the same CPU rather than this one; each of those is itself a release store
-//! whose section read the previous value (sections on one CPU never interleave), so the
-//! chain still orders this reader's critical section before the writer's. An unlock before the
-//! fence is ordered by the fence's barrier.
-//!
-//! # Policy
-//!
-//! Writers are preferred: once a writer has set the word, new readers wait (they block on
-//! the writers' mutex after a short spin), so a stream of readers cannot starve a writer.
-//! Writers take turns on the mutex; readers may get in between two of them, but a stream
-//! of back-to-back writers can delay readers for as long as it lasts. Consequently a
-//! thread that already holds a read guard and calls [`read`](PerCpuRwLock::read) again
-//! can deadlock if a writer arrived in between (as with `std::sync::RwLock`).
-//!
-//! # Modes
-//!
-//! The writer's fence is what makes the sections safe, so a lock is fixed at its first use
-//! to one of two modes: where [`fence_all`](crate::fence_all) works (probed once per
-//! process), threads with rseq use the sections and the others the atomics; where it does
-//! not (kernels before 5.10, a sandbox that refuses `membarrier`), every thread uses the
-//! atomics and writers skip the fence. Until then the word holds an "undecided" bit, and
-//! afterwards an "atomic only" bit in that mode, so that the read-lock section exits (to
-//! the slow path) without a separate mode check. On a target without an rseq backend
-//! `fence_all` succeeds trivially and sections always fail, so every thread takes the
-//! atomics. A writer whose fence the kernel refuses later (a seccomp filter installed on
-//! its thread since) cannot exclude the sections: [`write`](PerCpuRwLock::write) panics and
-//! [`try_write`](PerCpuRwLock::try_write) returns `None`, both leaving the lock usable.
-//!
-//! # Test instrumentation
-//!
-//! `--cfg rseq_dsl_compare_twice` re-reads every value a section compared right before
-//! its commit and aborts the process if it changed, assuming that compared values change
-//! only through sections on their own CPU. The writer word is the opposite by design: a
-//! remote store that the fence then catches. So the read-lock section compares `w & MASK`
-//! (one `and`), a computed value that compare-twice does not re-read; its index check and
-//! the delay injection still apply.
 
 use core::cell::UnsafeCell;
 use core::fmt;
@@ -162,8 +51,7 @@ struct Word(AtomicU64);
 /// The API follows [`std::sync::RwLock`] without poisoning: [`read`](Self::read),
 /// [`write`](Self::write), [`try_read`](Self::try_read), [`try_write`](Self::try_write),
 /// guards that deref, [`into_inner`](Self::into_inner), [`get_mut`](Self::get_mut).
-/// Writers are preferred (see the [module docs](self) for the policy and the memory-ordering
-/// argument). A thread without rseq (see [`Path`]) uses per-CPU atomic counts with
+/// Writers are preferred (the policy and the memory-ordering argument are below). A thread without rseq (see [`Path`]) uses per-CPU atomic counts with
 /// `SeqCst`, in the same lock.
 ///
 /// A read guard may be held across migrations and dropped on another CPU or thread.
@@ -197,6 +85,117 @@ struct Word(AtomicU64);
 /// }
 /// assert_eq!(routes.read().len(), 2);
 /// ```
+///
+/// # The protocol
+///
+/// State: per CPU, a count of read locks and a count of read unlocks (written only by
+/// sections on that CPU) and a count written only by `fetch_add`/`fetch_sub` of threads
+/// without rseq; a writer word; a mutex that writers hold while they write; the value.
+/// The number of readers inside is the sum over every CPU of `lock - unlock + atomic`
+/// (wrapping `u64`s: a CPU's own counts mean nothing alone).
+///
+/// - **Read lock** (rseq): one section, `let w = word.load_acquire(); if w != 0 { exit; }
+///   commit *lock += 1;` on the running CPU's counts.
+/// - **Read unlock** (rseq): one section, `commit(release) *unlock += 1;` on whatever CPU
+///   the thread runs on then (a read guard may migrate). Two counts rather than one that
+///   goes up and down, so that a lock and the unlock after it are not two
+///   read-modify-writes of one word, each waiting for the other's store (2.9 instead of
+///   4.5 ns per read lock+unlock here).
+/// - **Write lock**: take the writers' mutex, store `WRITER` into the word (`SeqCst`), then
+///   [`fence_all`](crate::fence_all), then wait until the sum of every count (both words
+///   of every CPU) is zero: spin briefly, yield, then sleep with a doubling backoff (up to
+///   1 ms), never an unbounded spin. **Write unlock**: clear the word (`Release`), then
+///   release the mutex.
+/// - **Without rseq** on a thread (see [`Path`]): `atomic.fetch_add(1, SeqCst)` on the
+///   slot of `sched_getcpu()`, then `word.load(SeqCst)`; if a writer is there, undo with
+///   `fetch_sub` and wait. Unlock: `fetch_sub(1, Release)`. This is Dekker's pattern
+///   against the writer's `SeqCst` store and `SeqCst` loads of the counts: at least one of
+///   the two sees the other. Threads on both paths share one lock; the writer sums both
+///   words, so a guard may even be taken on one path and released on the other.
+///
+/// # Why a writer never overlaps a reader
+///
+/// The fence is the heavy side of an asymmetric barrier, as in the kernel's
+/// `percpu_rw_semaphore` (whose writer waits for an RCU grace period) and liburcu's
+/// membarrier flavour: `MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ` interrupts every CPU that
+/// runs a thread of this process, executes a full memory barrier there, and restarts the
+/// rseq section that thread had in flight; a thread that is not running gets the same
+/// from the scheduler (a context switch is a full barrier, and a preempted section
+/// restarts). In each reader thread's program order the fence therefore falls at one
+/// point, with a full barrier there, and relative to that point every read-lock section
+/// did one of three things:
+///
+/// 1. **It committed before the point.** The barrier there makes its `+1` visible before
+///    `fence_all` returns, so the writer's sum includes it and the writer waits for the
+///    matching unlock.
+/// 2. **It was in flight at the point.** The kernel restarts it; the new attempt loads the
+///    word after the barrier, which is after the writer's store (the writer's `SeqCst`
+///    store precedes its system call, which starts with a full barrier): it sees `WRITER`
+///    and exits without committing.
+/// 3. **It started after the point.** Its load of the word comes after the barrier and
+///    sees `WRITER` for the same reason: it exits.
+///
+/// So after the fence no read lock can commit until the writer clears the word: the lock
+/// counts are frozen, the unlock counts only grow, and the atomic counts only go down,
+/// except for a fallback reader's transient `+1` that it undoes. The writer's sum, read
+/// count by count, is therefore at least the number of guards still held when it reads
+/// the last count: a zero sum means that none is held then, nor later. (Counts are `u64`
+/// and wrap; the true sum is small and non-negative, so its value modulo 2^64 is zero
+/// exactly when the true sum is.)
+///
+/// **Why the critical section's loads cannot leak above the read lock.** The commit is a
+/// plain store, and every one of the three architectures may perform a later load before
+/// an earlier store is visible (x86's store buffer included). That is harmless: what
+/// bounds the critical section from above is the acquire load of the word, and the
+/// commit's visibility is the fence's business (case 1). The acquire load compiles to
+/// (see `macros/golden/*/load_acquire.s`): on **x86_64** a plain `mov` (x86-TSO never
+/// reorders a load with a later load or store); on **aarch64** `ldar`, which orders every
+/// later load and store after it; on **riscv64** the load followed by `fence r,rw`. A
+/// critical-section load therefore reads memory no earlier than the check that found no
+/// writer. The acquire also pairs with the previous writer's `Release` store that cleared
+/// the word: a reader that finds 0 sees everything that writer wrote.
+///
+/// **Why it cannot leak below the read unlock.** The unlock commits with
+/// `commit(release)`: on x86_64 a plain store (stores are release under TSO), on aarch64
+/// `stlr`, on riscv64 `fence rw,w` before the store; every load and store of the critical
+/// section is performed before the `+1` is visible. The writer reads the counts with
+/// `SeqCst` (acquire) loads. An unlock count it reads may have been written by a later
+/// unlock on the same CPU rather than this one; each of those is itself a release store
+/// whose section read the previous value (sections on one CPU never interleave), so the
+/// chain still orders this reader's critical section before the writer's. An unlock before the
+/// fence is ordered by the fence's barrier.
+///
+/// # Policy
+///
+/// Writers are preferred: once a writer has set the word, new readers wait (they block on
+/// the writers' mutex after a short spin), so a stream of readers cannot starve a writer.
+/// Writers take turns on the mutex; readers may get in between two of them, but a stream
+/// of back-to-back writers can delay readers for as long as it lasts. Consequently a
+/// thread that already holds a read guard and calls [`read`](PerCpuRwLock::read) again
+/// can deadlock if a writer arrived in between (as with `std::sync::RwLock`).
+///
+/// # Modes
+///
+/// The writer's fence is what makes the sections safe, so a lock is fixed at its first use
+/// to one of two modes: where [`fence_all`](crate::fence_all) works (probed once per
+/// process), threads with rseq use the sections and the others the atomics; where it does
+/// not (kernels before 5.10, a sandbox that refuses `membarrier`), every thread uses the
+/// atomics and writers skip the fence. Until then the word holds an "undecided" bit, and
+/// afterwards an "atomic only" bit in that mode, so that the read-lock section exits (to
+/// the slow path) without a separate mode check. On a target without an rseq backend
+/// `fence_all` succeeds trivially and sections always fail, so every thread takes the
+/// atomics. A writer whose fence the kernel refuses later (a seccomp filter installed on
+/// its thread since) cannot exclude the sections: [`write`](PerCpuRwLock::write) panics and
+/// [`try_write`](PerCpuRwLock::try_write) returns `None`, both leaving the lock usable.
+///
+/// # Test instrumentation
+///
+/// `--cfg rseq_dsl_compare_twice` re-reads every value a section compared right before
+/// its commit and aborts the process if it changed, assuming that compared values change
+/// only through sections on their own CPU. The writer word is the opposite by design: a
+/// remote store that the fence then catches. So the read-lock section compares `w & MASK`
+/// (one `and`), a computed value that compare-twice does not re-read; its index check and
+/// the delay injection still apply.
 pub struct PerCpuRwLock<T> {
     word: Word,
     slots: PerCpu<Slot>,
@@ -207,7 +206,7 @@ pub struct PerCpuRwLock<T> {
 // SAFETY: the lock owns its T; sending it sends the T.
 unsafe impl<T: Send> Send for PerCpuRwLock<T> {}
 // SAFETY: as std's RwLock: readers on several threads share &T (T: Sync), and a writer on
-// any thread gets &mut T (T: Send). The protocol (module docs) keeps them apart.
+// any thread gets &mut T (T: Send). The protocol (see PerCpuRwLock's docs) keeps them apart.
 unsafe impl<T: Send + Sync> Sync for PerCpuRwLock<T> {}
 
 /// Shared access to a [`PerCpuRwLock`]'s value; the read lock is released on drop, from
@@ -406,7 +405,7 @@ impl<T> PerCpuRwLock<T> {
         let slots = &self.slots;
         // SAFETY: the counts are the running CPU's (get_raw checks the bound) and their
         // `lock` word is written only by sections on that CPU; the word is read atomically. See
-        // the module docs for why the commit cannot race a writer.
+        // PerCpuRwLock's docs for why the commit cannot race a writer.
         let out = unsafe {
             rseq!(|cpu| {
                 in word: *const u64 = word;
@@ -477,7 +476,7 @@ impl<T> PerCpuRwLock<T> {
         self.try_read_atomic()
     }
 
-    /// The atomic path: Dekker's pattern against the writer (module docs).
+    /// The atomic path: Dekker's pattern against the writer (see PerCpuRwLock's docs).
     fn try_read_atomic(&self) -> Option<PerCpuRwLockReadGuard<'_, T>> {
         if self.word.0.load(Ordering::Relaxed) & WRITER != 0 {
             return None;
@@ -531,7 +530,7 @@ impl<T> PerCpuRwLock<T> {
 impl<T> Deref for PerCpuRwLockReadGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: a read guard is counted, so no writer holds the lock (module docs).
+        // SAFETY: a read guard is counted, so no writer holds the lock (see PerCpuRwLock's docs).
         unsafe { &*self.lock.value.get() }
     }
 }
