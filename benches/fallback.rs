@@ -87,7 +87,11 @@ mod linux {
                                 _ => Path::Rseq,
                             };
                             if subject != Subject::SharedAtomic {
-                                assert!(Path::current() == want, "{} took the other path", subject.name());
+                                assert!(
+                                    Path::current() == want,
+                                    "{} took the other path",
+                                    subject.name()
+                                );
                             }
                             start.wait();
                             let before = thread_cpu_time();
@@ -142,15 +146,17 @@ mod linux {
 
     pub fn main() {
         without_glibc_registration();
-        let write = std::env::args()
-            .skip_while(|a| a != "--write")
-            .nth(1);
+        let write = std::env::args().skip_while(|a| a != "--write").nth(1);
         if !rseq_dsl::is_available() {
             println!("skipped: fallback bench: rseq is unavailable here, so there is no rseq path to compare");
             return;
         }
         let cpus = allowed_cpus();
-        let subjects = [Subject::CounterRseq, Subject::CounterFallback, Subject::SharedAtomic];
+        let subjects = [
+            Subject::CounterRseq,
+            Subject::CounterFallback,
+            Subject::SharedAtomic,
+        ];
         let thread_counts = [1, cpus.len().max(1), 2 * cpus.len().max(1)];
         let mut rows = Vec::new();
         for &threads in &thread_counts {

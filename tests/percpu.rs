@@ -390,7 +390,15 @@ fn lock_is_exclusive_under_a_signal_storm() {
 // ---- The same workloads where rseq is refused: the fallback paths. ----
 
 const ROLE_VAR: &str = "RSEQ_DSL_PERCPU_CHILD";
-#[cfg(all(target_os = "linux", target_endian = "little", any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
+#[cfg(all(
+    target_os = "linux",
+    target_endian = "little",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 const CHILD_TEST: &str = "fallback_paths_are_exact_without_rseq";
 const MARKER: &str = "fallback child: all workloads exact";
 
