@@ -69,7 +69,7 @@ mod linux {
     use std::collections::HashSet;
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::process::{Command, ExitCode};
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::mpsc;
     use std::sync::Mutex;
     use std::time::Instant;
@@ -500,7 +500,9 @@ mod linux {
     /// Boxes of 64 bytes the pinned thread allocates and frees on k: they stay in k's cache
     /// (a class of 64 bytes holds 256).
     const K_BOXES: usize = 200;
-    const LOAD_ROUNDS: u64 = 3000;
+    /// Load rounds (all threads together) before k goes offline, and at least after.
+    const LOAD_BEFORE: u64 = 4000;
+    const LOAD_AFTER: u64 = 24000;
 
     #[derive(Default)]
     struct LoadReport {
@@ -508,12 +510,27 @@ mod linux {
         stack_popped: Vec<u64>,
         buffer_pushed: Vec<u64>,
         buffer_popped: Vec<u64>,
-        k_items_popped: u64,
         adds: u64,
+        /// Rounds, and those that began once k was offline.
+        rounds: u64,
+        rounds_after: u64,
+        /// Begun once k was offline, yet k's: items popped, sections committed for k.
+        violations: Vec<String>,
+    }
+
+    /// What the load threads share: k, whether k is offline (set once the write to sysfs
+    /// returned: an operation that reads it true began on a machine without k), rounds done,
+    /// and the stop flag.
+    struct LoadControl {
+        k: usize,
+        offline: AtomicBool,
+        progress: AtomicU64,
+        stop: AtomicBool,
     }
 
     fn load(
         t: u64,
+        ctl: &LoadControl,
         stack: &PerCpuStack<u64>,
         buffer: &PerCpuBuffer<u64>,
         counter: &PerCpuCounter,
@@ -522,36 +539,56 @@ mod linux {
         let mut r = LoadReport::default();
         let tag = (t + 1) << 32;
         let mut keep = Vec::new();
-        for i in 0..LOAD_ROUNDS {
+        let mut i = 0u64;
+        while !ctl.stop.load(Ordering::Relaxed) {
+            let after = ctl.offline.load(Ordering::Acquire);
+            let mut check = |what: &str, v: Option<u64>| {
+                if after && v.is_some_and(|v| v & K_TAG != 0) {
+                    r.violations
+                        .push(format!("{what} returned {v:?} of offline cpu{}", ctl.k));
+                }
+                v
+            };
             stack.push(tag | i);
             r.stack_pushed.push(tag | i);
-            if i % 3 != 0 {
-                match stack.pop() {
-                    Some(v) if v & K_TAG != 0 => r.k_items_popped += 1,
-                    Some(v) => r.stack_popped.push(v),
-                    None => {}
+            if !i.is_multiple_of(3) {
+                if let Some(v) = check("a stack pop", stack.pop()) {
+                    r.stack_popped.push(v);
                 }
             }
             if buffer.push(tag | i).is_ok() {
                 r.buffer_pushed.push(tag | i);
             }
-            if i % 3 != 0 {
-                match buffer.pop() {
-                    Some(v) if v & K_TAG != 0 => r.k_items_popped += 1,
-                    Some(v) => r.buffer_popped.push(v),
-                    None => {}
+            if !i.is_multiple_of(3) {
+                if let Some(v) = check("a buffer pop", buffer.pop()) {
+                    r.buffer_popped.push(v);
                 }
             }
             counter.add(1);
             r.adds += 1;
-            bump_cpu(hits);
+            let index = bump_cpu(hits);
+            if after && index == ctl.k {
+                r.violations
+                    .push(format!("a section committed for offline cpu{index}"));
+            }
             // The allocator: objects of several classes, some kept for a while.
             keep.push(vec![i as u8; 8 + (i as usize * 7) % 500]);
             if keep.len() > 16 {
                 keep.swap_remove((i as usize * 5) % keep.len());
             }
+            r.rounds += 1;
+            r.rounds_after += after as u64;
+            ctl.progress.fetch_add(1, Ordering::Relaxed);
+            i += 1;
         }
         r
+    }
+
+    /// Waits until the load threads did `rounds` rounds in all.
+    fn wait_for(ctl: &LoadControl, rounds: u64) {
+        while ctl.progress.load(Ordering::Relaxed) < rounds {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     fn cached(k: usize) -> (u64, Vec<u64>) {
@@ -582,12 +619,28 @@ mod linux {
         let hits = zeroes();
         let mut details = Vec::new();
 
-        // 1. Items on k, then k offline under the thread pinned there.
-        let k_cached = std::thread::scope(|s| {
-            // Inside the scope: a panic here drops them, and the pinned thread's recv ends.
+        // 1. Items on k from a thread pinned there, then a load on every CPU; k goes
+        // offline under both; the load goes on without k.
+        let ctl = LoadControl {
+            k,
+            offline: AtomicBool::new(false),
+            progress: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+        };
+        let started = Instant::now();
+        let (reports, k_adds, k_hits, k_cached) = std::thread::scope(|s| {
+            // Inside the scope: a panic here drops them, and the pinned thread's recv ends;
+            // `Stop` ends the load.
+            struct Stop<'a>(&'a AtomicBool);
+            impl Drop for Stop<'_> {
+                fn drop(&mut self) {
+                    self.0.store(true, Ordering::Relaxed);
+                }
+            }
+            let _stop = Stop(&ctl.stop);
             let (to_pinned, pinned_rx) = mpsc::channel::<()>();
             let (ready, from_pinned) = mpsc::channel::<usize>();
-            let (stack, buffer, counter, hits) = (&stack, &buffer, &counter, &hits);
+            let (ctl, stack, buffer, counter, hits) = (&ctl, &stack, &buffer, &counter, &hits);
             let pinned = s.spawn(move || {
                 pin(k);
                 for i in 0..K_STACK {
@@ -614,57 +667,69 @@ mod linux {
                 ready.send(affinity().len()).unwrap();
             });
             from_pinned.recv().expect("the pinned thread's pushes");
-            let k_adds = counter.per_cpu()[k];
             ensure!(
-                k_adds == K_ADDS,
-                "cpu{k}'s counter slot {k_adds}, not {K_ADDS}"
+                counter.per_cpu()[k] == K_ADDS,
+                "cpu{k}'s counter slot {}, not {K_ADDS}",
+                counter.per_cpu()[k]
             );
-            // Measured once k is offline: until then the pinned thread may still allocate
-            // there (its channel's blocking receive does).
+            let (cached_on_k, _) = cached(k);
+            ensure!(
+                cached_on_k >= (K_BOXES * 64) as u64 / 2,
+                "cpu{k}'s cache holds {cached_on_k} bytes after {K_BOXES} frees of 64 bytes"
+            );
+            let load: Vec<_> = (0..LOAD_THREADS as u64)
+                .map(|t| s.spawn(move || load(t, ctl, stack, buffer, counter, hits)))
+                .collect();
+            wait_for(ctl, LOAD_BEFORE);
             set_online(k, false);
+            ctl.offline.store(true, Ordering::Release);
+            // From here nothing may touch k's slots or cache.
+            let k_adds = counter.per_cpu()[k];
+            let k_hits = values(hits)[k];
             let (k_cached, _) = cached(k);
-            ensure!(
-                k_cached >= (K_BOXES * 64) as u64 / 2,
-                "cpu{k}'s cache holds {k_cached} bytes after {K_BOXES} frees of 64 bytes"
-            );
-            details.push(format!("cpu{k} offline (online {})", show_list(&online())));
+            let at_offline = ctl.progress.load(Ordering::Relaxed);
+            details.push(format!(
+                "cpu{k} offline after {at_offline} load rounds (online {})",
+                show_list(&online())
+            ));
             to_pinned.send(()).unwrap();
             let widened = from_pinned.recv().expect("the moved thread");
             pinned.join().unwrap();
             details.push(format!(
                 "its pinned thread moved on (affinity now {widened} CPUs)"
             ));
-            k_cached
+            wait_for(ctl, at_offline + LOAD_AFTER);
+            ctl.stop.store(true, Ordering::Relaxed);
+            let reports: Vec<LoadReport> = load.into_iter().map(|h| h.join().unwrap()).collect();
+            (reports, k_adds, k_hits, k_cached)
         });
-        let k_hits = values(&hits)[k];
-        ensure!(k_hits == 1, "cpu{k}'s section hits {k_hits}");
-
-        // 2. A load on the other CPUs while k is offline.
-        let started = Instant::now();
-        let reports: Vec<LoadReport> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..LOAD_THREADS as u64)
-                .map(|t| {
-                    let (stack, buffer, counter, hits) = (&stack, &buffer, &counter, &hits);
-                    s.spawn(move || load(t, stack, buffer, counter, hits))
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
+        let rounds: u64 = reports.iter().map(|r| r.rounds).sum();
+        let rounds_after: u64 = reports.iter().map(|r| r.rounds_after).sum();
         details.push(format!(
-            "{LOAD_THREADS} threads x {LOAD_ROUNDS} rounds in {:.1} s",
+            "{LOAD_THREADS} threads: {rounds} rounds in {:.1} s, {rounds_after} of them begun with cpu{k} offline",
             started.elapsed().as_secs_f64()
         ));
+        ensure!(
+            rounds_after >= LOAD_AFTER / 2,
+            "only {rounds_after} rounds with cpu{k} offline"
+        );
 
         // Nothing ran for k while it was offline.
-        let hits_now = values(&hits);
+        let violations: Vec<&String> = reports.iter().flat_map(|r| &r.violations).collect();
         ensure!(
-            hits_now[k] == k_hits,
-            "{} sections committed for offline cpu{k}",
-            hits_now[k] - k_hits
+            violations.is_empty(),
+            "{} operations on offline cpu{k}'s data, first: {}",
+            violations.len(),
+            violations[0]
         );
         ensure!(
-            counter.per_cpu()[k] == K_ADDS,
-            "offline cpu{k}'s counter slot went from {K_ADDS} to {}",
+            values(&hits)[k] == k_hits,
+            "{} sections committed for offline cpu{k}",
+            values(&hits)[k] - k_hits
+        );
+        ensure!(
+            counter.per_cpu()[k] == k_adds,
+            "offline cpu{k}'s counter slot went from {k_adds} to {}",
             counter.per_cpu()[k]
         );
         let adds: u64 = reports.iter().map(|r| r.adds).sum();
@@ -673,11 +738,6 @@ mod linux {
             "counter sum {} of {}",
             counter.sum(),
             K_ADDS + 1 + adds
-        );
-        let k_popped: u64 = reports.iter().map(|r| r.k_items_popped).sum();
-        ensure!(
-            k_popped == 0,
-            "{k_popped} of offline cpu{k}'s items popped elsewhere"
         );
         let (k_cached_now, _) = cached(k);
         ensure!(
@@ -703,10 +763,12 @@ mod linux {
             expected.len(),
             got.len()
         );
-        let k_drained = drained.iter().filter(|&&v| v & K_TAG != 0).count();
+        let k_items = |v: &[u64]| v.iter().filter(|&&v| v & K_TAG != 0).count();
+        let k_popped: usize = reports.iter().map(|r| k_items(&r.stack_popped)).sum();
         details.push(format!(
-            "drain_all: {} items, all {k_drained} of cpu{k}'s",
-            drained.len()
+            "drain_all: {} items, {} of cpu{k}'s {K_STACK} (the load popped {k_popped} on cpu{k} before)",
+            drained.len(),
+            k_items(&drained)
         ));
 
         let taken = buffer.take_all();
@@ -724,9 +786,11 @@ mod linux {
             expected.len(),
             got.len()
         );
+        let k_popped: usize = reports.iter().map(|r| k_items(&r.buffer_popped)).sum();
         details.push(format!(
-            "take_all: {} items, cpu{k}'s {K_BUFFER} among them",
-            taken.len()
+            "take_all: {} items, {} of cpu{k}'s {K_BUFFER} (the load popped {k_popped} before)",
+            taken.len(),
+            k_items(&taken)
         ));
         drop((drained, taken, reports, expected, got));
 
