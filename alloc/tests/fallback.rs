@@ -67,6 +67,7 @@ fn all_threads_without_rseq() {
 /// Where rseq is available: the two children, made with a seccomp filter that refuses it.
 #[cfg(all(
     target_os = "linux",
+    target_endian = "little",
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",
@@ -197,6 +198,7 @@ mod children {
 /// today): nothing can refuse it.
 #[cfg(not(all(
     target_os = "linux",
+    target_endian = "little",
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",

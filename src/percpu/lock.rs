@@ -639,7 +639,7 @@ mod tests {
 
     /// Runs `f` on a thread; `None` if it has not returned after 10 s (it is left
     /// spinning: the test fails either way).
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))] // the tests that need sections
+    #[allow(dead_code)] // only the tests that need sections use it
     fn within_deadline<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Option<R> {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

@@ -727,32 +727,33 @@ mod tests {
         assert!(t.elapsed() < Duration::from_millis(500));
     }
 
-    /// A writer whose fence is refused after the mode was decided: `try_write` says `None`,
-    /// `write` panics, and the lock stays usable for everyone.
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn a_refused_fence_leaves_the_lock_usable() {
-        let lock = Arc::new(PerCpuRwLock::new(0u32));
-        if lock.resolve() != 0 || crate::fence_all().is_err() {
-            eprintln!("skipped: no membarrier fence here");
-            return;
+    rseq_dsl_runtime::__rseq_with_backend! {
+        /// A writer whose fence is refused after the mode was decided: `try_write` says `None`,
+        /// `write` panics, and the lock stays usable for everyone.
+        #[test]
+        fn a_refused_fence_leaves_the_lock_usable() {
+            let lock = Arc::new(PerCpuRwLock::new(0u32));
+            if lock.resolve() != 0 || crate::fence_all().is_err() {
+                eprintln!("skipped: no membarrier fence here");
+                return;
+            }
+            let refused = {
+                let lock = lock.clone();
+                std::thread::spawn(move || {
+                    crate::percpu::refuse::on_this_thread(&[libc::SYS_membarrier]);
+                    let tried = lock.try_write().is_none();
+                    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        drop(lock.write());
+                    }));
+                    (tried, panicked.is_err())
+                })
+                .join()
+                .unwrap()
+            };
+            assert_eq!(refused, (true, true));
+            assert_eq!(lock.word.0.load(Ordering::Relaxed), 0);
+            *lock.write() += 1;
+            assert_eq!(*lock.read(), 1);
         }
-        let refused = {
-            let lock = lock.clone();
-            std::thread::spawn(move || {
-                crate::percpu::refuse::on_this_thread(&[libc::SYS_membarrier]);
-                let tried = lock.try_write().is_none();
-                let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    drop(lock.write());
-                }));
-                (tried, panicked.is_err())
-            })
-            .join()
-            .unwrap()
-        };
-        assert_eq!(refused, (true, true));
-        assert_eq!(lock.word.0.load(Ordering::Relaxed), 0);
-        *lock.write() += 1;
-        assert_eq!(*lock.read(), 1);
     }
 }

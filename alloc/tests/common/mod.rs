@@ -16,6 +16,7 @@ use rseq_dsl_alloc::{RseqAlloc, Stats, MAX_SMALL};
 // Where rseq can be available: Linux on an architecture with an rseq backend.
 #[cfg(all(
     target_os = "linux",
+    target_endian = "little",
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",
@@ -419,6 +420,7 @@ pub static STARTED: AtomicUsize = AtomicUsize::new(0);
 /// `fork` and `exec`). Linux on an architecture with an rseq backend only.
 #[cfg(all(
     target_os = "linux",
+    target_endian = "little",
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",
