@@ -32,6 +32,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crate::class::{BATCH, CLASSES, CLASS_SIZES};
 use crate::os::{self, RawLock};
+use crate::pages;
 
 /// Fresh memory is mapped this many bytes at a time per class.
 const SPAN: usize = 256 * 1024;
@@ -125,6 +126,12 @@ impl Inner {
         if self.bump + size > self.bump_end {
             let span = os::map(SPAN);
             if span.is_null() {
+                return ptr::null_mut();
+            }
+            // Recorded before any of its objects goes out (`RseqAlloc::usable_size`).
+            if !pages::register(span as usize, SPAN, class) {
+                // SAFETY: the mapping made above, which nobody saw.
+                unsafe { os::unmap(span, SPAN) };
                 return ptr::null_mut();
             }
             SPAN_BYTES.fetch_add(SPAN as u64, Ordering::Relaxed);

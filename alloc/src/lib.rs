@@ -30,6 +30,10 @@
 //!   fresh memory mapped 256 KiB at a time. An empty cache takes a batch (one batched
 //!   section pushes 31 of them); a full cache gives its top 32 objects back (one batched
 //!   section copies them out). Small-object memory is never returned to the system.
+//! - **Ownership by address**: a table with a byte per page records which pages hold small
+//!   objects and of which class, so [`usable_size`](RseqAlloc::usable_size) tells one of
+//!   ours (and its size) from any other address with two loads. The drop-in C `malloc`
+//!   (`alloc/malloc`) frees by address alone with it.
 //! - **Without rseq** (the kernel or a sandbox refuses it, qemu-user, a thread past its
 //!   rseq teardown at exit; every thread on a target other than Linux, or on a Linux
 //!   architecture without an rseq backend), allocations and frees go straight to the depot,
@@ -74,6 +78,7 @@ mod class;
 mod depot;
 mod large;
 mod os;
+mod pages;
 mod stats;
 
 use core::alloc::{GlobalAlloc, Layout};
@@ -151,6 +156,30 @@ impl RseqAlloc {
     /// ```
     pub fn cached_bytes_per_cache(&self, out: &mut [u64]) -> usize {
         stats::cached_bytes_per_cache(out)
+    }
+
+    /// The usable size of `ptr` if it is a small object of this allocator (the size of its
+    /// class, at least the size it was allocated with), `None` for any other address: the
+    /// system allocator's large blocks, another allocator's, memory that is no object.
+    /// Spans of small objects are never unmapped, so an address that was one of ours stays
+    /// so; allocates nothing (two loads from a table of the pages that hold objects).
+    ///
+    /// ```
+    /// use std::alloc::{GlobalAlloc, Layout};
+    /// let alloc = rseq_dsl_alloc::RseqAlloc;
+    /// let layout = Layout::from_size_align(40, 8).unwrap();
+    /// // SAFETY: a non-zero size; the block is freed with the same layout.
+    /// unsafe {
+    ///     let p = alloc.alloc(layout);
+    ///     assert_eq!(alloc.usable_size(p), Some(48));
+    ///     alloc.dealloc(p, layout);
+    /// }
+    /// let on_stack = 0u64;
+    /// assert_eq!(alloc.usable_size(&on_stack as *const u64 as *const u8), None);
+    /// ```
+    #[inline]
+    pub fn usable_size(&self, ptr: *const u8) -> Option<usize> {
+        pages::class_at(ptr as usize).map(|class| CLASS_SIZES[class])
     }
 
     /// How the caches are indexed, once a thread with rseq has allocated through them.
