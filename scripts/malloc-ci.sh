@@ -122,6 +122,7 @@ cmp "$WORK/sort-plain" "$WORK/sort-preloaded"
 
 echo
 echo "== a bash loop that forks"
+# shellcheck disable=SC2016 # the script is bash's, expanded there
 preloaded bash bash 500 bash -c '
 sum=0
 for i in $(seq 100); do

@@ -50,7 +50,16 @@
 //!
 //! `RSEQ_MALLOC_STATS=1` prints the allocator's counters to stderr when the program exits
 //! (from a `.fini_array` entry, with one `write`, allocating nothing): its small allocations
-//! and frees, cache hits and misses, and the requests handed to glibc.
+//! and frees, cache hits and misses, and the requests handed to glibc. `RSEQ_MALLOC_STATS=`
+//! an absolute path appends the line to that file instead: for programs that close stderr
+//! before they exit (coreutils), and to collect the lines of every process of a run.
+//!
+//! Measured on a shared 2-vCPU machine (glibc 2.36): `g++ -O2` compiling a file takes the
+//! same time under it as under glibc; `python3` with `PYTHONMALLOC=malloc` building and
+//! round-tripping JSON of 200,000 entries takes about 1.35x glibc's user time. The profile
+//! puts most of the difference in Python's garbage collector, whose walk over the objects
+//! takes about twice as long: presumably locality, the size classes keeping apart blocks
+//! that glibc places side by side. The hit paths also pay a `__tls_get_addr` call here.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
