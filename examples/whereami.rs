@@ -19,7 +19,7 @@ fn report(label: &str) {
             r.thread_pointer_offset,
             rseq_dsl::Path::current()
         ),
-        Err(e) => println!("{label:>9}: cpu {cpu:>3} (sched_getcpu fallback): {e}"),
+        Err(e) => println!("{label:>9}: cpu {cpu:>3} (the system's answer, not rseq's): {e}"),
     }
 }
 
