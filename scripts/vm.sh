@@ -39,7 +39,7 @@
 # CPUs as before; cpu2 can come online later through sysfs. (qemu's `-smp 2,maxcpus=8`
 # gives nothing here: 7.x x86_64 kernels count no hot-pluggable CPUs from qemu's ACPI
 # tables, "Allowing 2 present CPUs plus 0 hotplug CPUs", and `virt` has no vCPU hot-plug.)
-# The CPU hot-plug test (tests/hotplug.rs, issue 22) runs once per boot, in the primary
+# The CPU hot-plug test (tests/hotplug/, issue 22) runs once per boot, in the primary
 # cell, last: it takes CPUs offline and brings cpu2 online through sysfs.
 #
 # A static /init (scripts/vm/init.c) prints a marker per test on the serial console;
