@@ -28,6 +28,10 @@
 #   ui        every ui-tests/ case checked for x86_64-unknown-linux-gnu and for UI_TARGET
 #             (a target without a backend): rustc's errors, with their primary spans, must
 #             be the same (scripts/targets_ui.py)
+#   adopter   a user's crate (tests/fixtures/adopter/main.rs: PerCpuCounter, PerCpuStack,
+#             rseq! and RseqAlloc as its global allocator; only rseq-dsl and rseq-dsl-alloc
+#             as dependencies) checked for ADOPTER_TARGETS and run on the host and under
+#             wine (x86_64-pc-windows-gnu), unchanged
 #   report    docs/targets.md's table from the logs (scripts/targets_report.py)
 #
 # Everything builds into target/cross (TARGETS_TARGET_DIR), so that the main build stays
@@ -48,6 +52,7 @@ CHECK_TARGETS=${TARGETS_CHECK:-"x86_64-apple-darwin aarch64-apple-darwin x86_64-
 BUILD_STD_TARGETS=${TARGETS_BUILD_STD:-"loongarch64-unknown-linux-gnu armv7-unknown-linux-musleabihf aarch64_be-unknown-linux-gnu"}
 RUN_TARGETS=${TARGETS_RUN:-"x86_64-pc-windows-gnu i686-unknown-linux-musl powerpc64le-unknown-linux-gnu s390x-unknown-linux-gnu"}
 UI_TARGET=${TARGETS_UI_TARGET:-x86_64-apple-darwin}
+ADOPTER_TARGETS=${TARGETS_ADOPTER:-"x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-msvc x86_64-pc-windows-gnu"}
 # The test binaries each run target runs (cargo test arguments, one invocation per `;`, so
 # that one that does not build leaves the others running):
 # the runtime's unit tests, the root crate's unit tests, its smoke test (sections: they
@@ -370,6 +375,43 @@ ui() {
     fi
 }
 
+# ---------------------------------------------------------------------------------------
+# adopter: a user's crate, outside the workspace
+# ---------------------------------------------------------------------------------------
+adopter() {
+    local dir=$CROSS_DIR/adopter t begin status out log
+    mkdir -p "$dir/src"
+    cp "$ROOT/tests/fixtures/adopter/main.rs" "$dir/src/main.rs"
+    printf '%s\n' '[package]' 'name = "adopter"' 'version = "0.1.0"' 'edition = "2021"' \
+        'publish = false' '' '[dependencies]' "rseq-dsl = { path = \"$ROOT\" }" \
+        "rseq-dsl-alloc = { path = \"$ROOT/alloc\" }" '' '[workspace]' >"$dir/Cargo.toml"
+    for t in x86_64-unknown-linux-gnu $ADOPTER_TARGETS; do
+        begin=$SECONDS status=ok log=$LOGS/adopter-$t.log
+        : >"$log"
+        if [ "$t" = x86_64-unknown-linux-gnu ] || [ "$t" = x86_64-pc-windows-gnu ]; then
+            # Built and run: the host's own, and under wine with the run phase's runner.
+            out=$(
+                if [ "$t" != x86_64-unknown-linux-gnu ]; then
+                    while IFS= read -r kv; do export "${kv?}"; done < <(runner_env "$t")
+                fi
+                cargo_n 900 cargo run --quiet --manifest-path "$dir/Cargo.toml" --target "$t" 2>>"$log"
+            ) || status=failed
+            echo "$out" >>"$log"
+            grep -q '^adopter: counter sum 4000' <<<"$out" || status=failed
+            record adopter "$t" "$status" $((SECONDS - begin)) "built and ran: ${out:-no output}"
+        else
+            cargo_n 900 cargo check --quiet --manifest-path "$dir/Cargo.toml" --target "$t" \
+                >>"$log" 2>&1 || status=failed
+            record adopter "$t" "$status" $((SECONDS - begin)) "checked"
+        fi
+        log "adopter $t: $status ($((SECONDS - begin)) s)"
+        if [ "$status" != ok ]; then
+            tail -30 "$log"
+            failures+=("adopter $t")
+        fi
+    done
+}
+
 report() {
     python3 "$ROOT/scripts/targets_report.py" --doc "$ROOT/docs/targets.md" "$LOGS"
 }
@@ -379,14 +421,14 @@ phases=()
 for arg in "$@"; do
     case $arg in
     --install-only) phases=(install) ;;
-    install | selftest | check | run | ui | report) phases+=("$arg") ;;
+    install | selftest | check | run | ui | adopter | report) phases+=("$arg") ;;
     *)
-        echo "usage: $0 [--install-only] [install|selftest|check|run|ui|report]..." >&2
+        echo "usage: $0 [--install-only] [install|selftest|check|run|ui|adopter|report]..." >&2
         exit 2
         ;;
     esac
 done
-[ ${#phases[@]} -gt 0 ] || phases=(install selftest check run ui report)
+[ ${#phases[@]} -gt 0 ] || phases=(install selftest check run ui adopter report)
 
 mkdir -p "$LOGS"
 failures=()

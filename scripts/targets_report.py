@@ -91,6 +91,7 @@ def row(target, results, logs):
     check = results.get(("check", target))
     run = results.get(("run", target))
     ui = results.get(("ui", target))
+    adopter = results.get(("adopter", target))
     what = gets(target)
     ci = []
     outcome = []
@@ -116,6 +117,14 @@ def row(target, results, logs):
     if ui:
         ci.append("ui-tests' errors compared")
         outcome.append(ui["detail"].replace("|", "\\|") if ui["status"] == "ok" else "ui: FAILED (%s)" % ui["detail"])
+    if adopter:
+        ran = adopter["detail"].startswith("built and ran")
+        ci.append("a user's crate (tests/fixtures/adopter) %s" % ("built and ran" if ran else "checked"))
+        if adopter["status"] != "ok":
+            outcome.append("the user's crate: FAILED (%d s)" % adopter["seconds"])
+        else:
+            outcome.append("the user's crate: %s (%d s)" % (
+                re.sub(r"\s+", " ", adopter["detail"]).replace("|", "\\|"), adopter["seconds"]))
     return "| `%s` | %s | %s | %s |" % (target, what, ", ".join(ci) or "-", "; ".join(outcome) or "-")
 
 
