@@ -4,10 +4,14 @@
 # own binary), runs every workload at each thread count with the four allocators back to
 # back, repeated ALLOC_BENCH_RUNS times (interleaved, so that a burst of load from other
 # processes hits all four alike), and writes the README's tables and docs/alloc-bench.svg
-# from that run (scripts/alloc_bench_report.py).
+# from that run (scripts/alloc_bench_report.py). The second table follows:
+# scripts/glibc-malloc-bench.sh, glibc's own malloc benchmarks (bench-malloc-thread and
+# bench-malloc-simple) under LD_PRELOAD with glibc, mimalloc, jemalloc, tcmalloc and the
+# drop-in malloc (docs/glibc-malloc-bench.md; about 8 min more, its runs ALLOC_BENCH_RUNS
+# unless GLIBC_MALLOC_BENCH_RUNS says otherwise; ALLOC_BENCH_GLIBC=0 leaves it out).
 #
-#   scripts/alloc-bench.sh                       # 4 workloads x 6 thread counts x 4 allocators x 3 runs x 1 s: about 6 min
-#   ALLOC_BENCH_SECONDS=0.3 ALLOC_BENCH_RUNS=1 ALLOC_BENCH_THREADS="1 8" scripts/alloc-bench.sh   # a quick look
+#   scripts/alloc-bench.sh                       # 4 workloads x 6 thread counts x 4 allocators x 3 runs x 1 s: about 6 min, then the second table
+#   ALLOC_BENCH_SECONDS=0.3 ALLOC_BENCH_RUNS=1 ALLOC_BENCH_THREADS="1 8" ALLOC_BENCH_GLIBC=0 scripts/alloc-bench.sh   # a quick look
 #
 # The first build compiles jemalloc from source (a few minutes). Not part of CI; the
 # workloads are (alloc/tests/workloads.rs).
@@ -55,3 +59,9 @@ load average (1, 5, 15 min) $load_before before the run and $load_after after it
 Reproduce: \`scripts/alloc-bench.sh\`."
 python3 scripts/alloc_bench_report.py --results "$results" --readme README.md \
     --svg docs/alloc-bench.svg --note "$note"
+
+# The second table: glibc's programs under LD_PRELOAD, its library built in its own target
+# folder (not this script's, which holds alloc/bench's builds).
+if [ "${ALLOC_BENCH_GLIBC:-1}" != 0 ]; then
+    env -u CARGO_TARGET_DIR scripts/glibc-malloc-bench.sh
+fi

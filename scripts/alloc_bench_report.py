@@ -20,6 +20,7 @@ import json
 import os
 import statistics
 import sys
+from xml.sax.saxutils import escape
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from plot import panel  # noqa: E402  (shared with the per-CPU benchmark's plot)
@@ -160,23 +161,51 @@ def targets(data, cpus):
     return out
 
 
-def svg(data):
-    width, height = 760, 300
-    panels = [w for w in WORKLOADS if any(k[0] == w for k in data)]
+def svg_panels(panels, width=760, height=300):
+    """An SVG document of scripts/plot.py's panels one below the other; each panel is
+    (title, series, ylabel[, xlabel]), series {line: {x: y}} (also used by
+    scripts/glibc_malloc_bench_report.py)."""
     total = height * len(panels)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{total}" '
         f'viewBox="0 0 {width} {total}" font-family="sans-serif">',
         f'<rect width="{width}" height="{total}" fill="white"/>',
     ]
-    for i, w in enumerate(panels):
+    for i, (title, series, ylabel, *xlabel) in enumerate(panels):
+        elements = panel(0, i * height, width, height, title, series, ylabel)
+        if xlabel:
+            # plot.py's panel labels its x axis "threads".
+            elements = [e.replace(">threads</text>", f">{escape(xlabel[0])}</text>") for e in elements]
+        parts.extend(elements)
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def splice(path, begin, end, text):
+    """Replace what lies between the markers begin and end (both kept, being the first and
+    last lines of text) in the file at path; False (the file untouched) without them."""
+    with open(path) as f:
+        content = f.read()
+    if begin not in content or end not in content:
+        return False
+    head, rest = content.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    with open(path, "w") as f:
+        f.write(head + text + tail)
+    return True
+
+
+def svg(data):
+    panels = []
+    for w in WORKLOADS:
+        if not any(k[0] == w for k in data):
+            continue
         series = {}
         for (wl, t, a), (ops, _rss, _n, _cpu) in data.items():
             if wl == w:
                 series.setdefault(a, {})[t] = ops / 1e6
-        parts.extend(panel(0, i * height, width, height, w, series, "Mops/s, all threads (log)"))
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
+        panels.append((w, series, "Mops/s, all threads (log)"))
+    return svg_panels(panels)
 
 
 def main():
@@ -216,14 +245,7 @@ def main():
     block += ["", f"![Mops/s by thread count]({args.svg})", "", END]
     text = "\n".join(block)
     print(text)
-    with open(args.readme) as f:
-        readme = f.read()
-    if BEGIN in readme and END in readme:
-        head, rest = readme.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        readme = head + text + tail
-        with open(args.readme, "w") as f:
-            f.write(readme)
+    if splice(args.readme, BEGIN, END, text):
         print(f"wrote {args.readme}")
     else:
         print(f"{args.readme} has no {BEGIN} ... {END} markers: README not written", file=sys.stderr)
