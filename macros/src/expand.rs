@@ -4,12 +4,14 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 
-use crate::arch::{self, Backend, MAX_EXITS, STATUS_COMMITTED, STATUS_EXITED, STATUS_FIRST_TRAP};
+use crate::arch::{
+    self, Backend, MAX_EXITS, STATUS_COMMITTED, STATUS_EXITED, STATUS_FIRST_TRAP,
+};
 use crate::check::{self, Checked, IndexMode};
 use crate::gate;
 use crate::lower::{
-    self, Const, FieldLimit, Instrumentation, Lowered, Source, CPU_ID_OFFSET, MM_CID_OFFSET,
-    RSEQ_CS_OFFSET,
+    self, Const, FieldLimit, Instrumentation, Lowered, Operand, Source, CPU_ID_OFFSET,
+    CPU_ID_START_OFFSET, MM_CID_OFFSET, RSEQ_CS_OFFSET,
 };
 use crate::parse;
 use crate::ty::Ty;
@@ -134,24 +136,48 @@ fn fallback(error: syn::Error, input: &TokenStream) -> TokenStream {
     }}
 }
 
+/// Names of the `asm!` label operands: the abort edge, each exit, each compare-twice check.
+pub const ABORT_OPERAND: &str = "abort";
+
+pub fn exit_operand(exit: usize) -> String {
+    format!("exit{exit}")
+}
+
+pub fn trap_operand(check: usize) -> String {
+    format!("trap{check}")
+}
+
+/// A section that returns nothing computed is `asm goto` ([`Lowered::goto`]): the committed
+/// path falls through the end of the template, while the abort, each exit and each
+/// compare-twice check leave through label operands (Rust blocks), so no status is
+/// computed, returned and tested; an exit's constant value is its label block's. A section
+/// that yields a value, or exits with a register's value, returns them with a status in
+/// output registers (`asm goto` takes no outputs on stable Rust, and a stack slot would
+/// cost the caller its tail calls).
 fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &str) -> TokenStream {
     let site = Span::mixed_site();
     let area = quote_spanned!(site=> __rseq_area);
-    let status = quote_spanned!(site=> __rseq_status);
-    let result = quote_spanned!(site=> __rseq_result);
+    let attempt = quote_spanned!(site=> '__rseq_attempt);
+    let section = quote_spanned!(site=> '__rseq_section);
     let index = &checked.index;
 
-    // `registered` sections take the area only where the thread has one already: their
-    // accessor makes no call on any path, so the caller's fast path can stay a leaf.
-    let (area_fn, index_offset) = match (checked.mode, checked.registered_only) {
-        (IndexMode::CpuId, false) => (quote!(area_for_cpu_id), CPU_ID_OFFSET as usize),
-        (IndexMode::CpuId, true) => (quote!(area_for_cpu_id_registered), CPU_ID_OFFSET as usize),
-        (IndexMode::MmCid, false) => (quote!(area_for_mm_cid), MM_CID_OFFSET as usize),
-        (IndexMode::MmCid, true) => (quote!(area_for_mm_cid_registered), MM_CID_OFFSET as usize),
-    };
-    let index_offset_name = match checked.mode {
-        IndexMode::CpuId => quote!(CPU_ID_OFFSET),
-        IndexMode::MmCid => quote!(MM_CID_OFFSET),
+    // `cpu_id` sections read their index from `cpu_id_start` and compare `cpu_id` inside:
+    // on the stand-in area of an unregistered thread the two differ and the section aborts,
+    // so the fast path checks nothing. `mm_cid` has no such pair (the stand-in's `mm_cid`
+    // is a valid index), so those sections take a checked area.
+    let (read_offset, read_offset_name, index_offset_name, index_offset) = match checked.mode {
+        IndexMode::CpuId => (
+            CPU_ID_START_OFFSET as usize,
+            quote!(CPU_ID_START_OFFSET),
+            quote!(CPU_ID_OFFSET),
+            CPU_ID_OFFSET as usize,
+        ),
+        IndexMode::MmCid => (
+            MM_CID_OFFSET as usize,
+            quote!(MM_CID_OFFSET),
+            quote!(MM_CID_OFFSET),
+            MM_CID_OFFSET as usize,
+        ),
     };
     let rseq_cs_offset = RSEQ_CS_OFFSET as usize;
 
@@ -163,12 +189,12 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
     });
 
     let mut operands = Vec::new();
-    for slot in 0..lowered.alloc.slot_count {
-        let name = format_ident!("s{}", slot);
+    for slot_number in 0..lowered.alloc.slot_count {
+        let name = format_ident!("s{}", slot_number);
         let initial = lowered
             .sources
             .iter()
-            .find(|(vreg, _)| lowered.alloc.slot_of[*vreg] == slot)
+            .find(|(vreg, _)| lowered.alloc.slot_of[*vreg] == slot_number)
             .map(|(_, source)| match source {
                 Source::Area => quote!(#area.as_ptr()),
                 Source::Index => quote!(#index),
@@ -177,100 +203,277 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
                 }
                 Source::Delays => quote!(::rseq_dsl::__private::delay_table()),
             });
-        let written = lowered.alloc.written[slot];
+        let written = lowered.alloc.written[slot_number];
         operands.push(match (initial, written) {
             (Some(value), false) => quote!(#name = in(reg) #value),
             (Some(value), true) => quote!(#name = inout(reg) #value => _),
             (None, _) => quote!(#name = out(reg) _),
         });
     }
-    operands.push(quote!(status = out(reg) #status));
-    let has_result = lowered.yielded.is_some() || lowered.exits.iter().any(Option::is_some);
+    let goto = lowered.goto;
+    let status = quote_spanned!(site=> __rseq_status);
+    let result = quote_spanned!(site=> __rseq_result);
+    let has_result = !goto && (lowered.yielded.is_some() || lowered.exits.iter().any(Option::is_some));
+    if goto {
+        operands.push(quote!(scratch = out(reg) _));
+    } else {
+        operands.push(quote!(scratch = out(reg) #status));
+    }
     if has_result {
         operands.push(quote!(result = out(reg) #result));
     }
     for (n, value) in lowered.consts.iter().enumerate() {
         let name = format_ident!("c{}", n);
-        let value = match value {
-            Const::SizeOf(ty) => quote!(::core::mem::size_of::<#ty>()),
-            Const::FieldOffset(field) => offset_of(&checked.fields[*field]),
-        };
+        let value = const_value(checked, value);
         operands.push(quote!(#name = const #value));
     }
     let field_checks = field_checks(checked, lowered, arch);
     for register in &lowered.clobbers {
         operands.push(quote!(out(#register) _));
     }
-    let result_decl = has_result.then(|| quote!(let #result: usize;));
-
-    let unit = quote!(());
-    let yield_ty = checked.yielded.map(|var| checked.vars[var].ty.to_rust());
-    let exit_ty = checked.exit_ty.as_ref().map(Ty::to_rust);
-    let yield_value = match &yield_ty {
-        Some(ty) => quote!(#result as #ty),
-        None => unit.clone(),
-    };
-    let exit_value = match &exit_ty {
-        Some(ty) => quote!(#result as #ty),
-        None => unit,
-    };
     let outcome = outcome_type(checked);
-    let exited_branch = (!lowered.exits.is_empty()).then(|| {
+    let yield_value = match checked.yielded.map(|var| checked.vars[var].ty.to_rust()) {
+        Some(ty) => quote!(#result as #ty),
+        None => quote!(()),
+    };
+    let exit_ty = checked.exit_ty.as_ref().map(Ty::to_rust);
+    let exit_labels = lowered.exits.iter().enumerate().map(|(exit, value)| {
+        let name = format_ident!("{}", exit_operand(exit));
+        let value = match (value, &exit_ty) {
+            (_, None) | (None, _) => quote!(()),
+            // Lowering gives a section with such an exit a status instead of `asm goto`.
+            (Some(Operand::Reg(_)), Some(_)) => {
+                quote!(::core::compile_error!("rseq!: internal error: an exit's register value without a status"))
+            }
+            (Some(Operand::Imm(value)), Some(ty)) => {
+                let value = proc_macro2::Literal::i64_suffixed(*value);
+                quote!(#value as usize as #ty)
+            }
+            (Some(Operand::SizeOf(konst)), Some(ty)) => {
+                let value = const_value(checked, &lowered.consts[*konst]);
+                quote!((#value) as #ty)
+            }
+        };
         quote! {
-            if #status == #STATUS_EXITED {
-                break #outcome::Exited { index: #index, value: #exit_value };
+            #name = label {
+                break #section ::core::result::Result::Ok(#outcome::Exited { index: #index, value: #value });
             }
         }
     });
-    let trap_branch = (!lowered.checks.is_empty()).then(|| {
+    let trap_labels = (0..lowered.checks.len()).map(|check| {
+        let name = format_ident!("{}", trap_operand(check));
         let checks = &lowered.checks;
         quote! {
-            if #status >= #STATUS_FIRST_TRAP {
-                ::rseq_dsl::__private::compare_twice_failed(#status - #STATUS_FIRST_TRAP, &[#(#checks),*]);
+            #name = label {
+                ::rseq_dsl::__private::compare_twice_failed(#check, &[#(#checks),*]);
             }
         }
     });
-    // A `registered` section makes no call on any path, its abort path included: with the
-    // `stats` feature, counting is an atomic add, which is a call on aarch64 without LSE
-    // (an outline atomic). Its caller counts the aborts it sees on its slow path
-    // (`rseq_dsl::stats::record_abort()`), as the allocator does.
-    let record_abort =
-        (!checked.registered_only).then(|| quote!(::rseq_dsl::__private::record_abort();));
-    let on_abort = if checked.retry {
-        quote!()
+    let abort_label = format_ident!("{}", ABORT_OPERAND);
+
+    let inputs: Vec<TokenStream> = inputs.collect();
+    let exit_labels: Vec<TokenStream> = exit_labels.collect();
+    let trap_labels: Vec<TokenStream> = trap_labels.collect();
+    // The section's `asm!`, leaving the enclosing block when it aborts, breaking out of the
+    // section's block with its outcome otherwise.
+    let run_asm = if goto {
+        quote! {
+            #attempt: {
+                ::core::arch::asm!(
+                    #(#template),*,
+                    #(#operands),*,
+                    #abort_label = label { break #attempt; },
+                    #(#exit_labels,)*
+                    #(#trap_labels,)*
+                    options(nostack)
+                );
+                break #section ::core::result::Result::Ok(#outcome::Committed {
+                    index: #index,
+                    value: #yield_value,
+                });
+            }
+        }
     } else {
-        quote!(break #outcome::Aborted;)
+        let result_decl = has_result.then(|| quote!(let #result: usize;));
+        let exit_value = match &exit_ty {
+            Some(ty) => quote!(#result as #ty),
+            None => quote!(()),
+        };
+        let exited = (!lowered.exits.is_empty()).then(|| {
+            quote! {
+                if #status == #STATUS_EXITED {
+                    break #section ::core::result::Result::Ok(#outcome::Exited { index: #index, value: #exit_value });
+                }
+            }
+        });
+        let trapped = (!lowered.checks.is_empty()).then(|| {
+            let checks = &lowered.checks;
+            quote! {
+                if #status >= #STATUS_FIRST_TRAP {
+                    ::rseq_dsl::__private::compare_twice_failed(#status - #STATUS_FIRST_TRAP, &[#(#checks),*]);
+                }
+            }
+        });
+        quote! {
+            let #status: usize;
+            #result_decl
+            ::core::arch::asm!(
+                #(#template),*,
+                #(#operands),*,
+                options(nostack)
+            );
+            if #status == #STATUS_COMMITTED {
+                break #section ::core::result::Result::Ok(#outcome::Committed {
+                    index: #index,
+                    value: #yield_value,
+                });
+            }
+            #exited
+            #trapped
+        }
     };
+    // One attempt on the area `get_area` finds, then `after_abort` when it aborted.
+    let attempt_on = |get_area: TokenStream, after_abort: TokenStream| {
+        quote! {
+            #get_area
+            let #index: usize = ::rseq_dsl::__private::read_index(#area, #read_offset);
+            #(#inputs)*
+            #run_asm
+            #after_abort
+        }
+    };
+
+    // The fast path is one attempt with no call on any path and no loop, so that nothing
+    // the slow path needs (addresses of functions, the stand-in area) is hoisted into
+    // registers the caller must save: a function around a section saves no register on its
+    // fast path. The slow path (registration, counting aborts, retries) is a second copy of
+    // the attempt in a loop; rustc reports an error in the caller's tokens once.
+    //
+    // `cpu_id` sections take the area with no check: on the stand-in area of an
+    // unregistered thread `cpu_id_start` (the index) and `cpu_id` differ and the section
+    // aborts. `mm_cid` has no such pair (the stand-in's `mm_cid` is a valid index), so those
+    // sections take a checked area. A `registered` section never registers and makes no
+    // call on any path: with the `stats` feature, counting is an atomic add, which is a call
+    // on aarch64 without LSE (an outline atomic), so its caller counts the aborts it sees on
+    // its slow path (`rseq_dsl::stats::record_abort()`), as the allocator does.
+    let registered = checked.registered_only;
+    let fast = quote_spanned!(site=> '__rseq_fast);
+    let err = |error: TokenStream| quote!(break #section ::core::result::Result::Err(#error));
+    let aborted = quote!(break #section ::core::result::Result::Ok(#outcome::Aborted););
+    let give_up = (!checked.retry).then(|| aborted.clone());
+    let record_abort = (!registered).then(|| quote!(::rseq_dsl::__private::record_abort();));
+    let not_registered = err(quote!(::rseq_dsl::__private::not_registered()));
+    let reassign_checked = |accessor: TokenStream| {
+        quote! {
+            #area = match ::rseq_dsl::__private::#accessor() {
+                ::core::result::Result::Ok(area) => area,
+                ::core::result::Result::Err(error) => break #section ::core::result::Result::Err(error),
+            };
+        }
+    };
+    let checked_area = |accessor: TokenStream, on_error: TokenStream| {
+        quote! {
+            let #area = match ::rseq_dsl::__private::#accessor() {
+                ::core::result::Result::Ok(area) => area,
+                ::core::result::Result::Err(error) => #on_error,
+            };
+        }
+    };
+    // The slow path: an area (registering the thread where it may), then attempts in a loop
+    // that makes no call (a call there would have the compiler hoist addresses into saved
+    // registers for the whole function), taking the area again after each abort (a signal
+    // handler may have retired it).
+    let hint_or_unavailable = |accessor: TokenStream, unavailable: TokenStream| {
+        quote! {
+            #area = ::rseq_dsl::__private::#accessor();
+            if ::rseq_dsl::__private::is_unregistered(#area) {
+                #unavailable;
+            }
+        }
+    };
+    let (fast_area, fast_abort, slow_setup, slow_refresh) = match (checked.mode, registered) {
+        (IndexMode::CpuId, false) => (
+            quote!(let #area = ::rseq_dsl::__private::area_hint();),
+            quote! {
+                if !::rseq_dsl::__private::is_unregistered(#area) {
+                    #record_abort
+                    #give_up
+                }
+            },
+            hint_or_unavailable(
+                quote!(register_hint),
+                err(quote!(::rseq_dsl::__private::unavailable())),
+            ),
+            hint_or_unavailable(
+                quote!(area_hint),
+                err(quote!(::rseq_dsl::__private::unavailable())),
+            ),
+        ),
+        (IndexMode::CpuId, true) => (
+            quote!(let #area = ::rseq_dsl::__private::area_hint();),
+            quote! {
+                if ::rseq_dsl::__private::is_unregistered(#area) {
+                    #not_registered;
+                }
+                #give_up
+            },
+            hint_or_unavailable(quote!(area_hint), not_registered.clone()),
+            hint_or_unavailable(quote!(area_hint), not_registered.clone()),
+        ),
+        (IndexMode::MmCid, false) => (
+            checked_area(quote!(area_for_mm_cid_registered), quote!(break #fast)),
+            quote!(#record_abort #give_up),
+            reassign_checked(quote!(area_for_mm_cid)),
+            reassign_checked(quote!(area_for_mm_cid_registered)),
+        ),
+        (IndexMode::MmCid, true) => (
+            checked_area(quote!(area_for_mm_cid_registered), err(quote!(error))),
+            quote!(#give_up),
+            reassign_checked(quote!(area_for_mm_cid_registered)),
+            reassign_checked(quote!(area_for_mm_cid_registered)),
+        ),
+    };
+    let fast_attempt = attempt_on(fast_area, fast_abort);
+    // Only a `mm_cid` section's fast path may leave early for the slow path.
+    let fast_block = if checked.mode == IndexMode::MmCid && !registered {
+        quote!(#fast: { #fast_attempt })
+    } else {
+        quote!({ #fast_attempt })
+    };
+    let slow_loop = (checked.retry || !registered).then(|| {
+        let slow_attempt = attempt_on(quote!(), quote!(#record_abort #give_up));
+        let refresh = checked.retry.then_some(slow_refresh);
+        let mutable = checked.retry.then(|| quote!(mut));
+        quote! {
+            let #mutable #area: ::core::ptr::NonNull<::rseq_dsl::abi::RseqArea>;
+            #slow_setup
+            loop {
+                #slow_attempt
+                #refresh
+            }
+        }
+    });
 
     quote! {{
         // The macro mirrors these offsets; this fails the build if they ever disagree.
         const _: () = ::core::assert!(
-            ::rseq_dsl::abi::#index_offset_name == #index_offset
+            ::rseq_dsl::abi::#read_offset_name == #read_offset
+                && ::rseq_dsl::abi::#index_offset_name == #index_offset
                 && ::rseq_dsl::abi::RSEQ_CS_OFFSET == #rseq_cs_offset
         );
         #field_checks
-        match ::rseq_dsl::__private::#area_fn() {
-            ::core::result::Result::Err(__rseq_error) => ::core::result::Result::Err(__rseq_error),
-            ::core::result::Result::Ok(#area) => ::core::result::Result::Ok(loop {
-                let #index: usize = ::rseq_dsl::__private::read_index(#area, #index_offset);
-                #(#inputs)*
-                let #status: usize;
-                #result_decl
-                ::core::arch::asm!(
-                    #(#template),*,
-                    #(#operands),*,
-                    options(nostack)
-                );
-                if #status == #STATUS_COMMITTED {
-                    break #outcome::Committed { index: #index, value: #yield_value };
-                }
-                #exited_branch
-                #trap_branch
-                #record_abort
-                #on_abort
-            }),
+        #section: {
+            #fast_block
+            #slow_loop
         }
     }}
+}
+
+fn const_value(checked: &Checked, value: &Const) -> TokenStream {
+    match value {
+        Const::SizeOf(ty) => quote!(::core::mem::size_of::<#ty>()),
+        Const::FieldOffset(field) => offset_of(&checked.fields[*field]),
+    }
 }
 
 /// `Outcome<Y, E>` of a section: what it yields and what its exits carry (`()` if nothing).

@@ -199,6 +199,9 @@ pub const CPU_ID_UNREGISTERED: i32 = -1;
 /// `cpu_id` of glibc's area when its registration failed or was disabled by the tunable.
 pub const CPU_ID_REGISTRATION_FAILED: i32 = -2;
 
+/// Byte offset of `cpu_id_start`, where a `cpu_id` section reads its index: always a valid
+/// CPU number (0 in an area nobody registered), compared with `cpu_id` inside the section.
+pub const CPU_ID_START_OFFSET: usize = 0;
 /// Byte offset of `cpu_id`, used by generated code for the cpu check.
 pub const CPU_ID_OFFSET: usize = 4;
 /// Byte offset of `rseq_cs`, the descriptor pointer generated code stores first.

@@ -111,11 +111,68 @@ pub mod __private {
     /// [`area_for_cpu_id_registered`], and a kernel known to maintain `mm_cid`.
     #[inline(always)]
     pub fn area_for_mm_cid_registered() -> Result<NonNull<RseqArea>, Unavailable> {
-        let area = area_for_cpu_id_registered()?;
+        match crate::registration::registered_mm_cid_area() {
+            Some(area) => Ok(area),
+            None => Err(mm_cid_unregistered()),
+        }
+    }
+
+    /// Why a `registered` mm_cid section found no area: not registered, or a kernel that
+    /// does not maintain `mm_cid`. Inline: a `registered` section makes no call.
+    #[inline(always)]
+    fn mm_cid_unregistered() -> Unavailable {
         match crate::registration::known_feature_size() {
-            Some(size) if size >= (MM_CID_OFFSET + 4) as u32 => Ok(area),
-            Some(_) => Err(Unavailable::new(Reason::MmCidUnsupported)),
-            None => Err(Unavailable::new(Reason::NotRegistered)),
+            Some(size) if size < (MM_CID_OFFSET + 4) as u32 => {
+                Unavailable::new(Reason::MmCidUnsupported)
+            }
+            _ => Unavailable::new(Reason::NotRegistered),
+        }
+    }
+
+    with_backend! {
+        /// The area a `cpu_id` section runs on: the thread's registered area, or a stand-in
+        /// on which every section aborts (its `cpu_id` reads "not registered" and its
+        /// `cpu_id_start`, the index, 0); one thread-local load, no check, no call. The
+        /// section's abort path asks [`is_unregistered`] and registers.
+        #[inline(always)]
+        pub fn area_hint() -> NonNull<RseqArea> {
+            crate::registration::area_hint()
+        }
+
+        /// Whether `area` is [`area_hint`]'s stand-in: an abort on it was not the kernel's.
+        #[inline(always)]
+        pub fn is_unregistered(area: NonNull<RseqArea>) -> bool {
+            core::ptr::eq(area.as_ptr(), crate::registration::unregistered())
+        }
+
+        /// Registers the calling thread (the slow path of a section that ran on the
+        /// stand-in) and returns its area, or the stand-in if it cannot be registered:
+        /// a thin pointer, returned in a register, so that the caller needs no stack frame
+        /// for it. [`unavailable`] then says why.
+        #[cold]
+        #[inline(never)]
+        pub fn register_hint() -> NonNull<RseqArea> {
+            match crate::area() {
+                Ok(area) => area,
+                Err(_) => crate::registration::area_hint(),
+            }
+        }
+
+        /// Why the calling thread has no area (after [`register_hint`] returned the
+        /// stand-in, or the thread's area was retired during a section's retries).
+        #[cold]
+        #[inline(never)]
+        pub fn unavailable() -> Unavailable {
+            match crate::area() {
+                Err(error) => error,
+                Ok(_) => Unavailable::new(Reason::ThreadExiting),
+            }
+        }
+
+        /// A `registered` section's error on a thread that is not registered.
+        #[inline(always)]
+        pub fn not_registered() -> Unavailable {
+            Unavailable::new(Reason::NotRegistered)
         }
     }
 

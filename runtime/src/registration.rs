@@ -53,23 +53,40 @@ pub(crate) fn initialized_before_main() -> bool {
 }
 
 /// What `AREA` points at while the thread has no usable area: its `cpu_id` reads
-/// "not registered", so that [`current_cpu`](crate::current_cpu) needs only its sign check
-/// (no null check) on the fast path. The kernel never sees it, so nothing writes it.
-static UNREGISTERED: RseqArea = RseqArea::new();
+/// "not registered" and its `cpu_id_start` 0, so that [`current_cpu`](crate::current_cpu)
+/// needs only its sign check (no null check) on the fast path, and a `cpu_id` section
+/// needs no registration check at all: it reads index 0 from `cpu_id_start`, stores its
+/// descriptor, finds `cpu_id` different and aborts, and its abort path registers (the
+/// folding librseq does). The kernel never sees this area.
+static UNREGISTERED: UnregisteredArea = UnregisteredArea(UnsafeCell::new(RseqArea::new()));
+
+/// The stand-in area, writable: sections store their descriptor into its `rseq_cs` before
+/// they find out they are not registered. Nothing reads that word (the kernel does not
+/// know this area), so concurrent stores from several threads are harmless; every other
+/// field is only read.
+#[repr(transparent)]
+struct UnregisteredArea(UnsafeCell<RseqArea>);
+
+// SAFETY: the only writes are `rseq_cs` stores by generated sections (word-sized, never
+// read back); the other fields are constant.
+unsafe impl Sync for UnregisteredArea {}
 
 #[inline(always)]
-fn unregistered() -> *const RseqArea {
-    &UNREGISTERED
+pub(crate) fn unregistered() -> *const RseqArea {
+    UNREGISTERED.0.get()
 }
 
 thread_local! {
     // The fast path: one TLS load. UNREGISTERED until the first successful registration,
     // and again once the own area is unregistered at thread exit. No destructor, so it can
     // be read at any point of the thread's life.
-    static AREA: Cell<*const RseqArea> = const { Cell::new(&UNREGISTERED) };
+    static AREA: Cell<*const RseqArea> = const { Cell::new(UNREGISTERED.0.get()) };
     // Why registration failed on this thread; read only on the slow path, so that a
     // failed thread makes one system call, not one per operation.
     static FAILURE: Cell<Option<Unavailable>> = const { Cell::new(None) };
+    // The registered area where the kernel maintains `mm_cid` (feature size past it), null
+    // otherwise: a `registered` mm_cid section's whole check is this load and a null test.
+    static MM_CID_AREA: Cell<*mut RseqArea> = const { Cell::new(ptr::null_mut()) };
     static OWNER: Cell<Option<Owner>> = const { Cell::new(None) };
     // This crate's own area, used only where glibc does not own one. No Rust destructor (its
     // lazy registration allocates, which a signal handler must not do): the key's destructor
@@ -127,6 +144,7 @@ fn retire(reason: Reason) {
 /// section in a signal handler included: from here on none stores `rseq_cs`.
 fn mark_retired(reason: Reason) {
     let _ = AREA.try_with(|a| a.set(unregistered()));
+    let _ = MM_CID_AREA.try_with(|a| a.set(ptr::null_mut()));
     let _ = FAILURE.try_with(|f| f.set(Some(Unavailable::new(reason))));
     // A handler runs on this very thread: a compiler fence orders the stores above before
     // whatever follows, for it.
@@ -330,11 +348,28 @@ pub(crate) fn registered_area() -> Option<NonNull<RseqArea>> {
     (area != unregistered()).then(|| unsafe { NonNull::new_unchecked(area.cast_mut()) })
 }
 
+/// The thread's registered area if the kernel maintains `mm_cid` in it; never registers,
+/// never calls.
+#[inline(always)]
+pub(crate) fn registered_mm_cid_area() -> Option<NonNull<RseqArea>> {
+    NonNull::new(MM_CID_AREA.with(Cell::get))
+}
+
 /// The thread's registered area, or an area whose `cpu_id` reads "not registered"; never
 /// registers. Only for reads of kernel-written fields.
 #[inline(always)]
 pub(crate) fn area_or_unregistered() -> *const RseqArea {
     AREA.try_with(Cell::get).unwrap_or(unregistered())
+}
+
+/// The thread's registered area, or the stand-in whose `cpu_id` reads "not registered":
+/// one thread-local load, no check and no call, for `cpu_id` sections (see
+/// [`UNREGISTERED`]).
+#[inline(always)]
+pub(crate) fn area_hint() -> NonNull<RseqArea> {
+    // SAFETY: AREA holds either the stand-in or a registered area, never null; `with`
+    // cannot fail: the key has no destructor.
+    unsafe { NonNull::new_unchecked(AREA.with(Cell::get).cast_mut()) }
 }
 
 #[cold]
@@ -359,9 +394,12 @@ fn register_slow() -> Result<NonNull<RseqArea>, Unavailable> {
     };
     // Known from here on even where registration ran before the constructor (another
     // constructor's allocation): `registered` mm_cid sections read it without computing it.
-    feature_size();
+    let with_mm_cid = feature_size() >= (abi::MM_CID_OFFSET + 4) as u32;
     let _ = OWNER.try_with(|o| o.set(Some(owner)));
     let _ = AREA.try_with(|a| a.set(area.as_ptr()));
+    if with_mm_cid {
+        let _ = MM_CID_AREA.try_with(|a| a.set(area.as_ptr()));
+    }
     Ok(area)
 }
 

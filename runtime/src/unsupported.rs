@@ -59,6 +59,12 @@ pub(crate) fn registered_area() -> Option<NonNull<RseqArea>> {
     None
 }
 
+/// Never an area on this platform.
+#[inline(always)]
+pub(crate) fn registered_mm_cid_area() -> Option<NonNull<RseqArea>> {
+    None
+}
+
 /// The placeholder whose `cpu_id` reads "not registered".
 #[inline(always)]
 pub(crate) fn area_or_unregistered() -> *const RseqArea {

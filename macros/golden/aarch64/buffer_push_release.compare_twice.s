@@ -15,19 +15,19 @@
   .balign 8
   .quad 3b
   .popsection
-adrp {status}, 3b
-add {status}, {status}, :lo12:3b
-str {status}, [{s0}, #8]
+adrp {scratch}, 3b
+add {scratch}, {scratch}, :lo12:3b
+str {scratch}, [{s0}, #8]
 4:
-ldr {status:w}, [{s0}, #4]
-cmp {status:w}, {s1:w}
+ldr {scratch:w}, [{s0}, #4]
+cmp {scratch:w}, {s1:w}
 b.ne 6f
 ldr {s6}, [{s2}]
 cmp {s6}, {s3}
 b.eq 20f
 str {s5}, [{s4}, {s6}, lsl #3]
-ldr {status:w}, [{s0}, #4]
-cmp {status:w}, {s1:w}
+ldr {scratch:w}, [{s0}, #4]
+cmp {scratch:w}, {s1:w}
 b.ne 300f
 ldr {s1}, [{s2}]
 cmp {s1}, {s6}
@@ -35,21 +35,21 @@ b.ne 301f
 add {s6}, {s6}, #1
 stlr {s6}, [{s2}]
 5:
-mov {status:w}, wzr
+mov {scratch:w}, wzr
 b 9f
 20:
 mov {result}, {s6}
-mov {status:w}, #1
+mov {scratch:w}, #1
 b 9f
 300:
-mov {status:w}, #3
+mov {scratch:w}, #3
 b 9f
 301:
-mov {status:w}, #4
+mov {scratch:w}, #4
 b 9f
   .inst 0xd428bc00
 6:
-mov {status:w}, #2
+mov {scratch:w}, #2
 9:
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8

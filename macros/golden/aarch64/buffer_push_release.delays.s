@@ -21,17 +21,17 @@ add {s7:w}, {s7:w}, #1
 210:
 subs {s7:w}, {s7:w}, #1
 b.ne 210b
-adrp {status}, 3b
-add {status}, {status}, :lo12:3b
-str {status}, [{s0}, #8]
+adrp {scratch}, 3b
+add {scratch}, {scratch}, :lo12:3b
+str {scratch}, [{s0}, #8]
 4:
 ldr {s7:w}, [{s6}, #4]
 add {s7:w}, {s7:w}, #1
 220:
 subs {s7:w}, {s7:w}, #1
 b.ne 220b
-ldr {status:w}, [{s0}, #4]
-cmp {status:w}, {s1:w}
+ldr {scratch:w}, [{s0}, #4]
+cmp {scratch:w}, {s1:w}
 b.ne 6f
 ldr {s1:w}, [{s6}, #8]
 add {s1:w}, {s1:w}, #1
@@ -60,15 +60,15 @@ subs {s6:w}, {s6:w}, #1
 b.ne 260b
 stlr {s1}, [{s2}]
 5:
-mov {status:w}, wzr
+mov {scratch:w}, wzr
 b 9f
 20:
 mov {result}, {s1}
-mov {status:w}, #1
+mov {scratch:w}, #1
 b 9f
   .inst 0xd428bc00
 6:
-mov {status:w}, #2
+mov {scratch:w}, #2
 9:
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8

@@ -11,20 +11,19 @@
   .balign 8
   .quad 3b
   .popsection
-adrp {status}, 3b
-add {status}, {status}, :lo12:3b
-str {status}, [{s0}, #8]
+adrp {scratch}, 3b
+add {scratch}, {scratch}, :lo12:3b
+str {scratch}, [{s0}, #8]
 4:
-ldr {status:w}, [{s0}, #4]
-cmp {status:w}, {s1:w}
-b.ne 6f
-ldr {status}, [{s2}]
-add {status}, {status}, #1
-str {status}, [{s2}]
+ldr {scratch:w}, [{s0}, #4]
+cmp {scratch:w}, {s1:w}
+b.ne {abort}
+ldr {scratch}, [{s2}]
+add {scratch}, {scratch}, #1
+str {scratch}, [{s2}]
 5:
-mov {status:w}, wzr
-b 9f
+  .pushsection __rseq_failure, "ax"
   .inst 0xd428bc00
 6:
-mov {status:w}, #2
-9:
+b {abort}
+  .popsection

@@ -18,48 +18,38 @@
   .balign 8
   .quad 3b
   .popsection
-adrp {status}, 3b
-add {status}, {status}, :lo12:3b
-str {status}, [{s0}, #8]
+adrp {scratch}, 3b
+add {scratch}, {scratch}, :lo12:3b
+str {scratch}, [{s0}, #8]
 4:
-ldr {status:w}, [{s0}, #4]
-cmp {status:w}, {s1:w}
-b.ne 6f
+ldr {scratch:w}, [{s0}, #4]
+cmp {scratch:w}, {s1:w}
+b.ne {abort}
 add {s5}, {s2}, #{c0}
 ldar {s6:w}, [{s5}]
-cbnz {s6}, 20f
+cbnz {s6}, {exit0}
 add {s3}, {s3}, {s1}
 ldarb {s3:w}, [{s3}]
 sxtb {s3}, {s3:w}
 add {s4}, {s4}, #8
 ldar {s4}, [{s4}]
 ldr {s7}, [{s2}, #{c1}]
-ldr {status:w}, [{s0}, #4]
-cmp {status:w}, {s1:w}
-b.ne 300f
+ldr {scratch:w}, [{s0}, #4]
+cmp {scratch:w}, {s1:w}
+b.ne {trap0}
 ldr {s1:w}, [{s5}]
 cmp {s1}, {s6}
-b.ne 301f
+b.ne {trap1}
 add {s7}, {s7}, {s4}
 add {s7}, {s7}, {s3}
 str {s7}, [{s2}, #{c1}]
 5:
-mov {status:w}, wzr
-b 9f
-20:
-mov {status:w}, #1
-b 9f
-300:
-mov {status:w}, #3
-b 9f
-301:
-mov {status:w}, #4
-b 9f
+  .pushsection __rseq_failure, "ax"
   .inst 0xd428bc00
 6:
-mov {status:w}, #2
-9:
+b {abort}
+  .popsection
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8
-  .quad 4b, 20b
+  .quad 4b, {exit0}
   .popsection

@@ -15,16 +15,16 @@
   .balign 8
   .quad 3b
   .popsection
-adrp {status}, 3b
-add {status}, {status}, :lo12:3b
-str {status}, [{s0}, #8]
+adrp {scratch}, 3b
+add {scratch}, {scratch}, :lo12:3b
+str {scratch}, [{s0}, #8]
 4:
-ldr {status:w}, [{s0}, #4]
-cmp {status:w}, {s1:w}
-b.ne 6f
+ldr {scratch:w}, [{s0}, #4]
+cmp {scratch:w}, {s1:w}
+b.ne {abort}
 add {s0}, {s2}, #{c0}
 ldar {s0:w}, [{s0}]
-cbnz {s0}, 20f
+cbnz {s0}, {exit0}
 add {s1}, {s3}, {s1}
 ldarb {s1:w}, [{s1}]
 sxtb {s1}, {s1:w}
@@ -35,16 +35,12 @@ add {s3}, {s3}, {s4}
 add {s3}, {s3}, {s1}
 str {s3}, [{s2}, #{c1}]
 5:
-mov {status:w}, wzr
-b 9f
-20:
-mov {status:w}, #1
-b 9f
+  .pushsection __rseq_failure, "ax"
   .inst 0xd428bc00
 6:
-mov {status:w}, #2
-9:
+b {abort}
+  .popsection
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8
-  .quad 4b, 20b
+  .quad 4b, {exit0}
   .popsection

@@ -12,35 +12,31 @@
   .balign 8
   .quad 3b
   .popsection
-adrp {status}, 3b
-add {status}, {status}, :lo12:3b
-str {status}, [{s0}, #8]
+adrp {scratch}, 3b
+add {scratch}, {scratch}, :lo12:3b
+str {scratch}, [{s0}, #8]
 4:
-ldr {status:w}, [{s0}, #4]
-cmp {status:w}, {s1:w}
-b.ne 6f
+ldr {scratch:w}, [{s0}, #4]
+cmp {scratch:w}, {s1:w}
+b.ne {abort}
 ldrb {s1:w}, [{s2}]
 add {s1}, {s1}, #10
 strb {s1:w}, [{s2}, #1]
 ldrsh {s1}, [{s3}]
 cmp {s1}, #0
-b.ge 20f
-movz {status}, #3
-mul {s1}, {s1}, {status}
+b.ge {exit0}
+movz {scratch}, #3
+mul {s1}, {s1}, {scratch}
 sxth {s1}, {s1:w}
 sub {s1}, {s1}, #1
 strh {s1:w}, [{s3}]
 5:
-mov {status:w}, wzr
-b 9f
-20:
-mov {status:w}, #1
-b 9f
+  .pushsection __rseq_failure, "ax"
   .inst 0xd428bc00
 6:
-mov {status:w}, #2
-9:
+b {abort}
+  .popsection
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8
-  .quad 4b, 20b
+  .quad 4b, {exit0}
   .popsection

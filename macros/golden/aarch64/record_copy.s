@@ -13,33 +13,29 @@
   .balign 8
   .quad 3b
   .popsection
-adrp {status}, 3b
-add {status}, {status}, :lo12:3b
-str {status}, [{s0}, #8]
+adrp {scratch}, 3b
+add {scratch}, {scratch}, :lo12:3b
+str {scratch}, [{s0}, #8]
 4:
-ldr {status:w}, [{s0}, #4]
-cmp {status:w}, {s1:w}
-b.ne 6f
+ldr {scratch:w}, [{s0}, #4]
+cmp {scratch:w}, {s1:w}
+b.ne {abort}
 ldr {s1}, [{s2}]
 cmp {s1}, #64
-b.eq 20f
+b.eq {exit0}
 lsl {s0}, {s1}, #4
 add {s3}, {s3}, {s0}
-ldp {s0}, {status}, [{s4}]
-stp {s0}, {status}, [{s3}]
+ldp {s0}, {scratch}, [{s4}]
+stp {s0}, {scratch}, [{s3}]
 add {s1}, {s1}, #1
 stlr {s1}, [{s2}]
 5:
-mov {status:w}, wzr
-b 9f
-20:
-mov {status:w}, #1
-b 9f
+  .pushsection __rseq_failure, "ax"
   .inst 0xd428bc00
 6:
-mov {status:w}, #2
-9:
+b {abort}
+  .popsection
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8
-  .quad 4b, 20b
+  .quad 4b, {exit0}
   .popsection

@@ -15,12 +15,12 @@
   .balign 8
   .quad 3b
   .popsection
-adrp {status}, 3b
-add {status}, {status}, :lo12:3b
-str {status}, [{s0}, #8]
+adrp {scratch}, 3b
+add {scratch}, {scratch}, :lo12:3b
+str {scratch}, [{s0}, #8]
 4:
-ldr {status:w}, [{s0}, #4]
-cmp {status:w}, {s1:w}
+ldr {scratch:w}, [{s0}, #4]
+cmp {scratch:w}, {s1:w}
 b.ne 6f
 add {s1}, {s2}, #{c0}
 ldrh {s1:w}, [{s1}]
@@ -35,15 +35,15 @@ add {s2}, {s2}, #{c0}
 sub {s1}, {s1}, #1
 stlrh {s1:w}, [{s2}]
 5:
-mov {status:w}, wzr
+mov {scratch:w}, wzr
 mov {result}, {s0}
 b 9f
 20:
-mov {status:w}, #1
+mov {scratch:w}, #1
 b 9f
   .inst 0xd428bc00
 6:
-mov {status:w}, #2
+mov {scratch:w}, #2
 9:
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8

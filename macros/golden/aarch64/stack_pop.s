@@ -11,27 +11,27 @@
   .balign 8
   .quad 3b
   .popsection
-adrp {status}, 3b
-add {status}, {status}, :lo12:3b
-str {status}, [{s0}, #8]
+adrp {scratch}, 3b
+add {scratch}, {scratch}, :lo12:3b
+str {scratch}, [{s0}, #8]
 4:
-ldr {status:w}, [{s0}, #4]
-cmp {status:w}, {s1:w}
+ldr {scratch:w}, [{s0}, #4]
+cmp {scratch:w}, {s1:w}
 b.ne 6f
 ldr {s1}, [{s2}]
 cbz {s1}, 20f
 ldr {s0}, [{s1}]
 str {s0}, [{s2}]
 5:
-mov {status:w}, wzr
+mov {scratch:w}, wzr
 mov {result}, {s1}
 b 9f
 20:
-mov {status:w}, #1
+mov {scratch:w}, #1
 b 9f
   .inst 0xd428bc00
 6:
-mov {status:w}, #2
+mov {scratch:w}, #2
 9:
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8

@@ -21,16 +21,16 @@ addi {s7}, {s7}, 1
 210:
 addi {s7}, {s7}, -1
 bnez {s7}, 210b
-lla {status}, 3b
-sd {status}, 8({s0})
+lla {scratch}, 3b
+sd {scratch}, 8({s0})
 4:
 lwu {s7}, 4({s6})
 addi {s7}, {s7}, 1
 220:
 addi {s7}, {s7}, -1
 bnez {s7}, 220b
-lwu {status}, 4({s0})
-bne {status}, {s1}, 6f
+lwu {scratch}, 4({s0})
+bne {scratch}, {s1}, 6f
 lwu {s1}, 8({s6})
 addi {s1}, {s1}, 1
 230:
@@ -43,8 +43,8 @@ addi {s0}, {s0}, 1
 addi {s0}, {s0}, -1
 bnez {s0}, 240b
 beq {s1}, {s3}, 20f
-slli {status}, {s1}, 3
-add {s4}, {s4}, {status}
+slli {scratch}, {s1}, 3
+add {s4}, {s4}, {scratch}
 sd {s5}, 0({s4})
 lwu {s5}, 16({s6})
 addi {s5}, {s5}, 1
@@ -60,16 +60,16 @@ bnez {s6}, 260b
 fence rw, w
 sd {s1}, 0({s2})
 5:
-li {status}, 0
+li {scratch}, 0
 j 9f
 20:
 mv {result}, {s1}
-li {status}, 1
+li {scratch}, 1
 j 9f
   .balign 4
   .word 0xf1401073
 6:
-li {status}, 2
+li {scratch}, 2
 9:
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8

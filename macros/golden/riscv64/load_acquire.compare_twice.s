@@ -18,11 +18,11 @@
   .balign 8
   .quad 3b
   .popsection
-lla {status}, 3b
-sd {status}, 8({s0})
+lla {scratch}, 3b
+sd {scratch}, 8({s0})
 4:
-lwu {status}, 4({s0})
-bne {status}, {s1}, 6f
+lwu {scratch}, 4({s0})
+bne {scratch}, {s1}, 6f
 addi {s5}, {s2}, {c0}
 lwu {s6}, 0({s5})
 fence r,rw
@@ -33,29 +33,25 @@ fence r,rw
 ld {s4}, 8({s4})
 fence r,rw
 ld {s7}, {c1}({s2})
-lwu {status}, 4({s0})
-bne {status}, {s1}, 300f
+lwu {scratch}, 4({s0})
+bne {scratch}, {s1}, 300f
 lwu {s1}, 0({s5})
 bne {s1}, {s6}, 301f
 add {s7}, {s7}, {s4}
 add {s7}, {s7}, {s3}
 sd {s7}, {c1}({s2})
 5:
-li {status}, 0
 j 9f
 20:
-li {status}, 1
-j 9f
+j {exit0}
 300:
-li {status}, 3
-j 9f
+j {trap0}
 301:
-li {status}, 4
-j 9f
+j {trap1}
   .balign 4
   .word 0xf1401073
 6:
-li {status}, 2
+j {abort}
 9:
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8

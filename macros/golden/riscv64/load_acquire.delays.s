@@ -22,16 +22,16 @@ addi {s6}, {s6}, 1
 210:
 addi {s6}, {s6}, -1
 bnez {s6}, 210b
-lla {status}, 3b
-sd {status}, 8({s0})
+lla {scratch}, 3b
+sd {scratch}, 8({s0})
 4:
 lwu {s6}, 4({s5})
 addi {s6}, {s6}, 1
 220:
 addi {s6}, {s6}, -1
 bnez {s6}, 220b
-lwu {status}, 4({s0})
-bne {status}, {s1}, 6f
+lwu {scratch}, 4({s0})
+bne {scratch}, {s1}, 6f
 lwu {s0}, 8({s5})
 addi {s0}, {s0}, 1
 230:
@@ -61,15 +61,13 @@ addi {s5}, {s5}, -1
 bnez {s5}, 260b
 sd {s3}, {c1}({s2})
 5:
-li {status}, 0
 j 9f
 20:
-li {status}, 1
-j 9f
+j {exit0}
   .balign 4
   .word 0xf1401073
 6:
-li {status}, 2
+j {abort}
 9:
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8

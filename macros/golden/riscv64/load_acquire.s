@@ -15,11 +15,11 @@
   .balign 8
   .quad 3b
   .popsection
-lla {status}, 3b
-sd {status}, 8({s0})
+lla {scratch}, 3b
+sd {scratch}, 8({s0})
 4:
-lwu {status}, 4({s0})
-bne {status}, {s1}, 6f
+lwu {scratch}, 4({s0})
+bne {scratch}, {s1}, 6f
 addi {s0}, {s2}, {c0}
 lwu {s0}, 0({s0})
 fence r,rw
@@ -34,15 +34,13 @@ add {s3}, {s3}, {s4}
 add {s3}, {s3}, {s1}
 sd {s3}, {c1}({s2})
 5:
-li {status}, 0
 j 9f
 20:
-li {status}, 1
-j 9f
+j {exit0}
   .balign 4
   .word 0xf1401073
 6:
-li {status}, 2
+j {abort}
 9:
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8

@@ -12,32 +12,30 @@
   .balign 8
   .quad 3b
   .popsection
-lla {status}, 3b
-sd {status}, 8({s0})
+lla {scratch}, 3b
+sd {scratch}, 8({s0})
 4:
-lwu {status}, 4({s0})
-bne {status}, {s1}, 6f
+lwu {scratch}, 4({s0})
+bne {scratch}, {s1}, 6f
 lbu {s1}, 0({s2})
 addi {s1}, {s1}, 10
 sb {s1}, 1({s2})
 lh {s1}, 0({s3})
 bge {s1}, zero, 20f
-li {status}, 3
-mul {s1}, {s1}, {status}
+li {scratch}, 3
+mul {s1}, {s1}, {scratch}
 slli {s1}, {s1}, 48
 srai {s1}, {s1}, 48
 addi {s1}, {s1}, -1
 sh {s1}, 0({s3})
 5:
-li {status}, 0
 j 9f
 20:
-li {status}, 1
-j 9f
+j {exit0}
   .balign 4
   .word 0xf1401073
 6:
-li {status}, 2
+j {abort}
 9:
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8

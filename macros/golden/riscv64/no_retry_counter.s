@@ -11,19 +11,18 @@
   .balign 8
   .quad 3b
   .popsection
-lla {status}, 3b
-sd {status}, 8({s0})
+lla {scratch}, 3b
+sd {scratch}, 8({s0})
 4:
-lwu {status}, 4({s0})
-bne {status}, {s1}, 6f
-ld {status}, 0({s2})
-addi {status}, {status}, 1
-sd {status}, 0({s2})
+lwu {scratch}, 4({s0})
+bne {scratch}, {s1}, 6f
+ld {scratch}, 0({s2})
+addi {scratch}, {scratch}, 1
+sd {scratch}, 0({s2})
 5:
-li {status}, 0
 j 9f
   .balign 4
   .word 0xf1401073
 6:
-li {status}, 2
+j {abort}
 9:

@@ -13,33 +13,31 @@
   .balign 8
   .quad 3b
   .popsection
-lla {status}, 3b
-sd {status}, 8({s0})
+lla {scratch}, 3b
+sd {scratch}, 8({s0})
 4:
-lwu {status}, 4({s0})
-bne {status}, {s1}, 6f
+lwu {scratch}, 4({s0})
+bne {scratch}, {s1}, 6f
 ld {s1}, 0({s2})
-li {status}, 64
-beq {s1}, {status}, 20f
+li {scratch}, 64
+beq {s1}, {scratch}, 20f
 slli {s0}, {s1}, 4
 add {s3}, {s3}, {s0}
 ld {s0}, 0({s4})
-ld {status}, 8({s4})
+ld {scratch}, 8({s4})
 sd {s0}, 0({s3})
-sd {status}, 8({s3})
+sd {scratch}, 8({s3})
 addi {s1}, {s1}, 1
 fence rw, w
 sd {s1}, 0({s2})
 5:
-li {status}, 0
 j 9f
 20:
-li {status}, 1
-j 9f
+j {exit0}
   .balign 4
   .word 0xf1401073
 6:
-li {status}, 2
+j {abort}
 9:
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8

@@ -14,11 +14,11 @@
   .balign 8
   .quad 3b
   .popsection
-lla {status}, 3b
-sd {status}, 8({s0})
+lla {scratch}, 3b
+sd {scratch}, 8({s0})
 4:
-lwu {status}, 4({s0})
-bne {status}, {s1}, 6f
+lwu {scratch}, 4({s0})
+bne {scratch}, {s1}, 6f
 addi {s1}, {s2}, {c0}
 lhu {s1}, 0({s1})
 lhu {s0}, {c1}({s2})
@@ -26,24 +26,24 @@ beq {s1}, {s0}, 20f
 addi {s0}, {s1}, -1
 slli {s0}, {s0}, 48
 srli {s0}, {s0}, 48
-slli {status}, {s0}, 3
-add {s0}, {s2}, {status}
+slli {scratch}, {s0}, 3
+add {s0}, {s2}, {scratch}
 addi {s0}, {s0}, {c2}
 ld {s0}, 0({s0})
 addi {s1}, {s1}, -1
 fence rw, w
 sh {s1}, {c0}({s2})
 5:
-li {status}, 0
+li {scratch}, 0
 mv {result}, {s0}
 j 9f
 20:
-li {status}, 1
+li {scratch}, 1
 j 9f
   .balign 4
   .word 0xf1401073
 6:
-li {status}, 2
+li {scratch}, 2
 9:
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8

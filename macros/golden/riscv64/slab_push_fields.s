@@ -15,30 +15,28 @@
   .balign 8
   .quad 3b
   .popsection
-lla {status}, 3b
-sd {status}, 8({s0})
+lla {scratch}, 3b
+sd {scratch}, 8({s0})
 4:
-lwu {status}, 4({s0})
-bne {status}, {s1}, 6f
+lwu {scratch}, 4({s0})
+bne {scratch}, {s1}, 6f
 lhu {s1}, {c0}({s2})
 lhu {s0}, {c1}({s2})
 beq {s1}, {s0}, 20f
-slli {status}, {s1}, 3
-add {s0}, {s2}, {status}
+slli {scratch}, {s1}, 3
+add {s0}, {s2}, {scratch}
 addi {s0}, {s0}, {c2}
 sd {s3}, 0({s0})
 addi {s1}, {s1}, 1
 sh {s1}, {c0}({s2})
 5:
-li {status}, 0
 j 9f
 20:
-li {status}, 1
-j 9f
+j {exit0}
   .balign 4
   .word 0xf1401073
 6:
-li {status}, 2
+j {abort}
 9:
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8

@@ -13,36 +13,36 @@
   .balign 8
   .quad 3b
   .popsection
-lla {status}, 3b
-sd {status}, 8({s0})
+lla {scratch}, 3b
+sd {scratch}, 8({s0})
 4:
-lwu {status}, 4({s0})
-bne {status}, {s1}, 6f
+lwu {scratch}, 4({s0})
+bne {scratch}, {s1}, 6f
 ld {s3}, 0({s2})
 beq {s3}, zero, 20f
 ld {s4}, 0({s3})
-lwu {status}, 4({s0})
-bne {status}, {s1}, 300f
+lwu {scratch}, 4({s0})
+bne {scratch}, {s1}, 300f
 ld {s1}, 0({s2})
 bne {s1}, {s3}, 301f
 sd {s4}, 0({s2})
 5:
-li {status}, 0
+li {scratch}, 0
 mv {result}, {s3}
 j 9f
 20:
-li {status}, 1
+li {scratch}, 1
 j 9f
 300:
-li {status}, 3
+li {scratch}, 3
 j 9f
 301:
-li {status}, 4
+li {scratch}, 4
 j 9f
   .balign 4
   .word 0xf1401073
 6:
-li {status}, 2
+li {scratch}, 2
 9:
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8

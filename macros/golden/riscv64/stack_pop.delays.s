@@ -18,16 +18,16 @@ addi {s4}, {s4}, 1
 210:
 addi {s4}, {s4}, -1
 bnez {s4}, 210b
-lla {status}, 3b
-sd {status}, 8({s0})
+lla {scratch}, 3b
+sd {scratch}, 8({s0})
 4:
 lwu {s4}, 4({s3})
 addi {s4}, {s4}, 1
 220:
 addi {s4}, {s4}, -1
 bnez {s4}, 220b
-lwu {status}, 4({s0})
-bne {status}, {s1}, 6f
+lwu {scratch}, 4({s0})
+bne {scratch}, {s1}, 6f
 lwu {s1}, 8({s3})
 addi {s1}, {s1}, 1
 230:
@@ -48,16 +48,16 @@ addi {s3}, {s3}, -1
 bnez {s3}, 260b
 sd {s0}, 0({s2})
 5:
-li {status}, 0
+li {scratch}, 0
 mv {result}, {s1}
 j 9f
 20:
-li {status}, 1
+li {scratch}, 1
 j 9f
   .balign 4
   .word 0xf1401073
 6:
-li {status}, 2
+li {scratch}, 2
 9:
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8

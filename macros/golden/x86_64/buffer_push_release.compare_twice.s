@@ -15,8 +15,8 @@
   .balign 8
   .quad 3b
   .popsection
-lea {status}, [rip + 3b]
-mov qword ptr [{s0} + 8], {status}
+lea {scratch}, [rip + 3b]
+mov qword ptr [{s0} + 8], {scratch}
 4:
 cmp dword ptr [{s0} + 4], {s1:e}
 jne 6f
@@ -32,23 +32,23 @@ jne 301f
 add {s6}, 1
 mov qword ptr [{s2}], {s6}
 5:
-xor {status:e}, {status:e}
+xor {scratch:e}, {scratch:e}
 9:
   .pushsection __rseq_failure, "ax"
 20:
 mov {result}, {s6}
-mov {status:e}, 1
+mov {scratch:e}, 1
 jmp 9b
 300:
-mov {status:e}, 3
+mov {scratch:e}, 3
 jmp 9b
 301:
-mov {status:e}, 4
+mov {scratch:e}, 4
 jmp 9b
   .byte 0x0f, 0xb9, 0x3d
   .long 0x53053053
 6:
-mov {status:e}, 2
+mov {scratch:e}, 2
 jmp 9b
   .popsection
   .pushsection __rseq_exit_point_array, "awR"

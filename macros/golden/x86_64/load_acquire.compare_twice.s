@@ -18,46 +18,34 @@
   .balign 8
   .quad 3b
   .popsection
-lea {status}, [rip + 3b]
-mov qword ptr [{s0} + 8], {status}
+lea {scratch}, [rip + 3b]
+mov qword ptr [{s0} + 8], {scratch}
 4:
 cmp dword ptr [{s0} + 4], {s1:e}
-jne 6f
+jne {abort}
 lea {s5}, [{s2} + {c0}]
 mov {s6:e}, dword ptr [{s5}]
 test {s6}, {s6}
-jne 20f
+jne {exit0}
 movsx {s3}, byte ptr [{s3} + {s1}*1]
 mov {s4}, qword ptr [{s4} + 8]
 mov {s7}, qword ptr [{s2} + {c1}]
 cmp dword ptr [{s0} + 4], {s1:e}
-jne 300f
+jne {trap0}
 mov {s1:e}, dword ptr [{s5}]
 cmp {s1}, {s6}
-jne 301f
+jne {trap1}
 add {s7}, {s4}
 add {s7}, {s3}
 mov qword ptr [{s2} + {c1}], {s7}
 5:
-xor {status:e}, {status:e}
-9:
   .pushsection __rseq_failure, "ax"
-20:
-mov {status:e}, 1
-jmp 9b
-300:
-mov {status:e}, 3
-jmp 9b
-301:
-mov {status:e}, 4
-jmp 9b
   .byte 0x0f, 0xb9, 0x3d
   .long 0x53053053
 6:
-mov {status:e}, 2
-jmp 9b
+jmp {abort}
   .popsection
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8
-  .quad 4b, 20b
+  .quad 4b, {exit0}
   .popsection

@@ -22,8 +22,8 @@ add {s6:e}, 1
 210:
 sub {s6:e}, 1
 jnz 210b
-lea {status}, [rip + 3b]
-mov qword ptr [{s0} + 8], {status}
+lea {scratch}, [rip + 3b]
+mov qword ptr [{s0} + 8], {scratch}
 4:
 mov {s6:e}, dword ptr [{s5} + 4]
 add {s6:e}, 1
@@ -31,7 +31,7 @@ add {s6:e}, 1
 sub {s6:e}, 1
 jnz 220b
 cmp dword ptr [{s0} + 4], {s1:e}
-jne 6f
+jne {abort}
 mov {s0:e}, dword ptr [{s5} + 8]
 add {s0:e}, 1
 230:
@@ -45,7 +45,7 @@ add {s6:e}, 1
 sub {s6:e}, 1
 jnz 240b
 test {s0}, {s0}
-jne 20f
+jne {exit0}
 movsx {s1}, byte ptr [{s3} + {s1}*1]
 mov {s4}, qword ptr [{s4} + 8]
 mov {s3}, qword ptr [{s2} + {c1}]
@@ -58,19 +58,13 @@ sub {s5:e}, 1
 jnz 260b
 mov qword ptr [{s2} + {c1}], {s3}
 5:
-xor {status:e}, {status:e}
-9:
   .pushsection __rseq_failure, "ax"
-20:
-mov {status:e}, 1
-jmp 9b
   .byte 0x0f, 0xb9, 0x3d
   .long 0x53053053
 6:
-mov {status:e}, 2
-jmp 9b
+jmp {abort}
   .popsection
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8
-  .quad 4b, 20b
+  .quad 4b, {exit0}
   .popsection

@@ -13,14 +13,14 @@
   .balign 8
   .quad 3b
   .popsection
-lea {status}, [rip + 3b]
-mov qword ptr [{s0} + 8], {status}
+lea {scratch}, [rip + 3b]
+mov qword ptr [{s0} + 8], {scratch}
 4:
 cmp dword ptr [{s0} + 4], {s1:e}
-jne 6f
+jne {abort}
 mov {s1}, qword ptr [{s2}]
 cmp {s1}, 64
-je 20f
+je {exit0}
 mov {s0}, {s1}
 imul {s0}, {s0}, 16
 lea {s3}, [{s3} + {s0}*1]
@@ -31,19 +31,13 @@ mov qword ptr [{s3} + 8], {s0}
 add {s1}, 1
 mov qword ptr [{s2}], {s1}
 5:
-xor {status:e}, {status:e}
-9:
   .pushsection __rseq_failure, "ax"
-20:
-mov {status:e}, 1
-jmp 9b
   .byte 0x0f, 0xb9, 0x3d
   .long 0x53053053
 6:
-mov {status:e}, 2
-jmp 9b
+jmp {abort}
   .popsection
   .pushsection __rseq_exit_point_array, "awR"
   .balign 8
-  .quad 4b, 20b
+  .quad 4b, {exit0}
   .popsection

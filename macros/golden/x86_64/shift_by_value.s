@@ -15,11 +15,11 @@
   .balign 8
   .quad 3b
   .popsection
-lea {status}, [rip + 3b]
-mov qword ptr [{s0} + 8], {status}
+lea {scratch}, [rip + 3b]
+mov qword ptr [{s0} + 8], {scratch}
 4:
 cmp dword ptr [{s0} + 4], {s1:e}
-jne 6f
+jne {abort}
 mov {s1}, qword ptr [{s2}]
 movsx {s0}, word ptr [{s3}]
 mov {s5}, {s4}
@@ -31,12 +31,9 @@ mov ecx, {s4:e}
 shl {s1}, cl
 mov qword ptr [{s2}], {s1}
 5:
-xor {status:e}, {status:e}
-9:
   .pushsection __rseq_failure, "ax"
   .byte 0x0f, 0xb9, 0x3d
   .long 0x53053053
 6:
-mov {status:e}, 2
-jmp 9b
+jmp {abort}
   .popsection

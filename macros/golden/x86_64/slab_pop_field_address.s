@@ -14,8 +14,8 @@
   .balign 8
   .quad 3b
   .popsection
-lea {status}, [rip + 3b]
-mov qword ptr [{s0} + 8], {status}
+lea {scratch}, [rip + 3b]
+mov qword ptr [{s0} + 8], {scratch}
 4:
 cmp dword ptr [{s0} + 4], {s1:e}
 jne 6f
@@ -31,17 +31,17 @@ mov {s0}, qword ptr [{s2} + {s0}*8 + {c2}]
 sub {s1}, 1
 mov word ptr [{s2} + {c0}], {s1:x}
 5:
-xor {status:e}, {status:e}
+xor {scratch:e}, {scratch:e}
 mov {result}, {s0}
 9:
   .pushsection __rseq_failure, "ax"
 20:
-mov {status:e}, 1
+mov {scratch:e}, 1
 jmp 9b
   .byte 0x0f, 0xb9, 0x3d
   .long 0x53053053
 6:
-mov {status:e}, 2
+mov {scratch:e}, 2
 jmp 9b
   .popsection
   .pushsection __rseq_exit_point_array, "awR"

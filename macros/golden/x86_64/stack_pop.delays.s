@@ -18,8 +18,8 @@ add {s4:e}, 1
 210:
 sub {s4:e}, 1
 jnz 210b
-lea {status}, [rip + 3b]
-mov qword ptr [{s0} + 8], {status}
+lea {scratch}, [rip + 3b]
+mov qword ptr [{s0} + 8], {scratch}
 4:
 mov {s4:e}, dword ptr [{s3} + 4]
 add {s4:e}, 1
@@ -49,17 +49,17 @@ sub {s3:e}, 1
 jnz 260b
 mov qword ptr [{s2}], {s0}
 5:
-xor {status:e}, {status:e}
+xor {scratch:e}, {scratch:e}
 mov {result}, {s1}
 9:
   .pushsection __rseq_failure, "ax"
 20:
-mov {status:e}, 1
+mov {scratch:e}, 1
 jmp 9b
   .byte 0x0f, 0xb9, 0x3d
   .long 0x53053053
 6:
-mov {status:e}, 2
+mov {scratch:e}, 2
 jmp 9b
   .popsection
   .pushsection __rseq_exit_point_array, "awR"

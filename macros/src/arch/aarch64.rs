@@ -9,18 +9,22 @@
 //! - Immediates of `add`/`sub`/`cmp` are 12-bit unsigned, optionally shifted by 12; larger
 //!   ones are moved into a register by lowering ([`Target::imm_fits`]), with a
 //!   `movz`/`movn` + `movk` sequence.
-//! - The `status` operand is free between the cpu check and the post-commit label, so it
-//!   is this backend's scratch register: the cpu_id load, a non-zero immediate to store, a
-//!   logical or multiply immediate, and the loaded value of `commit *p += v`.
+//! - The `scratch` operand is this backend's scratch register: the cpu_id load, a non-zero
+//!   immediate to store, a logical or multiply immediate, and the loaded value of
+//!   `commit *p += v`.
 //!
-//! Exits and the abort handler follow the section inline (skipped by a branch), as in
-//! librseq's arm64 header: conditional branches reach only +-1 MiB, so they cannot target
-//! a `__rseq_failure` section that the linker may place after all of `.text`.
+//! With `asm goto`, conditional branches (the cpu check, exits, compare-twice checks) go
+//! straight to the expansion's label operands, in the same function (they reach only
+//! +-1 MiB), and the abort handler the kernel jumps to lives in `__rseq_failure` and leaves
+//! with an unconditional `b` (+-128 MiB), as in librseq's arm64 header: the committed path
+//! falls through the template's end with nothing to skip. A section with a status keeps
+//! its exit stubs and abort handler inline (skipped by a branch): conditional branches
+//! cannot target a `__rseq_failure` section that the linker may place after all of `.text`.
 
-use super::{spin_label, trap_label, STATUS_ABORTED, STATUS_EXITED, STATUS_FIRST_TRAP};
+use super::{abort_target, exit_target, spin_label, trap_label, trap_target};
 use super::{
-    Backend, ABORT_LABEL, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL, POST_COMMIT_LABEL,
-    START_LABEL,
+    Backend, ABORT_LABEL, ABORT_TARGET, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL,
+    POST_COMMIT_LABEL, START_LABEL, STATUS_ABORTED, STATUS_EXITED, STATUS_FIRST_TRAP,
 };
 use crate::lower::{
     AluOp, CmpOp, FieldLimit, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET,
@@ -32,7 +36,7 @@ pub struct Aarch64;
 const SIGNATURE: u32 = 0xd428_bc00;
 
 /// The scratch register of this backend (see the module docs).
-const SCRATCH: &str = "{status}";
+const SCRATCH: &str = "{scratch}";
 
 /// The largest scaled unsigned offset of `ldr`/`str`, in units of the access size.
 const MAX_SCALED_OFFSET: i64 = 4095;
@@ -289,6 +293,11 @@ impl Printer<'_> {
         }
     }
 
+    /// Puts a value the section returns into the `result` register.
+    fn store_result(&mut self, value: &Operand) {
+        self.materialise("{result}", value);
+    }
+
     /// An x register holding `operand`: its own, or the scratch register loaded with it.
     fn operand_reg(&mut self, operand: &Operand) -> String {
         match operand {
@@ -311,7 +320,7 @@ impl Printer<'_> {
             other => {
                 self.materialise(SCRATCH, other);
                 if narrow {
-                    "{status:w}".to_string()
+                    "{scratch:w}".to_string()
                 } else {
                     SCRATCH.to_string()
                 }
@@ -361,11 +370,11 @@ impl Printer<'_> {
                 index,
                 offset,
             } => {
-                let line = format!("ldr {{status:w}}, [{}, #{offset}]", self.x(*area));
+                let line = format!("ldr {{scratch:w}}, [{}, #{offset}]", self.x(*area));
                 self.line(line);
-                let line = format!("cmp {{status:w}}, {}", self.w(*index));
+                let line = format!("cmp {{scratch:w}}, {}", self.w(*index));
                 self.line(line);
-                self.line(format!("b.ne {ABORT_LABEL}f"));
+                self.line(format!("b.ne {}", abort_target(self.lowered)));
             }
             Inst::Load {
                 dst,
@@ -564,14 +573,15 @@ impl Printer<'_> {
                 rhs,
                 exit,
             } => {
+                let lowered = self.lowered;
                 let l = self.x(*lhs);
-                let target = FIRST_EXIT_LABEL + *exit as u32;
+                let target = exit_target(lowered, *exit);
                 match (op, rhs) {
                     (CmpOp::Eq, Operand::Imm(0)) => {
-                        return self.line(format!("cbz {l}, {target}f"));
+                        return self.line(format!("cbz {l}, {target}"));
                     }
                     (CmpOp::Ne, Operand::Imm(0)) => {
-                        return self.line(format!("cbnz {l}, {target}f"));
+                        return self.line(format!("cbnz {l}, {target}"));
                     }
                     (_, Operand::Imm(value))
                         if *value < 0 && *value != i64::MIN && is_imm12(-*value) =>
@@ -601,7 +611,7 @@ impl Printer<'_> {
                     (CmpOp::Ge, true) => "ge",
                     (CmpOp::Ge, false) => "hs",
                 };
-                self.line(format!("b.{condition} {target}f"));
+                self.line(format!("b.{condition} {target}"));
             }
             Inst::Spin { counter, point } => {
                 let c = self.w(*counter);
@@ -617,11 +627,11 @@ impl Printer<'_> {
                 offset,
                 check,
             } => {
-                let line = format!("ldr {{status:w}}, [{}, #{offset}]", self.x(*area));
+                let line = format!("ldr {{scratch:w}}, [{}, #{offset}]", self.x(*area));
                 self.line(line);
-                let line = format!("cmp {{status:w}}, {}", self.w(*index));
+                let line = format!("cmp {{scratch:w}}, {}", self.w(*index));
                 self.line(line);
-                self.line(format!("b.ne {}f", trap_label(*check)));
+                self.line(format!("b.ne {}", trap_target(self.lowered, *check)));
             }
             Inst::VerifyLoad {
                 original,
@@ -639,7 +649,7 @@ impl Printer<'_> {
                 self.inst(&load);
                 let line = format!("cmp {}, {}", self.x(*scratch), self.x(*original));
                 self.line(line);
-                self.line(format!("b.ne {}f", trap_label(*check)));
+                self.line(format!("b.ne {}", trap_target(self.lowered, *check)));
             }
             Inst::Commit {
                 mem,
@@ -656,7 +666,7 @@ impl Printer<'_> {
                         signed: false,
                     };
                     let reg = if width.bytes < 8 {
-                        "{status:w}"
+                        "{scratch:w}"
                     } else {
                         SCRATCH
                     };
@@ -701,30 +711,44 @@ impl Backend for Aarch64 {
             p.inst(inst);
         }
         p.line(format!("{POST_COMMIT_LABEL}:"));
-        p.line("mov {status:w}, wzr");
+        if lowered.goto {
+            p.line("  .pushsection __rseq_failure, \"ax\"");
+            // The signature as an instruction word (a `brk`, never executed) before the
+            // abort label.
+            p.line(format!("  .inst {SIGNATURE:#010x}"));
+            p.line(format!("{ABORT_LABEL}:"));
+            p.line(format!("b {ABORT_TARGET}"));
+            p.line("  .popsection");
+            p.lines
+                .extend(super::exit_point_table(lowered.exits.len(), |_| None));
+            return p.lines;
+        }
+        p.line("mov {scratch:w}, wzr");
         if let Some(value) = &lowered.yielded {
-            p.materialise("{result}", value);
+            p.store_result(value);
         }
         p.line(format!("b {END_LABEL}f"));
         for (exit, value) in lowered.exits.iter().enumerate() {
             p.line(format!("{}:", FIRST_EXIT_LABEL + exit as u32));
             if let Some(value) = value {
-                p.materialise("{result}", value);
+                p.store_result(value);
             }
-            p.line(format!("mov {{status:w}}, #{STATUS_EXITED}"));
+            p.line(format!("mov {{scratch:w}}, #{STATUS_EXITED}"));
             p.line(format!("b {END_LABEL}f"));
         }
         for check in 0..lowered.checks.len() {
             p.line(format!("{}:", trap_label(check)));
-            p.line(format!("mov {{status:w}}, #{}", STATUS_FIRST_TRAP + check));
+            p.line(format!("mov {{scratch:w}}, #{}", STATUS_FIRST_TRAP + check));
             p.line(format!("b {END_LABEL}f"));
         }
-        // The signature as an instruction word (a `brk`, never executed) before the abort label.
         p.line(format!("  .inst {SIGNATURE:#010x}"));
         p.line(format!("{ABORT_LABEL}:"));
-        p.line(format!("mov {{status:w}}, #{STATUS_ABORTED}"));
+        p.line(format!("mov {{scratch:w}}, #{STATUS_ABORTED}"));
         p.line(format!("{END_LABEL}:"));
-        p.lines.extend(super::exit_point_table(lowered.exits.len()));
+        p.lines.extend(super::exit_point_table(lowered.exits.len(), |exit| {
+            Some(format!("{}b", FIRST_EXIT_LABEL + exit as u32))
+        }));
         p.lines
     }
 }
+

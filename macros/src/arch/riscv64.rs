@@ -14,15 +14,17 @@
 //! - No flags: a compare-and-branch is one instruction (`beq`, `bltu`, ...).
 //! - Narrow values are re-normalised with shift pairs (`slli` + `srli`/`srai`), or
 //!   `andi`/`sext.w` where one instruction does it (RV64GC has no Zba/Zbb).
-//! - The `status` operand is free between the cpu check and the post-commit label, so it
-//!   is this backend's scratch register, as on aarch64.
+//! - The `scratch` operand is this backend's scratch register, as on aarch64.
 //!
-//! Exits and the abort handler follow the section inline (skipped by a jump): conditional
-//! branches reach only +-4 KiB. The signature word is 4-byte aligned right before the
+//! Conditional branches reach only +-4 KiB, so they go to stubs that follow the section
+//! inline (skipped by one jump on the committed path), and the stubs `j` (+-1 MiB) on to
+//! the expansion's label operands: the abort handler, each exit (which stores its value
+//! first when it is a register) and each compare-twice check. The signature word is 4-byte aligned right before the
 //! abort label, as in the kernel selftests' `rseq-riscv.h` (`.balign 4` then the word:
 //! with the C extension instructions are only 2-byte aligned).
 
-use super::{spin_label, trap_label, STATUS_ABORTED, STATUS_EXITED, STATUS_FIRST_TRAP};
+use super::{exit_operand, spin_label, trap_label, trap_operand, ABORT_TARGET};
+use super::{STATUS_ABORTED, STATUS_EXITED, STATUS_FIRST_TRAP};
 use super::{
     Backend, ABORT_LABEL, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL, POST_COMMIT_LABEL,
     START_LABEL,
@@ -38,7 +40,7 @@ pub struct Riscv64;
 const SIGNATURE: u32 = 0xf140_1073;
 
 /// The scratch register of this backend (see the module docs).
-const SCRATCH: &str = "{status}";
+const SCRATCH: &str = "{scratch}";
 
 /// Whether `value` fits a 12-bit signed immediate and so does its negation.
 fn is_simm12(value: i64) -> bool {
@@ -166,6 +168,11 @@ impl Printer<'_> {
         }
     }
 
+    /// Puts a value the section returns into the `result` register.
+    fn store_result(&mut self, value: &Operand) {
+        self.materialise("{result}", value);
+    }
+
     /// `dst = src + value`: `addi` for a 12-bit immediate, else through the scratch register.
     fn add_immediate(&mut self, dst: &str, src: &str, value: i64) {
         if value == 0 {
@@ -193,9 +200,9 @@ impl Printer<'_> {
                 offset,
             } => {
                 // `lwu`: the index operand is a zero-extended u32.
-                let line = format!("lwu {{status}}, {offset}({})", self.x(*area));
+                let line = format!("lwu {{scratch}}, {offset}({})", self.x(*area));
                 self.line(line);
-                let line = format!("bne {{status}}, {}, {ABORT_LABEL}f", self.x(*index));
+                let line = format!("bne {{scratch}}, {}, {ABORT_LABEL}f", self.x(*index));
                 self.line(line);
             }
             Inst::Load {
@@ -406,10 +413,10 @@ impl Printer<'_> {
                 offset,
                 check,
             } => {
-                let line = format!("lwu {{status}}, {offset}({})", self.x(*area));
+                let line = format!("lwu {{scratch}}, {offset}({})", self.x(*area));
                 self.line(line);
                 let line = format!(
-                    "bne {{status}}, {}, {}f",
+                    "bne {{scratch}}, {}, {}f",
                     self.x(*index),
                     trap_label(*check)
                 );
@@ -494,32 +501,49 @@ impl Backend for Riscv64 {
             p.inst(inst);
         }
         p.line(format!("{POST_COMMIT_LABEL}:"));
-        p.line("li {status}, 0");
+        let goto = lowered.goto;
+        if !goto {
+            p.line("li {scratch}, 0");
+        }
         if let Some(value) = &lowered.yielded {
-            p.materialise("{result}", value);
+            p.store_result(value);
         }
         p.line(format!("j {END_LABEL}f"));
         for (exit, value) in lowered.exits.iter().enumerate() {
             p.line(format!("{}:", FIRST_EXIT_LABEL + exit as u32));
-            if let Some(value) = value {
-                p.materialise("{result}", value);
+            if goto {
+                p.line(format!("j {}", exit_operand(exit)));
+                continue;
             }
-            p.line(format!("li {{status}}, {STATUS_EXITED}"));
+            if let Some(value) = value {
+                p.store_result(value);
+            }
+            p.line(format!("li {{scratch}}, {STATUS_EXITED}"));
             p.line(format!("j {END_LABEL}f"));
         }
         for check in 0..lowered.checks.len() {
             p.line(format!("{}:", trap_label(check)));
-            p.line(format!("li {{status}}, {}", STATUS_FIRST_TRAP + check));
-            p.line(format!("j {END_LABEL}f"));
+            if goto {
+                p.line(format!("j {}", trap_operand(check)));
+            } else {
+                p.line(format!("li {{scratch}}, {}", STATUS_FIRST_TRAP + check));
+                p.line(format!("j {END_LABEL}f"));
+            }
         }
         // The signature as a data word (an illegal instruction, never executed), aligned,
         // in the 4 bytes right before the abort label, where the kernel compares it.
         p.line("  .balign 4");
         p.line(format!("  .word {SIGNATURE:#010x}"));
         p.line(format!("{ABORT_LABEL}:"));
-        p.line(format!("li {{status}}, {STATUS_ABORTED}"));
+        if goto {
+            p.line(format!("j {ABORT_TARGET}"));
+        } else {
+            p.line(format!("li {{scratch}}, {STATUS_ABORTED}"));
+        }
         p.line(format!("{END_LABEL}:"));
-        p.lines.extend(super::exit_point_table(lowered.exits.len()));
+        p.lines.extend(super::exit_point_table(lowered.exits.len(), |exit| {
+            Some(format!("{}b", FIRST_EXIT_LABEL + exit as u32))
+        }));
         p.lines
     }
 }
@@ -547,7 +571,7 @@ mod tests {
 
     #[test]
     fn register_budget_is_riscv64s() {
-        // area, index and status take three registers besides the inputs.
+        // area, index and scratch take three registers besides the inputs.
         let fits = compile_section(
             section_with_inputs(23),
             &Riscv64,

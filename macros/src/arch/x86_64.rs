@@ -2,10 +2,10 @@
 
 use std::fmt::Write;
 
-use super::{spin_label, trap_label, STATUS_ABORTED, STATUS_EXITED, STATUS_FIRST_TRAP};
+use super::{abort_target, exit_target, spin_label, trap_label, trap_target};
 use super::{
-    Backend, ABORT_LABEL, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL, POST_COMMIT_LABEL,
-    START_LABEL,
+    Backend, ABORT_LABEL, ABORT_TARGET, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL,
+    POST_COMMIT_LABEL, START_LABEL, STATUS_ABORTED, STATUS_EXITED, STATUS_FIRST_TRAP,
 };
 use crate::lower::{
     AluOp, CmpOp, FieldLimit, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET,
@@ -131,12 +131,18 @@ impl Printer<'_> {
         }
     }
 
+    /// Puts a value the section returns into the `result` register.
+    fn store_result(&mut self, value: &Operand) {
+        let line = format!("mov {{result}}, {}", self.operand(value, 8));
+        self.line(line);
+    }
+
     fn inst(&mut self, inst: &Inst) {
         match inst {
             Inst::StoreDescriptor { area } => {
-                self.line(format!("lea {{status}}, [rip + {DESCRIPTOR_LABEL}b]"));
+                self.line(format!("lea {{scratch}}, [rip + {DESCRIPTOR_LABEL}b]"));
                 let line = format!(
-                    "mov qword ptr [{} + {RSEQ_CS_OFFSET}], {{status}}",
+                    "mov qword ptr [{} + {RSEQ_CS_OFFSET}], {{scratch}}",
                     self.reg(*area, 8)
                 );
                 self.line(line);
@@ -153,7 +159,7 @@ impl Printer<'_> {
                     self.reg(*index, 4)
                 );
                 self.line(line);
-                self.line(format!("jne {ABORT_LABEL}f"));
+                self.line(format!("jne {}", abort_target(self.lowered)));
             }
             // Every x86 load is an acquire load (TSO): `load_acquire` is a plain one.
             Inst::Load {
@@ -300,7 +306,7 @@ impl Printer<'_> {
                     (CmpOp::Ge, true) => "jge",
                     (CmpOp::Ge, false) => "jae",
                 };
-                self.line(format!("{jump} {}f", FIRST_EXIT_LABEL + *exit as u32));
+                self.line(format!("{jump} {}", exit_target(self.lowered, *exit)));
             }
             Inst::Spin { counter, point } => {
                 let c = self.reg(*counter, 4);
@@ -322,7 +328,7 @@ impl Printer<'_> {
                     self.reg(*index, 4)
                 );
                 self.line(line);
-                self.line(format!("jne {}f", trap_label(*check)));
+                self.line(format!("jne {}", trap_target(self.lowered, *check)));
             }
             Inst::VerifyLoad {
                 original,
@@ -340,7 +346,7 @@ impl Printer<'_> {
                 self.inst(&load);
                 let line = format!("cmp {}, {}", self.reg(*scratch, 8), self.reg(*original, 8));
                 self.line(line);
-                self.line(format!("jne {}f", trap_label(*check)));
+                self.line(format!("jne {}", trap_target(self.lowered, *check)));
             }
             Inst::Commit {
                 mem,
@@ -363,6 +369,11 @@ impl Printer<'_> {
 }
 
 impl Backend for X86_64 {
+    /// With `asm goto` the committed path falls through the template's end and branches go
+    /// straight to the expansion's label operands (`jcc rel32` reaches them); otherwise the
+    /// committed path sets the status and exits go through stubs that set it. Either way
+    /// the abort handler the kernel jumps to lives in `__rseq_failure`, out of the hot
+    /// path's way.
     fn emit(&self, lowered: &Lowered) -> Vec<String> {
         let mut p = Printer {
             lowered,
@@ -373,35 +384,46 @@ impl Backend for X86_64 {
             p.inst(inst);
         }
         p.line(format!("{POST_COMMIT_LABEL}:"));
-        p.line("xor {status:e}, {status:e}");
+        if !lowered.goto {
+            p.line("xor {scratch:e}, {scratch:e}");
+        }
         if let Some(value) = &lowered.yielded {
-            let line = format!("mov {{result}}, {}", p.operand(value, 8));
-            p.line(line);
+            p.store_result(value);
         }
-        p.line(format!("{END_LABEL}:"));
+        if !lowered.goto {
+            p.line(format!("{END_LABEL}:"));
+        }
         p.line("  .pushsection __rseq_failure, \"ax\"");
-        for (exit, value) in lowered.exits.iter().enumerate() {
-            p.line(format!("{}:", FIRST_EXIT_LABEL + exit as u32));
-            if let Some(value) = value {
-                let line = format!("mov {{result}}, {}", p.operand(value, 8));
-                p.line(line);
+        if !lowered.goto {
+            for (exit, value) in lowered.exits.iter().enumerate() {
+                p.line(format!("{}:", FIRST_EXIT_LABEL + exit as u32));
+                if let Some(value) = value {
+                    p.store_result(value);
+                }
+                p.line(format!("mov {{scratch:e}}, {STATUS_EXITED}"));
+                p.line(format!("jmp {END_LABEL}b"));
             }
-            p.line(format!("mov {{status:e}}, {STATUS_EXITED}"));
-            p.line(format!("jmp {END_LABEL}b"));
-        }
-        for check in 0..lowered.checks.len() {
-            p.line(format!("{}:", trap_label(check)));
-            p.line(format!("mov {{status:e}}, {}", STATUS_FIRST_TRAP + check));
-            p.line(format!("jmp {END_LABEL}b"));
+            for check in 0..lowered.checks.len() {
+                p.line(format!("{}:", trap_label(check)));
+                p.line(format!("mov {{scratch:e}}, {}", STATUS_FIRST_TRAP + check));
+                p.line(format!("jmp {END_LABEL}b"));
+            }
         }
         // The signature, as the immediate of a trapping `ud1`, right before the abort label.
         p.line("  .byte 0x0f, 0xb9, 0x3d");
         p.line(format!("  .long {SIGNATURE:#010x}"));
         p.line(format!("{ABORT_LABEL}:"));
-        p.line(format!("mov {{status:e}}, {STATUS_ABORTED}"));
-        p.line(format!("jmp {END_LABEL}b"));
+        if lowered.goto {
+            p.line(format!("jmp {ABORT_TARGET}"));
+        } else {
+            p.line(format!("mov {{scratch:e}}, {STATUS_ABORTED}"));
+            p.line(format!("jmp {END_LABEL}b"));
+        }
         p.line("  .popsection");
-        p.lines.extend(super::exit_point_table(lowered.exits.len()));
+        let goto = lowered.goto;
+        p.lines.extend(super::exit_point_table(lowered.exits.len(), |exit| {
+            (!goto).then(|| format!("{}b", FIRST_EXIT_LABEL + exit as u32))
+        }));
         p.lines
     }
 }

@@ -10,7 +10,7 @@ use crate::check::VarKind;
 
 impl Lowerer<'_> {
     /// The error for a section that needs more registers than the target has: `alloc`'s
-    /// slots, the `status` operand, the `result` operand if `has_result`, and `clobbers`.
+    /// slots, the `scratch` operand, the `result` operand if `has_result`, and `clobbers`.
     pub(super) fn over_budget(
         &self,
         alloc: &Allocation,
@@ -37,7 +37,7 @@ impl Lowerer<'_> {
                 n => format!("{n} intermediate values"),
             });
         }
-        let mut others = vec!["the `status` operand".to_string()];
+        let mut others = vec!["the `scratch` operand".to_string()];
         if has_result {
             others.push("the `result` operand".to_string());
         }

@@ -293,6 +293,9 @@ pub struct Lowered {
     pub alloc: Allocation,
     /// What each compare-twice check verifies, by check number, for the failure report.
     pub checks: Vec<String>,
+    /// Whether the section leaves through `asm goto` label operands (it returns nothing
+    /// computed); otherwise it leaves a status, and its values, in output registers.
+    pub goto: bool,
 }
 
 /// Where each virtual register lives.
@@ -315,6 +318,7 @@ pub struct Peak {
 
 /// Field offsets of the area, mirrored from the runtime's `abi` (the expansion asserts
 /// that both agree).
+pub const CPU_ID_START_OFFSET: u32 = 0;
 pub const CPU_ID_OFFSET: u32 = 4;
 pub const RSEQ_CS_OFFSET: u32 = 8;
 pub const MM_CID_OFFSET: u32 = 24;

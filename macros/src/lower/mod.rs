@@ -121,7 +121,15 @@ pub fn lower(
         cx.inject_delays();
     }
     let alloc = allocate(&cx.insts, &exits, yielded, &cx.sources, cx.vregs);
-    let has_result = yielded.is_some() || exits.iter().any(Option::is_some);
+    // A section that returns nothing computed leaves through `asm goto` labels; one that
+    // yields a value, or exits with a register's value, returns them in output registers
+    // with a status (`asm goto` takes no outputs on stable Rust, and a value returned
+    // through memory would make the caller's slow-path calls non-tail calls).
+    let goto = yielded.is_none()
+        && !exits
+            .iter()
+            .any(|value| matches!(value, Some(Operand::Reg(_))));
+    let has_result = !goto && (yielded.is_some() || exits.iter().any(Option::is_some));
     // A shift by a register count may need the count in a fixed register (x86's `cl`).
     let shifts_by_register = cx.insts.iter().any(|inst| {
         matches!(
@@ -151,6 +159,7 @@ pub fn lower(
         clobbers,
         alloc,
         checks,
+        goto,
     })
 }
 

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The hit paths, counted: disassembles release builds and counts, with
+# scripts/hit_paths.py, the instructions of
+#   - the per-CPU counter written four ways (examples/hit_paths.rs: `rseq!`,
+#     `rseq!(registered, ...)`, PerCpuCounter::add, and librseq's shape by hand);
+#   - the allocator's __rust_alloc and __rust_dealloc (alloc/examples/leaf.rs, with
+#     rseq-dsl's `stats` on, as scripts/leaf-ci.sh builds it);
+#   - the drop-in malloc's `malloc` and `free` (librseq_dsl_malloc.so; x86_64 glibc);
+# for x86_64 and aarch64 (static musl builds linked by rust-lld, run natively or not at
+# all: the counts are static), and writes docs/hit-paths.md from that run.
+#
+#     scripts/hit-paths.sh                    # about 2 minutes after the first build
+#     HIT_PATHS_CHECK=1 scripts/hit-paths.sh  # CI: fail where a count grew past today's,
+#                                             # and leave docs/ alone
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DL=scripts/deadline.sh
+OUT=target/hit-paths
+mkdir -p "$OUT"
+RESULTS=$OUT/results.jsonl
+: >"$RESULTS"
+
+rustup component list --installed | grep -q '^llvm-tools' || rustup component add llvm-tools
+objdump=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-objdump
+
+count() { # arch label binary function...
+    local arch=$1 label=$2 binary=$3
+    shift 3
+    local dis=$OUT/$(basename "$binary").$arch.dis
+    "$objdump" -d -C --no-show-raw-insn "$binary" >"$dis"
+    local functions=()
+    for f in "$@"; do functions+=(--function "$f"); done
+    python3 scripts/hit_paths.py --arch "$arch" --label "$label" "${functions[@]}" \
+        --json "$RESULTS" "$dis"
+}
+
+for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+    arch=${target%%-*}
+    rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+    export CARGO_TARGET_DIR=target/leaf
+    RUSTFLAGS="-C linker=rust-lld -C link-self-contained=yes" \
+        "$DL" 900 cargo build --quiet --release --target "$target" --example hit_paths
+    RUSTFLAGS="-C linker=rust-lld -C link-self-contained=yes" \
+        "$DL" 900 cargo build --quiet --release --target "$target" \
+        -p rseq-dsl-alloc --example leaf --features rseq-dsl/stats
+    count "$arch" "counter" "$CARGO_TARGET_DIR/$target/release/examples/hit_paths" \
+        counter_rseq counter_rseq_registered counter_percpu counter_handwritten
+    count "$arch" "Rust global allocator" "$CARGO_TARGET_DIR/$target/release/examples/leaf" \
+        __rust_alloc __rust_dealloc
+done
+unset CARGO_TARGET_DIR
+
+# The drop-in malloc exists for glibc only: the host's x86_64 build.
+"$DL" 900 cargo build --quiet --release -p rseq-dsl-malloc
+# malloc and free call the allocator out of line: its functions are counted too.
+count x86_64 "drop-in malloc" target/release/librseq_dsl_malloc.so malloc free \
+    "GlobalAlloc>::alloc" "GlobalAlloc>::dealloc"
+
+# The counter example runs natively (musl: the runtime registers its own area).
+"$DL" 60 target/leaf/x86_64-unknown-linux-musl/release/examples/hit_paths
+
+if [ "${HIT_PATHS_CHECK:-0}" = 1 ]; then
+    # Today's counts (docs/hit-paths.md): `rseq!(registered, ...)`'s counter is as long as
+    # its work (the area, the index, the slot's address, the descriptor, the check, the add).
+    python3 - "$RESULTS" <<'PY'
+import json, sys
+limits = {("counter_rseq_registered", "x86_64"): 12, ("counter_rseq_registered", "aarch64"): 16,
+          ("counter_rseq", "x86_64"): 18, ("counter_rseq", "aarch64"): 29}
+failed = False
+for line in open(sys.argv[1]):
+    row = json.loads(line)
+    limit = limits.get((row["function"], row["arch"]))
+    if limit is not None and row["instructions"] > limit:
+        print(f"FAIL: {row['function']} ({row['arch']}): {row['instructions']} instructions, more than {limit}")
+        failed = True
+sys.exit(1 if failed else 0)
+PY
+    echo "hit-path counts hold"
+    exit 0
+fi
+note="Built by rustc $(rustc -V | cut -d' ' -f2) in release mode, $(date -u +%Y-%m-%d); \
+reproduce: \`scripts/hit-paths.sh\`."
+python3 scripts/hit_paths.py --report docs/hit-paths.md --note "$note" "$RESULTS"
+echo "wrote docs/hit-paths.md"
