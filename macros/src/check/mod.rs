@@ -70,7 +70,7 @@ pub fn check(section: Section) -> syn::Result<Checked> {
     let mut exit_without_value: Option<Span> = None;
     let mut seen_statement = false;
     // Every `copy(.., max N)` that exits, without a value, on a length above its bound.
-    let mut copy_exits: Vec<TokenStream> = Vec::new();
+    let mut copy_exits: Vec<(TokenStream, String)> = Vec::new();
 
     let mut op_tokens = Vec::new();
     for stmt in section.stmts {
@@ -159,8 +159,15 @@ pub fn check(section: Section) -> syn::Result<Checked> {
             } => {
                 seen_statement = true;
                 if let Some(op) = cx.copy(&args, args_span, max.as_ref(), &ops) {
-                    if let Op::CopyUpTo { guarded: false, .. } = op {
-                        copy_exits.push(tokens.clone());
+                    if let Op::CopyUpTo {
+                        guarded: false,
+                        max,
+                        ..
+                    } = op
+                    {
+                        // The guard that would replace the copy's exit, for the error.
+                        let len = args[2].to_token_stream().to_string();
+                        copy_exits.push((tokens.clone(), format!("if {len} > {max}")));
                     }
                     ops.push(op);
                 }
@@ -237,10 +244,10 @@ pub fn check(section: Section) -> syn::Result<Checked> {
     }
 
     if let Some((ty, _)) = &exit_ty {
-        for copy in copy_exits {
+        for (copy, guard) in copy_exits {
             cx.errors.push_spanned(
                 copy,
-                format!("this `copy` exits without a value when its length is above its `max`, but the section's exits carry a `{ty}`: rule that out first with an exit of your own, `if n > max {{ exit value; }}` on the length's name and a bound up to the copy's `max`, and the copy then needs no exit"),
+                format!("this `copy` exits without a value when its length is above its `max`, but the section's exits carry a `{ty}`: rule that out first with an exit of your own, `{guard} {{ exit value; }}` before the copy (the length a name), and the copy then needs no exit"),
             );
         }
     }

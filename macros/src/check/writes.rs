@@ -191,7 +191,7 @@ impl Checker {
             );
             return None;
         };
-        if len_value == 0 || len_value > MAX_COPY_BYTES {
+        if len_value == 0 || len_value > u64::from(MAX_COPY_BYTES) {
             self.errors.push_spanned(
                 len,
                 format!("`copy` of {len_value} bytes: a copy moves 1 to {MAX_COPY_BYTES} bytes, to keep the section short; split larger records into several sections, or copy them before the section and publish a pointer"),
@@ -202,7 +202,8 @@ impl Checker {
         (dst.ty.is_ptr() && src.ty.is_ptr()).then_some(Op::Copy {
             dst,
             src,
-            len: len_value,
+            // At most `MAX_COPY_BYTES`, checked above.
+            len: len_value as u32,
         })
     }
 
@@ -211,7 +212,7 @@ impl Checker {
     /// (and reported) before either is refused.
     fn copy_up_to(&mut self, len: &Expr, max: &CopyMax) -> Option<(TExpr, u32)> {
         let bound = match int_literal(&max.value) {
-            Some(bound @ 1..=MAX_COPY_BYTES) => Some(bound),
+            Some(bound) if (1..=u64::from(MAX_COPY_BYTES)).contains(&bound) => Some(bound as u32),
             Some(bound) => {
                 self.errors.push_spanned(
                     &max.value,
@@ -256,13 +257,13 @@ impl Checker {
     }
 }
 
-/// The value of an integer literal (in parentheses or not) that fits a `u32`.
-fn int_literal(expr: &Expr) -> Option<u32> {
+/// The value of an integer literal (in parentheses or not) that fits a `u64`.
+fn int_literal(expr: &Expr) -> Option<u64> {
     match strip(expr) {
         Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Int(lit),
             ..
-        }) => lit.base10_parse::<u32>().ok(),
+        }) => lit.base10_parse::<u64>().ok(),
         _ => None,
     }
 }
