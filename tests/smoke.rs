@@ -251,7 +251,10 @@ fn copy_of_a_run_time_length() {
             let start = 8 + d_off;
             assert_eq!(&dst[start..start + copied], &source[s_off..s_off + copied]);
             assert!(dst[..start].iter().all(|b| *b == 0xee), "n {n}: before");
-            assert!(dst[start + copied..].iter().all(|b| *b == 0xee), "n {n}: after");
+            assert!(
+                dst[start + copied..].iter().all(|b| *b == 0xee),
+                "n {n}: after"
+            );
         }
     }
     // A guard of the section's own, with a value: the copy has no exit, and the values it
