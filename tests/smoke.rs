@@ -223,6 +223,93 @@ fn stack_push_pop_copy_mm_cid_no_retry() {
     )),
     ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux)"
 )]
+fn copy_of_a_run_time_length() {
+    // Every length from 0 to past the bound, at every misalignment of source and
+    // destination: exactly `n` bytes land, nothing around them changes, and a length above
+    // `max` exits before writing anything.
+    const MAX: usize = 40;
+    let source: [u8; MAX + 16] = core::array::from_fn(|i| i as u8 + 1);
+    for n in 0..=MAX + 3 {
+        for (d_off, s_off) in [(0, 0), (1, 0), (0, 3), (5, 7)] {
+            let mut dst = [0xeeu8; MAX + 32];
+            let mut count = 0u64;
+            let (d, c) = (dst.as_mut_ptr(), &raw mut count);
+            let out = unsafe {
+                rseq!(|cpu| {
+                    in d: *mut u8 = d.add(8 + d_off);
+                    in s: *const u8 = source.as_ptr().add(s_off);
+                    in n: usize = n;
+                    in count: *mut u64 = c;
+                    copy(d, s, n, max 40);
+                    commit *count += 1;
+                })
+            }
+            .unwrap();
+            let copied = if n <= MAX { n } else { 0 };
+            assert_eq!(out.is_committed(), n <= MAX, "n {n}");
+            assert_eq!(count, u64::from(n <= MAX));
+            let start = 8 + d_off;
+            assert_eq!(&dst[start..start + copied], &source[s_off..s_off + copied]);
+            assert!(dst[..start].iter().all(|b| *b == 0xee), "n {n}: before");
+            assert!(
+                dst[start + copied..].iter().all(|b| *b == 0xee),
+                "n {n}: after"
+            );
+        }
+    }
+    // A guard of the section's own, with a value: the copy has no exit, and the values it
+    // moved (a `u16` length, the pointers) are still intact for the statements after it.
+    let message: [u8; 64] = core::array::from_fn(|i| 100 + i as u8);
+    let mut buf = [0u8; 64];
+    let mut len = 0u16;
+    for n in [0u16, 1, 9, 63, 64, 65, 1000] {
+        buf.fill(0);
+        let (b, l) = (buf.as_mut_ptr(), &raw mut len);
+        let out = unsafe {
+            rseq!(|cpu| {
+                in b: *mut u8 = b;
+                in s: *const u8 = message.as_ptr();
+                in n: u16 = n;
+                in len_p: *mut u16 = l;
+                if n > 64 { exit n; }
+                copy(b, s, n, max 64);
+                store *b.add(63) = 0xffu8;
+                commit *len_p = n;
+            })
+        }
+        .unwrap();
+        match out {
+            Outcome::Committed { .. } => {
+                let n = usize::from(n);
+                assert_eq!(len, n as u16);
+                let copied = n.min(63);
+                assert_eq!(&buf[..copied], &message[..copied]);
+                assert!(buf[copied..63].iter().all(|b| *b == 0), "n {n}");
+                assert_eq!(buf[63], 0xff);
+            }
+            Outcome::Exited { value, .. } => {
+                assert!(n > 64);
+                assert_eq!(value, n);
+                assert!(buf.iter().all(|b| *b == 0));
+            }
+            Outcome::Aborted => unreachable!(),
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(all(
+        target_os = "linux",
+        target_endian = "little",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64"
+        )
+    )),
+    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux)"
+)]
 fn narrow_and_signed_arithmetic() {
     let mut bytes: [u8; 2] = [250, 0];
     let mut word: i16 = -5;

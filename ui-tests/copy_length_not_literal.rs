@@ -1,4 +1,4 @@
-// Rule: the length of `copy` is an integer literal.
+// Rule: the length of `copy` is an integer literal, or a run-time length with its bound, `max N`.
 fn main() -> Result<(), rseq_dsl::Unavailable> {
     let mut counters = [0u64; 4];
     let base = counters.as_mut_ptr();

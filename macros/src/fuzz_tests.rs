@@ -90,6 +90,7 @@ const IDENTS: &[&str] = &[
     "commit",
     "store",
     "copy",
+    "max",
     "exit",
     "if",
     "else",
@@ -752,7 +753,15 @@ impl SectionGen<'_> {
                     let byte = GenTy::Ptr(true, Box::new(GenTy::Int("u8")));
                     let len = *self.rng.pick(&[1, 2, 3, 7, 8, 15, 16, 17, 64, 255, 256]);
                     let (dst, src) = (self.expr(&byte, depth), self.expr(&byte, depth));
-                    text += &format!("copy({dst}, {src}, {len});\n");
+                    if self.rng.chance(50) {
+                        text += &format!("copy({dst}, {src}, {len});\n");
+                    } else {
+                        // A run-time length and its bound; an unsigned length of any width,
+                        // or now and then a signed one, which the checker refuses.
+                        let int = *self.rng.pick(&["u8", "u16", "u32", "u64", "usize", "i32"]);
+                        let n = self.expr(&GenTy::Int(int), depth);
+                        text += &format!("copy({dst}, {src}, {n}, max {len});\n");
+                    }
                 }
                 _ => {
                     let ty = exit_ty.get_or_insert_with(|| {

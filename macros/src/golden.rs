@@ -83,6 +83,34 @@ pub fn examples() -> Vec<(&'static str, TokenStream)> {
             }),
         ),
         (
+            "record_copy_up_to",
+            quote!(|cpu| {
+                in len_p: *mut usize = lens.add(cpu * STRIDE);
+                in slots: *mut u8 = records.add(cpu * CAP * 256);
+                in src: *const u8 = record.as_ptr();
+                in n: usize = record.len();
+                let len: usize = *len_p;
+                if len == 64 { exit; }
+                copy(slots.byte_add(len * 256), src, n, max 256);
+                commit(release) *len_p = len + 1;
+            }),
+        ),
+        (
+            // An exit of its own rules out a length above the bound, with a value: the copy
+            // then has no exit, and the loop moves the names' values, which are used later.
+            "copy_up_to_guarded",
+            quote!(|cpu| {
+                in buf: *mut u8 = bufs.add(cpu * 64);
+                in len_p: *mut u32 = lens.add(cpu);
+                in src: *const u8 = msg.as_ptr();
+                in n: u32 = msg.len() as u32;
+                if n > 64 { exit n; }
+                copy(buf, src, n, max 64);
+                store *buf.add(63) = 0u8;
+                commit *len_p = n;
+            }),
+        ),
+        (
             "mm_cid_counter",
             quote!(mm_cid, |cid| {
                 in slot: *mut u64 = counters.add(cid * STRIDE);
@@ -267,7 +295,10 @@ fn golden_asm_matches() {
             // Instrumented variants of three examples are enough to review that codegen.
             .filter(|((name, _), (suffix, _))| {
                 suffix.is_empty()
-                    || matches!(*name, "buffer_push_release" | "stack_pop" | "load_acquire")
+                    || matches!(
+                        *name,
+                        "buffer_push_release" | "stack_pop" | "load_acquire" | "record_copy_up_to"
+                    )
             })
         {
             let actual = render(backend, tokens, instrumentation);

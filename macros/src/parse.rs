@@ -44,11 +44,13 @@ pub enum Stmt {
         target: Expr,
         value: Expr,
     },
-    /// `copy(dst, src, len);`
+    /// `copy(dst, src, len);` or, with a run-time length, `copy(dst, src, n, max 256);`
     Copy {
         keyword: Ident,
         args: Vec<Expr>,
         args_span: Span,
+        /// The bound of a run-time length, `max N`, written last.
+        max: Option<CopyMax>,
     },
     /// `if cond { exit [value]; }`
     ExitIf {
@@ -70,6 +72,12 @@ pub enum Stmt {
     Yield(Expr),
     /// Any other Rust statement: rejected by the checker with a rule-specific message.
     Rust(syn::Stmt),
+}
+
+/// `max N` in `copy(dst, src, n, max N)`: the most bytes a run-time length may copy.
+pub struct CopyMax {
+    pub keyword: Ident,
+    pub value: Expr,
 }
 
 pub struct Exit {
@@ -219,12 +227,13 @@ fn parse_stmt(input: ParseStream) -> syn::Result<Stmt> {
         let keyword = input.parse()?;
         let content;
         let parens = parenthesized!(content in input);
-        let args = content.parse_terminated(Expr::parse, Token![,])?;
+        let (args, max) = parse_copy_args(&content)?;
         input.parse::<Token![;]>()?;
         return Ok(Stmt::Copy {
             keyword,
-            args: args.into_iter().collect(),
+            args,
             args_span: parens.span.join(),
+            max,
         });
     }
     if peek_keyword(input, "exit") && !input.peek2(Token![=]) {
@@ -239,6 +248,44 @@ fn parse_stmt(input: ParseStream) -> syn::Result<Stmt> {
         }
     }
     Ok(Stmt::Rust(input.parse()?))
+}
+
+/// The arguments of `copy`, expressions separated by commas, the last of which may be the
+/// bound `max N`. `max` is not reserved: an argument that parses as an expression on its
+/// own (`max`, `max + 1`) is one, and only `max` followed by more (`max 256`) is the bound.
+fn parse_copy_args(content: ParseStream) -> syn::Result<(Vec<Expr>, Option<CopyMax>)> {
+    let mut args = Vec::new();
+    let mut max: Option<CopyMax> = None;
+    while !content.is_empty() {
+        if let Some(bound) = &max {
+            return Err(syn::Error::new(
+                content.span(),
+                format!(
+                    "the bound `{} ...` is the last argument of `copy`: `copy(dst, src, n, max 256)`",
+                    bound.keyword
+                ),
+            ));
+        }
+        let fork = content.fork();
+        let whole_argument =
+            fork.parse::<Expr>().is_ok() && (fork.is_empty() || fork.peek(Token![,]));
+        if !whole_argument && peek_keyword(content, "max") {
+            let keyword: Ident = content.parse()?;
+            let value: Expr = content.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "`max` takes the largest length the copy may have, a literal: `max 256`",
+                )
+            })?;
+            max = Some(CopyMax { keyword, value });
+        } else {
+            args.push(content.parse()?);
+        }
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
+        }
+    }
+    Ok((args, max))
 }
 
 fn parse_exit(input: ParseStream) -> syn::Result<Exit> {
@@ -376,6 +423,49 @@ mod tests {
     fn commit_add_is_recognised() {
         let section = parse_section(quote!(|c| { in p: *mut u64 = q; commit *p += 1; })).unwrap();
         assert!(matches!(section.stmts[1], Stmt::Commit { add: true, .. }));
+    }
+
+    /// The arguments and the bound of the section's second statement, a `copy`.
+    fn copy_parts(tokens: TokenStream) -> (Vec<String>, Option<String>) {
+        let section = parse_section(tokens).unwrap();
+        let Stmt::Copy { args, max, .. } = &section.stmts[1] else {
+            panic!("not a copy");
+        };
+        let text = |e: &Expr| quote::ToTokens::to_token_stream(e).to_string();
+        (
+            args.iter().map(text).collect(),
+            max.as_ref()
+                .map(|m| format!("{} {}", m.keyword, text(&m.value))),
+        )
+    }
+
+    #[test]
+    fn copy_bound_is_max_then_a_value() {
+        let (args, max) = copy_parts(quote!(|c| { in p: *mut u8 = q; copy(p, p, n, max 256); }));
+        assert_eq!(args, ["p", "p", "n"]);
+        assert_eq!(max.as_deref(), Some("max 256"));
+        // A trailing comma, and a bound that is not a literal (the checker refuses it).
+        let (_, max) = copy_parts(quote!(|c| { in p: *mut u8 = q; copy(p, p, n, max m,); }));
+        assert_eq!(max.as_deref(), Some("max m"));
+    }
+
+    #[test]
+    fn a_name_max_is_an_argument() {
+        let (args, max) = copy_parts(quote!(|c| { in p: *mut u8 = q; copy(p, p, max); }));
+        assert_eq!(args, ["p", "p", "max"]);
+        assert_eq!(max, None);
+        let (args, max) =
+            copy_parts(quote!(|c| { in p: *mut u8 = q; copy(p, p, max + 1, max 8); }));
+        assert_eq!(args, ["p", "p", "max + 1"]);
+        assert_eq!(max.as_deref(), Some("max 8"));
+    }
+
+    #[test]
+    fn copy_bound_comes_last() {
+        let err = parse_section(quote!(|c| { in p: *mut u8 = q; copy(p, p, max 8, n); }))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("last argument"), "{err}");
     }
 
     #[test]

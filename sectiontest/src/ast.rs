@@ -406,10 +406,31 @@ pub struct Input {
 
 #[derive(Clone, Debug)]
 pub enum Stmt {
-    Let { name: String, value: Expr },
-    Store { ptr: Expr, value: Expr },
-    Copy { dst: Expr, src: Expr, len: u64 },
-    ExitIf { cond: Cond, value: Option<Expr> },
+    Let {
+        name: String,
+        value: Expr,
+    },
+    Store {
+        ptr: Expr,
+        value: Expr,
+    },
+    Copy {
+        dst: Expr,
+        src: Expr,
+        len: u64,
+    },
+    /// `copy(dst, src, len, max N)`: `len` an unsigned integer known at run time; above
+    /// `max` the section exits, without a value, before copying.
+    CopyUpTo {
+        dst: Expr,
+        src: Expr,
+        len: Expr,
+        max: u64,
+    },
+    ExitIf {
+        cond: Cond,
+        value: Option<Expr>,
+    },
 }
 
 #[derive(Clone, Debug)]

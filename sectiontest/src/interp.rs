@@ -15,6 +15,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// a one-instruction miscompilation (an `shr` for a `sar`).
 pub static CONTROL: AtomicBool = AtomicBool::new(false);
 
+#[cfg(test)]
+thread_local! {
+    /// Every run-time copy's `(length, max)` this thread interpreted: the generator's
+    /// test reads them to see that lengths reach 0, the bound and past it.
+    pub static COPY_LENGTHS: std::cell::RefCell<Vec<(u64, u64)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {
     Committed,
@@ -76,6 +84,20 @@ pub fn run(
                 let (d, s) = (m.eval(dst)?, m.eval(src)?);
                 let bytes = m.slice(s, *len)?.to_vec();
                 m.slice(d, *len)?.copy_from_slice(&bytes);
+            }
+            Stmt::CopyUpTo { dst, src, len, max } => {
+                let n = m.eval(len)?;
+                #[cfg(test)]
+                COPY_LENGTHS.with(|seen| seen.borrow_mut().push((n, *max)));
+                if n > *max {
+                    return Ok(Outcome {
+                        status: Status::Exited,
+                        value: 0,
+                    });
+                }
+                let (d, s) = (m.eval(dst)?, m.eval(src)?);
+                let bytes = m.slice(s, n)?.to_vec();
+                m.slice(d, n)?.copy_from_slice(&bytes);
             }
             Stmt::ExitIf { cond, value } => {
                 let v = match value {

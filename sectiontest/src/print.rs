@@ -268,6 +268,9 @@ impl Stmt {
             Stmt::Let { value, .. } => value.typed(Some(&value.ty)),
             Stmt::Store { ptr, value } => ptr.typed_target() && value.typed(ptr.stored_context()),
             Stmt::Copy { dst, src, .. } => dst.typed(None) && src.typed(None),
+            Stmt::CopyUpTo { dst, src, len, .. } => {
+                dst.typed(None) && src.typed(None) && len.typed(None)
+            }
             Stmt::ExitIf { cond, value } => {
                 let value_ok = value.as_ref().is_none_or(|v| {
                     let ok = v.typed(exit_ty.as_ref());
@@ -330,6 +333,12 @@ impl Section {
                 Stmt::Copy { dst, src, len } => {
                     format!("copy({}, {}, {len});", dst.print(None), src.print(None))
                 }
+                Stmt::CopyUpTo { dst, src, len, max } => format!(
+                    "copy({}, {}, {}, max {max});",
+                    dst.print(None),
+                    src.print(None),
+                    len.print(None)
+                ),
                 Stmt::ExitIf { cond, value } => {
                     let value = match value {
                         Some(v) => {

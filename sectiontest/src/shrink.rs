@@ -156,6 +156,11 @@ pub(crate) fn visit_exprs(s: &mut Section, f: &mut dyn FnMut(&mut Expr)) {
                 visit(dst, f);
                 visit(src, f);
             }
+            Stmt::CopyUpTo { dst, src, len, .. } => {
+                visit(dst, f);
+                visit(src, f);
+                visit(len, f);
+            }
             Stmt::ExitIf { cond, value } => {
                 visit_cond(cond, f);
                 if let Some(v) = value {

@@ -61,6 +61,36 @@ fn generated_sections_are_valid_and_stay_in_the_arena() {
 }
 
 #[test]
+fn run_time_copy_lengths_reach_zero_the_bound_and_past_it() {
+    interp::COPY_LENGTHS.with(|seen| seen.borrow_mut().clear());
+    for i in 0..1000 {
+        let section = generate(derive(0xC0B1, i), Config { idempotent: false });
+        for k in 0..8 {
+            let spec = StateSpec::generate(derive(i, k));
+            let mut mem = spec.realize(BASE);
+            let _ = interp::run(&section, BASE, &mut mem, &layout(), &spec.ints, k);
+        }
+    }
+    let seen = interp::COPY_LENGTHS.with(|seen| seen.take());
+    let count = |f: &dyn Fn(u64, u64) -> bool| seen.iter().filter(|(n, max)| f(*n, *max)).count();
+    let (zero, at, between, past) = (
+        count(&|n, _| n == 0),
+        count(&|n, max| n == max),
+        count(&|n, max| 0 < n && n < max),
+        count(&|n, max| n > max),
+    );
+    // Each kind of length is a good share of the runs, not a fluke.
+    for (what, runs) in [
+        ("0", zero),
+        ("max", at),
+        ("between", between),
+        ("past", past),
+    ] {
+        assert!(runs * 50 > seen.len(), "{what}: {runs} of {}", seen.len());
+    }
+}
+
+#[test]
 fn every_statement_kind_and_option_is_generated() {
     let sections: Vec<Section> = (0..500)
         .map(|i| generate(derive(7, i), Config { idempotent: false }))
@@ -70,6 +100,7 @@ fn every_statement_kind_and_option_is_generated() {
         "let ",
         "store *",
         "copy(",
+        ", max ",
         "exit;",
         "exit ",
         "commit *",

@@ -66,6 +66,38 @@ pub fn validate(section: &Section) -> Result<(), String> {
                 reads.push(s);
                 writes.push(d);
             }
+            Stmt::CopyUpTo { dst, src, len, max } => {
+                // What the checker refuses: a literal length, a signed one, and an exit
+                // without a value beside exits with one.
+                if matches!(len.kind, Kind::Lit { .. }) {
+                    return Err("a run-time copy's length is a literal".into());
+                }
+                if len.ty.int().is_none_or(Int::signed) {
+                    return Err("a run-time copy's length is not unsigned".into());
+                }
+                if section.exit_ty().is_some() {
+                    return Err(
+                        "a run-time copy exits without a value beside exits with one".into(),
+                    );
+                }
+                let (Some(d), Some(s), Some(_)) = (
+                    env.abs(dst, &mut reads),
+                    env.abs(src, &mut reads),
+                    env.abs(len, &mut reads),
+                ) else {
+                    return bad("a copy");
+                };
+                // Up to `max` bytes: what a length at the bound moves.
+                let (Some(d), Some(s)) = (access(d, *max, 1, DATA_END), access(s, *max, 1, ARENA))
+                else {
+                    return bad("a copy");
+                };
+                if overlaps(d, s) {
+                    return Err("a copy's source and destination may overlap".into());
+                }
+                reads.push(s);
+                writes.push(d);
+            }
             Stmt::ExitIf { cond, value } => {
                 if env.cond_reads(cond, &mut reads).is_none() {
                     return bad("a condition");
@@ -134,6 +166,7 @@ fn uses_index(section: &Section) -> bool {
         Stmt::Let { value, .. } => expr(value),
         Stmt::Store { ptr, value } => expr(ptr) || expr(value),
         Stmt::Copy { dst, src, .. } => expr(dst) || expr(src),
+        Stmt::CopyUpTo { dst, src, len, .. } => expr(dst) || expr(src) || expr(len),
         Stmt::ExitIf { cond: c, value } => cond(c) || value.as_ref().is_some_and(expr),
     }) || expr(&section.commit.ptr)
         || expr(&section.commit.value)

@@ -26,6 +26,7 @@ use super::{
     Backend, ABORT_LABEL, ABORT_TARGET, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL,
     POST_COMMIT_LABEL, START_LABEL, STATUS_ABORTED, STATUS_EXITED, STATUS_FIRST_TRAP,
 };
+use super::{COPY_TAIL, COPY_TAIL_LABELS, COPY_WORD_LOOP_LABEL};
 use crate::lower::{
     AluOp, CmpOp, FieldLimit, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET,
 };
@@ -564,6 +565,49 @@ impl Printer<'_> {
                     self.line(format!("{load} {reg}, {src}"));
                     self.line(format!("{store} {reg}, {dst}"));
                     offset += i64::from(bytes);
+                }
+            }
+            Inst::CopyLoop {
+                dst,
+                src,
+                len,
+                scratch,
+            } => {
+                // `len` counts down by 8 while 8 or more bytes are left; then its low bits
+                // are the tail, each copied if set (`tbz`). Post-indexed loads and stores
+                // advance `src` and `dst`, the loop's own registers.
+                let (d, s, n) = (self.x(*dst), self.x(*src), self.x(*len));
+                let (word, tail) = (COPY_WORD_LOOP_LABEL, COPY_TAIL_LABELS[0]);
+                self.line(format!("cmp {n}, #8"));
+                self.line(format!("b.lo {tail}f"));
+                self.line(format!("{word}:"));
+                let t = self.x(*scratch);
+                self.line(format!("ldr {t}, [{s}], #8"));
+                self.line(format!("str {t}, [{d}], #8"));
+                self.line(format!("sub {n}, {n}, #8"));
+                self.line(format!("cmp {n}, #8"));
+                self.line(format!("b.hs {word}b"));
+                self.line(format!("{tail}:"));
+                for (bytes, skip) in COPY_TAIL {
+                    let width = Width {
+                        bytes,
+                        signed: false,
+                    };
+                    let (load, store) = (
+                        load_mnemonic(width, false),
+                        store_mnemonic(bytes, false, false),
+                    );
+                    let t = self.sized(*scratch, bytes);
+                    self.line(format!("tbz {n}, #{}, {skip}f", bytes.trailing_zeros()));
+                    // The last move needs no advance: nothing follows it.
+                    if bytes > 1 {
+                        self.line(format!("{load} {t}, [{s}], #{bytes}"));
+                        self.line(format!("{store} {t}, [{d}], #{bytes}"));
+                    } else {
+                        self.line(format!("{load} {t}, [{s}]"));
+                        self.line(format!("{store} {t}, [{d}]"));
+                    }
+                    self.line(format!("{skip}:"));
                 }
             }
             Inst::ExitIf {

@@ -78,6 +78,21 @@ pub fn spin_label(point: u8) -> u32 {
     200 + 10 * u32::from(point)
 }
 
+/// Labels inside a run-time `copy`'s loop: its word loop, then the skips past the 4-, 2-
+/// and 1-byte tail moves. Every reference is to the nearest one (`401b`, `402f`), so the
+/// loops of several copies in one section reuse the numbers.
+pub const COPY_WORD_LOOP_LABEL: u32 = 401;
+pub const COPY_TAIL_LABELS: [u32; 4] = [402, 403, 404, 405];
+
+/// The tail of a run-time `copy` after its 8-byte loop, fewer than 8 bytes: a move of
+/// `bytes` for each bit of the remaining length, 4, then 2, then 1, each skipped to the
+/// label after it when its bit is clear.
+pub const COPY_TAIL: [(u8, u32); 3] = [
+    (4, COPY_TAIL_LABELS[1]),
+    (2, COPY_TAIL_LABELS[2]),
+    (1, COPY_TAIL_LABELS[3]),
+];
+
 /// An architecture backend.
 pub trait Backend: Target {
     /// The asm template, one line per element.

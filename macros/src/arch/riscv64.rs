@@ -29,6 +29,7 @@ use super::{
     Backend, ABORT_LABEL, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL, POST_COMMIT_LABEL,
     START_LABEL,
 };
+use super::{COPY_TAIL, COPY_TAIL_LABELS, COPY_WORD_LOOP_LABEL};
 use crate::lower::{
     AluOp, CmpOp, FieldLimit, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET,
 };
@@ -372,6 +373,48 @@ impl Printer<'_> {
                     self.line(format!("{load} {temp}, {}", address(&from, offset)));
                     self.line(format!("{store} {temp}, {}", address(&to, offset)));
                     offset += i64::from(bytes);
+                }
+            }
+            Inst::CopyLoop {
+                dst,
+                src,
+                len,
+                scratch,
+            } => {
+                // `len` counts down by 8 while 8 or more bytes are left; then its low bits
+                // are the tail, each copied if set. `dst`, `src` and `len` are the loop's
+                // own; `scratch` also holds each test's result. As for the literal copy, the
+                // pointers need no alignment: the kernel (or the firmware) completes a
+                // misaligned access that the hardware refuses.
+                let (d, s, n) = (self.x(*dst), self.x(*src), self.x(*len));
+                let t = self.x(*scratch);
+                let (word, tail) = (COPY_WORD_LOOP_LABEL, COPY_TAIL_LABELS[0]);
+                self.line(format!("{word}:"));
+                self.line(format!("sltiu {t}, {n}, 8"));
+                self.line(format!("bnez {t}, {tail}f"));
+                self.line(format!("ld {t}, 0({s})"));
+                self.line(format!("sd {t}, 0({d})"));
+                self.line(format!("addi {s}, {s}, 8"));
+                self.line(format!("addi {d}, {d}, 8"));
+                self.line(format!("addi {n}, {n}, -8"));
+                self.line(format!("j {word}b"));
+                self.line(format!("{tail}:"));
+                for (bytes, skip) in COPY_TAIL {
+                    let load = load_mnemonic(Width {
+                        bytes,
+                        signed: false,
+                    });
+                    let store = store_mnemonic(bytes);
+                    self.line(format!("andi {t}, {n}, {bytes}"));
+                    self.line(format!("beqz {t}, {skip}f"));
+                    self.line(format!("{load} {t}, 0({s})"));
+                    self.line(format!("{store} {t}, 0({d})"));
+                    // The last move needs no advance: nothing follows it.
+                    if bytes > 1 {
+                        self.line(format!("addi {s}, {s}, {bytes}"));
+                        self.line(format!("addi {d}, {d}, {bytes}"));
+                    }
+                    self.line(format!("{skip}:"));
                 }
             }
             Inst::ExitIf {

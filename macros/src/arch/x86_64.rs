@@ -7,6 +7,7 @@ use super::{
     Backend, ABORT_LABEL, ABORT_TARGET, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL,
     POST_COMMIT_LABEL, START_LABEL, STATUS_ABORTED, STATUS_EXITED, STATUS_FIRST_TRAP,
 };
+use super::{COPY_TAIL, COPY_TAIL_LABELS, COPY_WORD_LOOP_LABEL};
 use crate::lower::{
     AluOp, CmpOp, FieldLimit, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET,
 };
@@ -279,6 +280,49 @@ impl Printer<'_> {
                     let store = format!("mov {to}, {}", self.reg(*scratch, bytes));
                     self.line(store);
                     offset += i64::from(bytes);
+                }
+            }
+            Inst::CopyLoop {
+                dst,
+                src,
+                len,
+                scratch,
+            } => {
+                // `len` counts down by 8 while 8 or more bytes are left; then its low bits
+                // are the tail, each copied if set. `dst`, `src` and `len` are the loop's own.
+                let (d, s, n) = (self.reg(*dst, 8), self.reg(*src, 8), self.reg(*len, 8));
+                let t = self.reg(*scratch, 8);
+                let (word, tail) = (COPY_WORD_LOOP_LABEL, COPY_TAIL_LABELS[0]);
+                self.line(format!("cmp {n}, 8"));
+                self.line(format!("jb {tail}f"));
+                self.line(format!("{word}:"));
+                self.line(format!("mov {t}, qword ptr [{s}]"));
+                self.line(format!("mov qword ptr [{d}], {t}"));
+                self.line(format!("add {s}, 8"));
+                self.line(format!("add {d}, 8"));
+                self.line(format!("sub {n}, 8"));
+                self.line(format!("cmp {n}, 8"));
+                self.line(format!("jae {word}b"));
+                self.line(format!("{tail}:"));
+                for (bytes, skip) in COPY_TAIL {
+                    let (from, to) = (
+                        self.mem(&Mem::at(*src), bytes),
+                        self.mem(&Mem::at(*dst), bytes),
+                    );
+                    let load = match bytes {
+                        1 | 2 => format!("movzx {}, {from}", self.reg(*scratch, 4)),
+                        _ => format!("mov {}, {from}", self.reg(*scratch, bytes)),
+                    };
+                    self.line(format!("test {}, {bytes}", self.reg(*len, 4)));
+                    self.line(format!("jz {skip}f"));
+                    self.line(load);
+                    self.line(format!("mov {to}, {}", self.reg(*scratch, bytes)));
+                    // The last move needs no advance: nothing follows it.
+                    if bytes > 1 {
+                        self.line(format!("add {s}, {bytes}"));
+                        self.line(format!("add {d}, {bytes}"));
+                    }
+                    self.line(format!("{skip}:"));
                 }
             }
             Inst::ExitIf {

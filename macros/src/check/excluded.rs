@@ -56,7 +56,7 @@ impl Checker {
 pub(super) fn forbidden(expr: &Expr) -> Option<&'static str> {
     Some(match expr {
         Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => {
-            "loops are not allowed in a section: it is straight-line code that the kernel can restart; for a bounded copy use `copy(dst, src, bytes)`"
+            "loops are not allowed in a section: it stays short, so that the kernel rarely restarts it, and a loop's length is unknown; for a bounded copy use `copy(dst, src, bytes)`, or `copy(dst, src, n, max bytes)` for a length known at run time"
         }
         Expr::Macro(_) => "macro calls are not allowed in a section, which compiles to a few instructions with no calls: compute the value before the section and bring it in with an `in` input",
         Expr::Call(_) => {

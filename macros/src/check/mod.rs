@@ -69,6 +69,8 @@ pub fn check(section: Section) -> syn::Result<Checked> {
     let mut exit_ty: Option<(Ty, Span)> = None;
     let mut exit_without_value: Option<Span> = None;
     let mut seen_statement = false;
+    // Every `copy(.., max N)` that exits, without a value, on a length above its bound.
+    let mut copy_exits: Vec<(TokenStream, String)> = Vec::new();
 
     let mut op_tokens = Vec::new();
     for stmt in section.stmts {
@@ -150,10 +152,23 @@ pub fn check(section: Section) -> syn::Result<Checked> {
                 }
             }
             Stmt::Copy {
-                args, args_span, ..
+                args,
+                args_span,
+                max,
+                ..
             } => {
                 seen_statement = true;
-                if let Some(op) = cx.copy(&args, args_span) {
+                if let Some(op) = cx.copy(&args, args_span, max.as_ref(), &ops) {
+                    if let Op::CopyUpTo {
+                        guarded: false,
+                        max,
+                        ..
+                    } = op
+                    {
+                        // The guard that would replace the copy's exit, for the error.
+                        let len = args[2].to_token_stream().to_string();
+                        copy_exits.push((tokens.clone(), format!("if {len} > {max}")));
+                    }
                     ops.push(op);
                 }
             }
@@ -228,6 +243,14 @@ pub fn check(section: Section) -> syn::Result<Checked> {
         op_tokens.resize(ops.len(), tokens);
     }
 
+    if let Some((ty, _)) = &exit_ty {
+        for (copy, guard) in copy_exits {
+            cx.errors.push_spanned(
+                copy,
+                format!("this `copy` exits without a value when its length is above its `max`, but the section's exits carry a `{ty}`: rule that out first with an exit of your own, `{guard} {{ exit value; }}` before the copy (the length a name), and the copy then needs no exit"),
+            );
+        }
+    }
     if commit_keyword.is_none() {
         cx.errors.push(
             section.body_end,
@@ -313,6 +336,7 @@ fn stmt_tokens(stmt: &Stmt) -> TokenStream {
         Stmt::Copy {
             keyword, args_span, ..
         } => {
+            // The span of the parentheses covers the arguments and the bound.
             let args = Ident::new("args", *args_span);
             quote!(#keyword #args)
         }

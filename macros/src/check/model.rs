@@ -6,7 +6,9 @@ use syn::{Expr, Ident};
 
 use crate::ty::{ElemSize, Ty};
 
-/// Longest `copy`, in bytes: it is unrolled, and a section must stay short.
+/// Longest `copy`, in bytes, and the largest bound `max N` of a run-time length: a literal
+/// copy is unrolled, a run-time one is a loop, and either way a section must stay short
+/// (the longer it runs, the likelier a preemption restarts it).
 pub const MAX_COPY_BYTES: u32 = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,6 +145,17 @@ pub enum Relation {
 }
 
 impl Relation {
+    /// The relation with its operands swapped: `a < b` is `b > a`.
+    pub fn swapped(self) -> Relation {
+        match self {
+            Relation::Lt => Relation::Gt,
+            Relation::Le => Relation::Ge,
+            Relation::Gt => Relation::Lt,
+            Relation::Ge => Relation::Le,
+            same => same,
+        }
+    }
+
     /// The relation that holds exactly when this one does not: `!(a < b)` is `a >= b`.
     pub fn negated(self) -> Relation {
         match self {
@@ -171,10 +184,34 @@ pub enum Cond {
 }
 
 pub enum Op {
-    Let { var: usize, value: TExpr },
-    Store { ptr: TExpr, value: TExpr },
-    Copy { dst: TExpr, src: TExpr, len: u32 },
-    ExitIf { cond: Cond, value: Option<TExpr> },
+    Let {
+        var: usize,
+        value: TExpr,
+    },
+    Store {
+        ptr: TExpr,
+        value: TExpr,
+    },
+    Copy {
+        dst: TExpr,
+        src: TExpr,
+        len: u32,
+    },
+    /// `copy(dst, src, len, max N)`: `len` bytes, an unsigned integer known at run time.
+    /// A `len` above `max` leaves through an exit without a value, before anything is
+    /// copied, unless `guarded`: an earlier `if len > M { exit ...; }`, `M <= max`, has
+    /// ruled it out already.
+    CopyUpTo {
+        dst: TExpr,
+        src: TExpr,
+        len: TExpr,
+        max: u32,
+        guarded: bool,
+    },
+    ExitIf {
+        cond: Cond,
+        value: Option<TExpr>,
+    },
 }
 
 pub struct Commit {

@@ -182,12 +182,114 @@ fn wrapping_methods_point_to_the_operator() {
 fn copy_length_rules() {
     one_error(
         quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; copy(p, p, n); commit *p = 1; }),
-        &["integer literal", "copy(dst, src, 16);"],
+        &["integer literal", "copy(dst, src, 16);", "max 256"],
     );
     one_error(
         quote!(|cpu| { in p: *mut u8 = q; copy(p, p, 257); commit *p = 1; }),
         &["257 bytes", "1 to 256"],
     );
+}
+
+#[test]
+fn copy_bound_rules() {
+    one_error(
+        quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; in m: usize = 8; copy(p, p, n, max m); commit *p = 1; }),
+        &["after `max` must be an integer literal", "max 256"],
+    );
+    for bound in [quote!(0), quote!(257), quote!(99999999999)] {
+        let errors = errors(
+            quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; copy(p, p, n, max #bound); commit *p = 1; }),
+        );
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(errors[0].contains("is 1 to 256 bytes"), "{errors:#?}");
+    }
+    one_error(
+        quote!(|cpu| { in p: *mut u8 = q; copy(p, p, 16, max 256); commit *p = 1; }),
+        &["needs no bound", "copy(dst, src, 16);"],
+    );
+    one_error(
+        quote!(|cpu| { in p: *mut u8 = q; in n: i32 = 4; copy(p, p, n, max 8); commit *p = 1; }),
+        &["unsigned integer", "`i32`", "n as usize"],
+    );
+    one_error(
+        quote!(|cpu| { in p: *mut u8 = q; copy(p, p, p, max 8); commit *p = 1; }),
+        &["unsigned integer", "`*mut u8`"],
+    );
+    one_error(
+        quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; copy(p, n, max 8); commit *p = 1; }),
+        &["three arguments and the bound"],
+    );
+    // A bad bound and a bad length are both reported, in one pass.
+    assert_eq!(
+        errors(
+            quote!(|cpu| { in p: *mut u8 = q; in n: i8 = 4; copy(p, p, n, max 0); commit *p = 1; })
+        )
+        .len(),
+        2
+    );
+}
+
+#[test]
+fn copy_up_to_exits_without_a_value() {
+    // The copy's own exit carries nothing: in a section whose exits carry a value, the
+    // error says how to rule the long length out first, before or after the other exit.
+    for tokens in [
+        quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; if n == 3 { exit 7u8; } copy(p, p, n, max 8); commit *p = 1; }),
+        quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; copy(p, p, n, max 8); if n == 3 { exit 7u8; } commit *p = 1; }),
+    ] {
+        one_error(
+            tokens,
+            &[
+                "exits without a value",
+                "`u8`",
+                "`if n > 8 { exit value; }`",
+            ],
+        );
+    }
+}
+
+/// Whether the section's one `copy(.., max N)` checks its own length.
+fn copy_exits(tokens: TokenStream) -> bool {
+    let checked = check(parse_section(tokens).unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    let guarded = checked.ops.iter().find_map(|op| match op {
+        Op::CopyUpTo { guarded, .. } => Some(*guarded),
+        _ => None,
+    });
+    !guarded.expect("a copy with a bound")
+}
+
+#[test]
+fn a_guard_on_the_length_replaces_the_copy_exit() {
+    assert!(!copy_exits(
+        quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; if n > 8 { exit 1u8; } copy(p, p, n, max 8); commit *p = 1; })
+    ));
+    // A tighter guard, `>=`, the literal on the left, a negated condition: all rule it out.
+    for cond in [
+        quote!(n > 4),
+        quote!(n >= 9),
+        quote!(8 < n),
+        quote!(9 <= n),
+        quote!(!(n <= 8)),
+    ] {
+        assert!(
+            !copy_exits(
+                quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; if #cond { exit; } copy(p, p, n, max 8); commit *p = 1; })
+            ),
+            "{cond}"
+        );
+    }
+    // Not a guard: a looser bound, another relation, another name, a guard after the copy,
+    // an expression rather than a name.
+    for section in [
+        quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; if n > 9 { exit; } copy(p, p, n, max 8); commit *p = 1; }),
+        quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; if n >= 10 { exit; } copy(p, p, n, max 8); commit *p = 1; }),
+        quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; if n == 9 { exit; } copy(p, p, n, max 8); commit *p = 1; }),
+        quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; in m: usize = 4; if m > 8 { exit; } copy(p, p, n, max 8); commit *p = 1; }),
+        quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; copy(p, p, n, max 8); if n > 8 { exit; } commit *p = 1; }),
+        quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; if n > 8 { exit; } copy(p, p, n & 15, max 8); commit *p = 1; }),
+    ] {
+        assert!(copy_exits(section.clone()), "{section}");
+    }
 }
 
 #[test]

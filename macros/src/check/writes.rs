@@ -6,7 +6,8 @@ use quote::ToTokens;
 use syn::{Expr, Ident};
 
 use super::syntax::{ident_of, is_bare_literal, is_field, strip, takes_field_type};
-use super::{Checker, Op, TExpr, MAX_COPY_BYTES};
+use super::{Checker, Cond, Kind, Op, Relation, TExpr, MAX_COPY_BYTES};
+use crate::parse::CopyMax;
 use crate::ty::{Pointee, Ty};
 
 impl Checker {
@@ -134,13 +135,22 @@ impl Checker {
         Some((ptr, typed))
     }
 
-    /// `copy(dst, src, N)`: two pointers and a literal length, unrolled by the backend.
-    pub(super) fn copy(&mut self, args: &[Expr], args_span: Span) -> Option<Op> {
+    /// `copy(dst, src, N)`: two pointers and a literal length, unrolled by the backend; or
+    /// `copy(dst, src, n, max N)`: a run-time length up to a literal bound, a loop.
+    /// `earlier` are the section's ops so far, where a guard on the length may be.
+    pub(super) fn copy(
+        &mut self,
+        args: &[Expr],
+        args_span: Span,
+        max: Option<&CopyMax>,
+        earlier: &[Op],
+    ) -> Option<Op> {
         let [dst, src, len] = args else {
-            self.errors.push(
-                args_span,
-                format!("`copy` takes three arguments: `copy(destination, source, bytes)`, bytes a literal up to {MAX_COPY_BYTES}"),
-            );
+            let usage = match max {
+                None => format!("`copy` takes three arguments: `copy(destination, source, bytes)`, bytes a literal up to {MAX_COPY_BYTES}"),
+                Some(_) => "`copy` with a bound takes three arguments and the bound: `copy(destination, source, bytes, max 256)`".to_string(),
+            };
+            self.errors.push(args_span, usage);
             return None;
         };
         let dst_t = self.expr(dst, None);
@@ -162,21 +172,26 @@ impl Checker {
             self.errors
                 .push_spanned(dst, "the destination of `copy` must be a `*mut` pointer");
         }
-        let len_value = match strip(len) {
-            Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Int(lit),
-                ..
-            }) => lit.base10_parse::<u32>().ok(),
-            _ => None,
-        };
-        let Some(len_value) = len_value else {
+        if let Some(max) = max {
+            let (len, max) = self.copy_up_to(len, max)?;
+            let (dst, src) = (dst_t?, src_t?);
+            let guarded = guarded(earlier, &len, max);
+            return (dst.ty.is_ptr() && src.ty.is_ptr()).then_some(Op::CopyUpTo {
+                dst,
+                src,
+                len,
+                max,
+                guarded,
+            });
+        }
+        let Some(len_value) = int_literal(len) else {
             self.errors.push_spanned(
                 len,
-                format!("the length of `copy` must be an integer literal, so that the copy is unrolled and the section stays bounded: write the byte count, between 1 and {MAX_COPY_BYTES}, as in `copy(dst, src, 16);`"),
+                format!("the length of `copy` must be an integer literal, so that the copy is unrolled and the section stays bounded: write the byte count, between 1 and {MAX_COPY_BYTES}, as in `copy(dst, src, 16);`, or give a length known only at run time its largest value, `copy(dst, src, n, max 256);`"),
             );
             return None;
         };
-        if len_value == 0 || len_value > MAX_COPY_BYTES {
+        if len_value == 0 || len_value > u64::from(MAX_COPY_BYTES) {
             self.errors.push_spanned(
                 len,
                 format!("`copy` of {len_value} bytes: a copy moves 1 to {MAX_COPY_BYTES} bytes, to keep the section short; split larger records into several sections, or copy them before the section and publish a pointer"),
@@ -187,7 +202,104 @@ impl Checker {
         (dst.ty.is_ptr() && src.ty.is_ptr()).then_some(Op::Copy {
             dst,
             src,
-            len: len_value,
+            // At most `MAX_COPY_BYTES`, checked above.
+            len: len_value as u32,
         })
     }
+
+    /// The length and the bound of `copy(dst, src, len, max N)`: `len` an unsigned integer
+    /// that is not a literal, `N` a literal from 1 to [`MAX_COPY_BYTES`]. Both are checked
+    /// (and reported) before either is refused.
+    fn copy_up_to(&mut self, len: &Expr, max: &CopyMax) -> Option<(TExpr, u32)> {
+        let bound = match int_literal(&max.value) {
+            Some(bound) if (1..=u64::from(MAX_COPY_BYTES)).contains(&bound) => Some(bound as u32),
+            Some(bound) => {
+                self.errors.push_spanned(
+                    &max.value,
+                    format!("`max {bound}`: the bound of a run-time length is 1 to {MAX_COPY_BYTES} bytes, to keep the section short; copy larger records before the section and publish a pointer"),
+                );
+                None
+            }
+            None => {
+                self.errors.push_spanned(
+                    &max.value,
+                    format!("the bound after `max` must be an integer literal, so that the macro knows how long the copy can run: write the most bytes the length may be, between 1 and {MAX_COPY_BYTES}, as in `max 256`"),
+                );
+                None
+            }
+        };
+        if let Some(literal) = int_literal(len) {
+            self.errors.push_spanned(
+                len,
+                format!("this length is a literal, so the copy needs no bound: write `copy(dst, src, {literal});`, which is unrolled; `max` bounds a length known only at run time"),
+            );
+            return None;
+        }
+        let typed = self.expr(len, None)?;
+        match &typed.ty {
+            Ty::Int(int) if !int.signed => {}
+            Ty::Int(_) => {
+                self.errors.push_spanned(
+                    len,
+                    format!("the length of `copy` must be an unsigned integer, but has type `{}`: a negative length means nothing; cast it, `n as usize`, if it cannot be negative", typed.ty),
+                );
+                return None;
+            }
+            Ty::Ptr { .. } => {
+                self.errors.push_spanned(
+                    len,
+                    format!("the length of `copy` must be an unsigned integer (a byte count), but has type `{}`", typed.ty),
+                );
+                return None;
+            }
+        }
+        Some((typed, bound?))
+    }
+}
+
+/// The value of an integer literal (in parentheses or not) that fits a `u64`.
+fn int_literal(expr: &Expr) -> Option<u64> {
+    match strip(expr) {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(lit),
+            ..
+        }) => lit.base10_parse::<u64>().ok(),
+        _ => None,
+    }
+}
+
+/// Whether an earlier exit already leaves when `len` is above `max`: an unsigned
+/// `if len > M { exit ...; }` with `M <= max` (or `len >= M`, `M <= max + 1`, or the same
+/// with the literal on the left), `len` a name. Names are bound once, so the name holds
+/// the value the exit tested; anything else is not recognised, and the copy checks itself.
+fn guarded(earlier: &[Op], len: &TExpr, max: u32) -> bool {
+    let Kind::Var(var) = len.kind else {
+        return false;
+    };
+    let max = i128::from(max);
+    earlier.iter().any(|op| {
+        let Op::ExitIf {
+            cond:
+                Cond::Cmp {
+                    op,
+                    signed: false,
+                    lhs,
+                    rhs,
+                },
+            ..
+        } = op
+        else {
+            return false;
+        };
+        let (op, other) = match (&lhs.kind, &rhs.kind) {
+            (Kind::Var(v), _) if *v == var => (*op, &rhs.kind),
+            (_, Kind::Var(v)) if *v == var => (op.swapped(), &lhs.kind),
+            _ => return false,
+        };
+        match (op, other) {
+            (Relation::Gt, Kind::Lit(bound)) => *bound <= max,
+            (Relation::Ge, Kind::Lit(bound)) => *bound <= max + 1,
+            _ => false,
+        }
+    })
 }

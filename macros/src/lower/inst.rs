@@ -192,6 +192,16 @@ pub enum Inst {
         len: u32,
         scratch: VReg,
     },
+    /// Copy `len` bytes from `src` to `dst`, `len` known only at run time: 8 bytes at a
+    /// time, then 4, 2 and 1 as `len`'s low bits say, through `scratch`. The loop advances
+    /// `dst` and `src` and counts `len` down in place, so all three must be registers no
+    /// one reads afterwards (lowering copies the values into fresh ones).
+    CopyLoop {
+        dst: VReg,
+        src: VReg,
+        len: VReg,
+        scratch: VReg,
+    },
     /// Leave through exit `exit` when `lhs op rhs`.
     ExitIf {
         op: CmpOp,
@@ -352,6 +362,7 @@ impl Inst {
             }
             Inst::Not { src, .. } | Inst::Neg { src, .. } | Inst::Extend { src, .. } => vec![*src],
             Inst::CopyBytes { dst, src, .. } => vec![*dst, *src],
+            Inst::CopyLoop { dst, src, len, .. } => vec![*dst, *src, *len],
             Inst::ExitIf { lhs, rhs, .. } => {
                 let mut regs = vec![*lhs];
                 regs.extend(operand(rhs));
@@ -370,7 +381,9 @@ impl Inst {
     /// A scratch register the instruction needs only while it runs.
     pub fn scratch(&self) -> Option<VReg> {
         match self {
-            Inst::CopyBytes { scratch, .. } | Inst::VerifyLoad { scratch, .. } => Some(*scratch),
+            Inst::CopyBytes { scratch, .. }
+            | Inst::CopyLoop { scratch, .. }
+            | Inst::VerifyLoad { scratch, .. } => Some(*scratch),
             _ => None,
         }
     }

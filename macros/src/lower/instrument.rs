@@ -96,7 +96,9 @@ impl Lowerer<'_> {
             let after = match &inst {
                 Inst::CheckIndex { .. } => Some(DELAY_AFTER_INDEX_CHECK),
                 Inst::Load { .. } if !seen_load => Some(DELAY_AFTER_FIRST_LOAD),
-                Inst::Store { .. } | Inst::CopyBytes { .. } => Some(DELAY_AFTER_STORE),
+                Inst::Store { .. } | Inst::CopyBytes { .. } | Inst::CopyLoop { .. } => {
+                    Some(DELAY_AFTER_STORE)
+                }
                 _ => None,
             };
             seen_load |= matches!(inst, Inst::Load { .. });

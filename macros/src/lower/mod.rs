@@ -84,6 +84,32 @@ pub fn lower(
                     scratch,
                 });
             }
+            Op::CopyUpTo {
+                dst,
+                src,
+                len,
+                max,
+                guarded,
+            } => {
+                let len = cx.reg(len);
+                if !guarded {
+                    // A length above the bound leaves, without a value, before anything is
+                    // copied: the loop never runs past the `max` bytes the caller vouched for.
+                    let exit = exits.len();
+                    exits.push(None);
+                    let rhs = cx.immediate(i128::from(*max), &Ty::Int(IntTy::USIZE));
+                    cx.insts.push(Inst::ExitIf {
+                        op: CmpOp::Gt,
+                        signed: false,
+                        lhs: len,
+                        rhs,
+                        exit,
+                    });
+                }
+                let dst = cx.reg(dst);
+                let src = cx.reg(src);
+                cx.copy_loop(dst, src, len);
+            }
             Op::ExitIf { cond, value } => {
                 let value = value.as_ref().map(|v| cx.value(v));
                 let exit = exits.len();
@@ -437,6 +463,27 @@ impl Lowerer<'_> {
             width: Width::of(int),
         });
         dst
+    }
+
+    /// The loop of a run-time length, on private copies of its three values, which it
+    /// advances in place: a value that dies here gives its register to its copy (the `mov`
+    /// disappears), and one used later keeps its own.
+    fn copy_loop(&mut self, dst: VReg, src: VReg, len: VReg) {
+        let [dst, src, len] = [dst, src, len].map(|value| {
+            let copy = self.fresh();
+            self.insts.push(Inst::Mov {
+                dst: copy,
+                src: Operand::Reg(value),
+            });
+            copy
+        });
+        let scratch = self.fresh();
+        self.insts.push(Inst::CopyLoop {
+            dst,
+            src,
+            len,
+            scratch,
+        });
     }
 
     fn exit_if(&mut self, cond: &Cond, exit: usize) {

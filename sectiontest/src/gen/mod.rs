@@ -62,6 +62,8 @@ struct Gen<'r> {
 }
 
 const COPY_LENGTHS: [u64; 14] = [1, 2, 3, 7, 8, 9, 15, 16, 17, 24, 32, 64, 128, 256];
+/// Bounds of `copy(.., max N)`: around the 8-byte loop's step and the tail's bits.
+const COPY_BOUNDS: [u64; 12] = [1, 2, 3, 7, 8, 9, 15, 16, 17, 64, 255, 256];
 
 impl Gen<'_> {
     /// Accepts a statement if, in idempotent mode, what it reads and writes keeps every
@@ -195,6 +197,7 @@ impl Gen<'_> {
                 let (ptr, value) = self.write(depth)?;
                 Some(Stmt::Store { ptr, value })
             }
+            6 if self.rng.chance(50) => self.copy_up_to(depth, exit_ty),
             6 => {
                 let len = *self.rng.pick(&COPY_LENGTHS);
                 let dst_ty = Ty::ptr(true, Ty::Int(self.random_int()));
@@ -240,6 +243,63 @@ impl Gen<'_> {
                 }
                 Some(Stmt::ExitIf { cond, value })
             }
+        }
+    }
+
+    /// `copy(dst, src, len, max N)`, its accesses as long as `N` allows; a length above `N`
+    /// exits without a value, so only in a section whose exits carry none.
+    fn copy_up_to(&mut self, depth: usize, exit_ty: &mut Option<Option<Ty>>) -> Option<Stmt> {
+        if matches!(exit_ty, Some(Some(_))) {
+            return None;
+        }
+        let max = *self.rng.pick(&COPY_BOUNDS);
+        let int = *self
+            .rng
+            .pick(&[Int::U8, Int::U16, Int::U32, Int::U64, Int::Usize]);
+        let len = self.copy_length(int, max, depth);
+        let dst_ty = Ty::ptr(true, Ty::Int(self.random_int()));
+        let src_ty = self.random_ptr_ty();
+        let dst = self.access_ptr(&dst_ty, true, max, DATA_END, depth)?;
+        let src = self.access_ptr(&src_ty, false, max, ARENA, depth)?;
+        if !dst.typed(None) || !src.typed(None) || !len.typed(None) {
+            return None;
+        }
+        let mut reads = Vec::new();
+        self.env.abs(&len, &mut reads)?;
+        let d = access(self.env.abs(&dst, &mut reads)?, max, 1, DATA_END)?;
+        let s = access(self.env.abs(&src, &mut reads)?, max, 1, ARENA)?;
+        if overlaps(d, s) {
+            return None;
+        }
+        reads.push(s);
+        if !self.accept(reads, vec![d]) {
+            return None;
+        }
+        *exit_ty = Some(None);
+        Some(Stmt::CopyUpTo { dst, src, len, max })
+    }
+
+    /// A run-time length for a copy bounded by `max`, never a bare literal (the checker
+    /// wants those without a bound): 0, lengths at and around the bound, and past it.
+    fn copy_length(&mut self, int: Int, max: u64, depth: usize) -> Expr {
+        let x = self.int_expr(int, depth);
+        let lit = |value: u64| Expr::lit(i128::from(value).min(int.max()), int);
+        let bin = |op, l: Expr, r: Expr| Expr {
+            kind: Kind::Bin(op, Box::new(l), Box::new(r)),
+            ty: Ty::Int(int),
+        };
+        match self.rng.below(5) {
+            // Across the bound: up to about twice it.
+            0 => bin(BinOp::And, x, lit((2 * max).next_power_of_two() - 1)),
+            // Short, 0 included.
+            1 => bin(BinOp::And, x, lit(7)),
+            // At and just below the bound (a bound below 7 wraps past it).
+            2 => bin(BinOp::Sub, lit(max), bin(BinOp::And, x, lit(7))),
+            // Just past it.
+            3 => bin(BinOp::Add, bin(BinOp::And, x, lit(7)), lit(max + 1)),
+            // Anything: mostly far past the bound.
+            _ if !matches!(x.kind, Kind::Lit { .. }) => x,
+            _ => bin(BinOp::And, x, lit(511)),
         }
     }
 

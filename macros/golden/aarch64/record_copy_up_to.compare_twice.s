@@ -1,0 +1,72 @@
+# s0: in area
+# s1: inout index
+# s2: in len_p
+# s3: inout n
+# s4: inout slots
+# s5: inout src
+# s6: out 
+# s7: out 
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+adrp {scratch}, 3b
+add {scratch}, {scratch}, :lo12:3b
+str {scratch}, [{s0}, #8]
+4:
+ldr {scratch:w}, [{s0}, #4]
+cmp {scratch:w}, {s1:w}
+b.ne {abort}
+ldr {s6}, [{s2}]
+cmp {s6}, #64
+b.eq {exit0}
+cmp {s3}, #256
+b.hi {exit1}
+lsl {s7}, {s6}, #8
+add {s4}, {s4}, {s7}
+cmp {s3}, #8
+b.lo 402f
+401:
+ldr {s7}, [{s5}], #8
+str {s7}, [{s4}], #8
+sub {s3}, {s3}, #8
+cmp {s3}, #8
+b.hs 401b
+402:
+tbz {s3}, #2, 403f
+ldr {s7:w}, [{s5}], #4
+str {s7:w}, [{s4}], #4
+403:
+tbz {s3}, #1, 404f
+ldrh {s7:w}, [{s5}], #2
+strh {s7:w}, [{s4}], #2
+404:
+tbz {s3}, #0, 405f
+ldrb {s7:w}, [{s5}]
+strb {s7:w}, [{s4}]
+405:
+ldr {scratch:w}, [{s0}, #4]
+cmp {scratch:w}, {s1:w}
+b.ne {trap0}
+ldr {s1}, [{s2}]
+cmp {s1}, {s6}
+b.ne {trap1}
+add {s6}, {s6}, #1
+stlr {s6}, [{s2}]
+5:
+  .pushsection __rseq_failure, "ax"
+  .inst 0xd428bc00
+6:
+b {abort}
+  .popsection
+  .pushsection __rseq_exit_point_array, "awR"
+  .balign 8
+  .quad 4b, {exit0}
+  .quad 4b, {exit1}
+  .popsection

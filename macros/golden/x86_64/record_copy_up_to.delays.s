@@ -1,0 +1,105 @@
+# s0: inout area
+# s1: inout index
+# s2: in len_p
+# s3: inout n
+# s4: inout slots
+# s5: inout src
+# s6: inout delay table
+# s7: out 
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+mov {s7:e}, dword ptr [{s6}]
+add {s7:e}, 1
+210:
+sub {s7:e}, 1
+jnz 210b
+lea {scratch}, [rip + 3b]
+mov qword ptr [{s0} + 8], {scratch}
+4:
+mov {s7:e}, dword ptr [{s6} + 4]
+add {s7:e}, 1
+220:
+sub {s7:e}, 1
+jnz 220b
+cmp dword ptr [{s0} + 4], {s1:e}
+jne {abort}
+mov {s1:e}, dword ptr [{s6} + 8]
+add {s1:e}, 1
+230:
+sub {s1:e}, 1
+jnz 230b
+mov {s1}, qword ptr [{s2}]
+mov {s0:e}, dword ptr [{s6} + 12]
+add {s0:e}, 1
+240:
+sub {s0:e}, 1
+jnz 240b
+cmp {s1}, 64
+je {exit0}
+cmp {s3}, 256
+ja {exit1}
+mov {s0}, {s1}
+imul {s0}, {s0}, 256
+lea {s4}, [{s4} + {s0}*1]
+cmp {s3}, 8
+jb 402f
+401:
+mov {s0}, qword ptr [{s5}]
+mov qword ptr [{s4}], {s0}
+add {s5}, 8
+add {s4}, 8
+sub {s3}, 8
+cmp {s3}, 8
+jae 401b
+402:
+test {s3:e}, 4
+jz 403f
+mov {s0:e}, dword ptr [{s5}]
+mov dword ptr [{s4}], {s0:e}
+add {s5}, 4
+add {s4}, 4
+403:
+test {s3:e}, 2
+jz 404f
+movzx {s0:e}, word ptr [{s5}]
+mov word ptr [{s4}], {s0:x}
+add {s5}, 2
+add {s4}, 2
+404:
+test {s3:e}, 1
+jz 405f
+movzx {s0:e}, byte ptr [{s5}]
+mov byte ptr [{s4}], {s0:l}
+405:
+mov {s3:e}, dword ptr [{s6} + 16]
+add {s3:e}, 1
+250:
+sub {s3:e}, 1
+jnz 250b
+add {s1}, 1
+mov {s6:e}, dword ptr [{s6} + 20]
+add {s6:e}, 1
+260:
+sub {s6:e}, 1
+jnz 260b
+mov qword ptr [{s2}], {s1}
+5:
+  .pushsection __rseq_failure, "ax"
+  .byte 0x0f, 0xb9, 0x3d
+  .long 0x53053053
+6:
+jmp {abort}
+  .popsection
+  .pushsection __rseq_exit_point_array, "awR"
+  .balign 8
+  .quad 4b, {exit0}
+  .quad 4b, {exit1}
+  .popsection

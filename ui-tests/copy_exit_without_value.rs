@@ -1,0 +1,18 @@
+// Rule: a `copy` that exits on a long length carries no value, as all exits must then.
+fn main() -> Result<(), rseq_dsl::Unavailable> {
+    let mut counters = [0u64; 64];
+    let base = counters.as_mut_ptr();
+    let out = unsafe {
+        rseq_dsl::rseq!(|cpu| {
+            in slot: *mut u64 = base.add(cpu);
+            in bytes: *mut u8 = base.add(8) as *mut u8;
+            in len: usize = 16;
+            let v: u64 = *slot;
+            if v == 0 { exit v; }
+            copy(bytes.byte_add(256), bytes, len, max 256);
+            commit *slot += 1;
+        })
+    }?;
+    println!("{}", out.is_committed());
+    Ok(())
+}

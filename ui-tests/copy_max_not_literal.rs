@@ -1,0 +1,17 @@
+// Rule: the bound after `max` is an integer literal.
+fn main() -> Result<(), rseq_dsl::Unavailable> {
+    let mut counters = [0u64; 64];
+    let base = counters.as_mut_ptr();
+    let out = unsafe {
+        rseq_dsl::rseq!(|cpu| {
+            in slot: *mut u64 = base.add(cpu);
+            in bytes: *mut u8 = base.add(8) as *mut u8;
+            in len: usize = 16;
+            in most: usize = 256;
+            copy(bytes.byte_add(256), bytes, len, max most);
+            commit *slot += 1;
+        })
+    }?;
+    println!("{}", out.is_committed());
+    Ok(())
+}
