@@ -54,7 +54,7 @@ unset CARGO_TARGET_DIR
 "$DL" 900 cargo build --quiet --release -p rseq-dsl-malloc
 # malloc and free call the allocator out of line: its functions are counted too.
 count x86_64 "drop-in malloc" target/release/librseq_dsl_malloc.so malloc free \
-    "GlobalAlloc>::alloc" "GlobalAlloc>::dealloc"
+    'GlobalAlloc$GT$::alloc::h' 'GlobalAlloc$GT$::dealloc::h'
 
 # The counter example runs natively (musl: the runtime registers its own area).
 "$DL" 60 target/leaf/x86_64-unknown-linux-musl/release/examples/hit_paths

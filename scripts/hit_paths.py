@@ -139,7 +139,7 @@ def main():
     parser.add_argument("--arch", required=True)
     parser.add_argument("--label", required=True, help="what the binary is, for the report")
     parser.add_argument("--function", action="append", required=True,
-                        help="a function's name, or a suffix of a demangled name")
+                        help="a function's name, a suffix of a demangled name, or a part of one")
     parser.add_argument("--json", help="append one JSON line per function here")
     parser.add_argument("disassembly")
     args = parser.parse_args()
@@ -148,6 +148,9 @@ def main():
     failed = False
     for wanted in args.function:
         names = [n for n in found if n == wanted or n.endswith("::" + wanted)]
+        if not names:
+            # Names llvm-objdump leaves mangled (`$LT$...$GT$::alloc::h0123...`).
+            names = [n for n in found if wanted in n]
         if len(names) != 1:
             print(f"{args.label}: {wanted}: expected one function, found {names}")
             failed = True

@@ -237,6 +237,11 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
         None => quote!(()),
     };
     let exit_ty = checked.exit_ty.as_ref().map(Ty::to_rust);
+    // A compiler fence (no instruction) in each label block keeps it a block of its own:
+    // without one, LLVM folds the block into the values its edge carries and materialises
+    // them before the `asm!` (an `asm goto` edge cannot be split), where they take registers
+    // the section needs, and the caller saves one more.
+    let edge_fence = quote!(::core::sync::atomic::compiler_fence(::core::sync::atomic::Ordering::SeqCst););
     let exit_labels = lowered.exits.iter().enumerate().map(|(exit, value)| {
         let name = format_ident!("{}", exit_operand(exit));
         let value = match (value, &exit_ty) {
@@ -256,6 +261,7 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
         };
         quote! {
             #name = label {
+                #edge_fence
                 break #section ::core::result::Result::Ok(#outcome::Exited { index: #index, value: #value });
             }
         }
@@ -282,7 +288,7 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
                 ::core::arch::asm!(
                     #(#template),*,
                     #(#operands),*,
-                    #abort_label = label { break #attempt; },
+                    #abort_label = label { #edge_fence break #attempt; },
                     #(#exit_labels,)*
                     #(#trap_labels,)*
                     options(nostack)
@@ -394,8 +400,10 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
     let (fast_area, fast_abort, slow_setup, slow_refresh) = match (checked.mode, registered) {
         (IndexMode::CpuId, false) => (
             quote!(let #area = ::rseq_dsl::__private::area_hint();),
+            // A flag of the thread's rather than the area kept: keeping the area (or the
+            // address to read it again) live across the section takes one more register.
             quote! {
-                if !::rseq_dsl::__private::is_unregistered(#area) {
+                if !::rseq_dsl::__private::thread_unregistered() {
                     #record_abort
                     #give_up
                 }
@@ -412,7 +420,7 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
         (IndexMode::CpuId, true) => (
             quote!(let #area = ::rseq_dsl::__private::area_hint();),
             quote! {
-                if ::rseq_dsl::__private::is_unregistered(#area) {
+                if ::rseq_dsl::__private::thread_unregistered() {
                     #not_registered;
                 }
                 #give_up

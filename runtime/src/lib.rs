@@ -145,6 +145,13 @@ pub mod __private {
             core::ptr::eq(area.as_ptr(), crate::registration::unregistered())
         }
 
+        /// Whether the calling thread has no area: a section that aborted on
+        /// [`area_hint`]'s stand-in asks this rather than keeping the area it used.
+        #[inline(always)]
+        pub fn thread_unregistered() -> bool {
+            crate::registration::has_no_area()
+        }
+
         /// Registers the calling thread (the slow path of a section that ran on the
         /// stand-in) and returns its area, or the stand-in if it cannot be registered:
         /// a thin pointer, returned in a register, so that the caller needs no stack frame

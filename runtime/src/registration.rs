@@ -87,6 +87,9 @@ thread_local! {
     // The registered area where the kernel maintains `mm_cid` (feature size past it), null
     // otherwise: a `registered` mm_cid section's whole check is this load and a null test.
     static MM_CID_AREA: Cell<*mut RseqArea> = const { Cell::new(ptr::null_mut()) };
+    // Whether AREA is the stand-in, for a section's abort path: a variable of its own, so
+    // that the compiler keeps no address of AREA live across the section to read it again.
+    static NO_AREA: Cell<bool> = const { Cell::new(true) };
     static OWNER: Cell<Option<Owner>> = const { Cell::new(None) };
     // This crate's own area, used only where glibc does not own one. No Rust destructor (its
     // lazy registration allocates, which a signal handler must not do): the key's destructor
@@ -145,6 +148,7 @@ fn retire(reason: Reason) {
 fn mark_retired(reason: Reason) {
     let _ = AREA.try_with(|a| a.set(unregistered()));
     let _ = MM_CID_AREA.try_with(|a| a.set(ptr::null_mut()));
+    let _ = NO_AREA.try_with(|a| a.set(true));
     let _ = FAILURE.try_with(|f| f.set(Some(Unavailable::new(reason))));
     // A handler runs on this very thread: a compiler fence orders the stores above before
     // whatever follows, for it.
@@ -348,6 +352,12 @@ pub(crate) fn registered_area() -> Option<NonNull<RseqArea>> {
     (area != unregistered()).then(|| unsafe { NonNull::new_unchecked(area.cast_mut()) })
 }
 
+/// Whether the thread has no area (its sections run on the stand-in and abort).
+#[inline(always)]
+pub(crate) fn has_no_area() -> bool {
+    NO_AREA.with(Cell::get)
+}
+
 /// The thread's registered area if the kernel maintains `mm_cid` in it; never registers,
 /// never calls.
 #[inline(always)]
@@ -397,6 +407,7 @@ fn register_slow() -> Result<NonNull<RseqArea>, Unavailable> {
     let with_mm_cid = feature_size() >= (abi::MM_CID_OFFSET + 4) as u32;
     let _ = OWNER.try_with(|o| o.set(Some(owner)));
     let _ = AREA.try_with(|a| a.set(area.as_ptr()));
+    let _ = NO_AREA.try_with(|a| a.set(false));
     if with_mm_cid {
         let _ = MM_CID_AREA.try_with(|a| a.set(area.as_ptr()));
     }
