@@ -267,15 +267,11 @@ impl Locked<'_> {
     /// partial batch topped up with fresh objects) and returns how many it got: BATCH
     /// unless the system refused memory.
     pub(crate) fn take_batch(&mut self, out: &mut [usize; BATCH]) -> usize {
-        let class = self.class;
-        let d = &mut *self.inner;
-        let node = d.pop_full();
-        if !node.is_null() {
-            // SAFETY: a full batch's node: BATCH objects.
-            *out = unsafe { (*node).objects };
-            d.free_node(node);
+        if self.take_full(out) {
             return BATCH;
         }
+        let class = self.class;
+        let d = &mut *self.inner;
         let mut got = 0;
         if !d.partial.is_null() {
             let node = d.partial;
@@ -295,6 +291,19 @@ impl Locked<'_> {
             got += 1;
         }
         got
+    }
+
+    /// Fills `out` with a full batch if the depot has one (never with fresh memory).
+    pub(crate) fn take_full(&mut self, out: &mut [usize; BATCH]) -> bool {
+        let d = &mut *self.inner;
+        let node = d.pop_full();
+        if node.is_null() {
+            return false;
+        }
+        // SAFETY: a full batch's node: BATCH objects.
+        *out = unsafe { (*node).objects };
+        d.free_node(node);
+        true
     }
 
     /// Gives BATCH free objects to the depot as one full batch.

@@ -210,7 +210,11 @@ fn larson(threads: usize, stop: &Arc<AtomicBool>) -> u64 {
         .map(|t| {
             let mut rng = Rng::new(t + 1);
             let blocks = (0..LARSON_BLOCKS).map(|_| larson_block(&mut rng)).collect();
-            Lane { blocks, rng, ops: 0 }
+            Lane {
+                blocks,
+                rng,
+                ops: 0,
+            }
         })
         .collect();
     let firsts: Vec<_> = lanes
