@@ -508,6 +508,8 @@ pub(crate) fn free(class: usize, object: *mut u8) {
 #[cold]
 #[inline(never)]
 fn free_slow(class: usize, object: *mut u8, aborted: bool) {
+    // A free keeps errno (see `os::KeepErrno`); the hit path makes no system call.
+    let _errno = os::KeepErrno::new();
     if aborted {
         ABORTS.fetch_add(1, Ordering::Relaxed);
         // The fast path's `registered` section leaves its abort to its caller.
