@@ -452,42 +452,60 @@ fn alloc_slow(class: usize, aborted: bool) -> *mut u8 {
 #[inline(never)]
 fn refill(caches: Caches, class: usize) -> *mut u8 {
     depot::locked(class, |d| {
-        let mut batch = [0usize; BATCH];
-        let got = d.take_batch(&mut batch);
-        if got == 0 {
-            return ptr::null_mut();
+        // A full batch is pushed straight from the depot's node (no copy on the way).
+        let mut object = ptr::null_mut();
+        let direct = d.take_full_with(|batch| {
+            let pushed = matches!(push_batch(caches, class, batch), Step::Done(()));
+            if pushed {
+                object = batch[BATCH - 1] as *mut u8;
+            }
+            pushed
+        });
+        if direct != Some(true) {
+            return refill_slow(d, caches, class);
         }
         COUNTERS[class].depot_allocs.fetch_add(1, Ordering::Relaxed);
-        if got == BATCH {
-            if let Step::Done(()) = push_batch(caches, class, &batch) {
-                COUNTERS[class]
-                    .refilled
-                    .fetch_add(BATCH as u64 - 1, Ordering::Relaxed);
-                let object = batch[BATCH - 1] as *mut u8;
-                // Up to half the capacity (`MOVE_BATCHES`), from full batches only: fresh
-                // memory is carved for the first batch alone, so that a cache that
-                // empties does not grow the footprint by more than a batch.
-                for _ in 1..MOVE_BATCHES[class] {
-                    if !d.take_full(&mut batch) {
-                        break;
-                    }
-                    if let Step::Done(()) = push_full_batch(caches, class, &batch) {
-                        COUNTERS[class]
-                            .refilled
-                            .fetch_add(BATCH as u64, Ordering::Relaxed);
-                    } else {
-                        // The cache filled up or stopped meanwhile: the batch goes back.
-                        d.put_batch(&batch);
-                        break;
-                    }
-                }
-                return object;
+        COUNTERS[class]
+            .refilled
+            .fetch_add(BATCH as u64 - 1, Ordering::Relaxed);
+        // Up to half the capacity (`MOVE_BATCHES`), from full batches only: a cache that
+        // empties never makes the depot carve more than one batch of fresh memory.
+        for _ in 1..MOVE_BATCHES[class] {
+            let pushed = d.take_full_with(|batch| {
+                matches!(push_full_batch(caches, class, batch), Step::Done(()))
+            });
+            if pushed != Some(true) {
+                // No full batch left, or the cache filled up or stopped meanwhile.
+                break;
             }
+            COUNTERS[class]
+                .refilled
+                .fetch_add(BATCH as u64, Ordering::Relaxed);
         }
-        // Out of memory, or the cache filled up or stopped meanwhile: the rest goes back.
-        d.put_many(&batch[..got - 1]);
-        batch[got - 1] as *mut u8
+        object
     })
+}
+
+/// A refill without a full batch in the depot (the partial one topped up with fresh
+/// memory), or whose push failed (the cache filled up or stopped meanwhile).
+fn refill_slow(d: &mut depot::Locked<'_>, caches: Caches, class: usize) -> *mut u8 {
+    let mut batch = [0usize; BATCH];
+    let got = d.take_batch(&mut batch);
+    if got == 0 {
+        return ptr::null_mut();
+    }
+    COUNTERS[class].depot_allocs.fetch_add(1, Ordering::Relaxed);
+    if got == BATCH {
+        if let Step::Done(()) = push_batch(caches, class, &batch) {
+            COUNTERS[class]
+                .refilled
+                .fetch_add(BATCH as u64 - 1, Ordering::Relaxed);
+            return batch[BATCH - 1] as *mut u8;
+        }
+    }
+    // Out of memory, or the cache filled up or stopped meanwhile: the rest goes back.
+    d.put_many(&batch[..got - 1]);
+    batch[got - 1] as *mut u8
 }
 
 /// Frees `object` of `class`: into the cache, spilling a batch to the depot when full. The
@@ -539,12 +557,12 @@ fn free_slow(class: usize, object: *mut u8, aborted: bool) {
 #[inline(never)]
 fn spill_and_push(caches: Caches, class: usize, object: usize) -> bool {
     depot::locked(class, |d| {
-        let mut batch = [0usize; BATCH];
         for _ in 0..MOVE_BATCHES[class] {
-            let Step::Done(()) = pop_batch(caches, class, &mut batch) else {
+            // Popped straight into a node of the depot (no copy on the way).
+            if !d.put_batch_with(|batch| matches!(pop_batch(caches, class, batch), Step::Done(())))
+            {
                 break;
-            };
-            d.put_batch(&batch);
+            }
             COUNTERS[class]
                 .spilled
                 .fetch_add(BATCH as u64, Ordering::Relaxed);

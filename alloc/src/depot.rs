@@ -295,15 +295,46 @@ impl Locked<'_> {
 
     /// Fills `out` with a full batch if the depot has one (never with fresh memory).
     pub(crate) fn take_full(&mut self, out: &mut [usize; BATCH]) -> bool {
+        self.take_full_with(|batch| {
+            *out = *batch;
+            true
+        })
+        .is_some()
+    }
+
+    /// Runs `f` on the top full batch's objects where they are, if the depot has a full
+    /// batch (`None` otherwise); the batch leaves the depot if `f` returns true (`f` took
+    /// the objects), and stays otherwise.
+    pub(crate) fn take_full_with(
+        &mut self,
+        f: impl FnOnce(&[usize; BATCH]) -> bool,
+    ) -> Option<bool> {
         let d = &mut *self.inner;
-        let node = d.pop_full();
+        let node = d.full;
         if node.is_null() {
-            return false;
+            return None;
         }
-        // SAFETY: a full batch's node: BATCH objects.
-        *out = unsafe { (*node).objects };
+        // SAFETY: a full batch's node: BATCH objects, ours under the lock.
+        if !f(unsafe { &(*node).objects }) {
+            return Some(false);
+        }
+        d.pop_full();
         d.free_node(node);
-        true
+        Some(true)
+    }
+
+    /// Lets `f` write BATCH free objects straight into a node of the depot, which takes
+    /// them as a full batch if `f` returns true (and nothing otherwise).
+    pub(crate) fn put_batch_with(&mut self, f: impl FnOnce(&mut [usize; BATCH]) -> bool) -> bool {
+        let node = self.inner.node(self.class);
+        // SAFETY: a node of ours that no batch uses, so this is the only reference to it.
+        if f(unsafe { &mut (*node).objects }) {
+            self.inner.push_full(node);
+            true
+        } else {
+            self.inner.free_node(node);
+            false
+        }
     }
 
     /// Gives BATCH free objects to the depot as one full batch.
