@@ -35,7 +35,9 @@ done
 # larson through the C ABI (alloc/bench/c/larson.c): each allocator preloaded as the
 # process's malloc, rseq-dsl-alloc as rseq-dsl-malloc, mimalloc and jemalloc through a shim
 # (alloc/bench/c/preload.c) over the static libraries their crates built above.
-cargo build --quiet --release -p rseq-dsl-malloc
+# Fat LTO and one codegen unit, as the Rust binaries above (alloc/bench's profile).
+CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
+    cargo build --quiet --release -p rseq-dsl-malloc
 cc -O2 -pthread alloc/bench/c/larson.c -o "$OUT/bin/larson-c"
 static_lib() { find "$CARGO_TARGET_DIR/release/build" -path "*/$1-*/out/*" -name "$2" | head -1; }
 cc -O2 -fPIC -shared -DPREFIX=mi_ alloc/bench/c/preload.c \
@@ -45,7 +47,7 @@ cc -O2 -fPIC -shared -DPREFIX=_rjem_ alloc/bench/c/preload.c \
 preload_glibc=""
 preload_mimalloc=$OUT/bin/libmimalloc-preload.so
 preload_jemalloc=$OUT/bin/libjemalloc-preload.so
-preload_rseq=$ROOT/target/release/librseq_dsl_malloc.so
+preload_rseq=$CARGO_TARGET_DIR/release/librseq_dsl_malloc.so
 declare -A NAME=([glibc]=glibc [mimalloc]=mimalloc [jemalloc]=jemalloc [rseq]=rseq-dsl-alloc)
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
