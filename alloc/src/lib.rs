@@ -29,10 +29,11 @@
 //! - **The depot**: per class, a mutex-protected stack of batches of 32 free objects, each
 //!   an array of addresses in a node of its own (never a list linked through the objects,
 //!   which a refill would walk miss by miss under the lock), and fresh memory mapped
-//!   256 KiB at a time. An empty cache takes half its capacity (one batched section pushes
-//!   31 objects of the first batch, one more section per further batch, straight from the
-//!   depot's nodes); a full cache gives half of it back (one batched section per batch
-//!   copies it into a node). Small-object memory is never returned to the system.
+//!   256 KiB at a time. An empty cache takes up to half its capacity (one batched section
+//!   pushes 31 objects of the first batch, one more section per further full batch,
+//!   straight from the depot's nodes; fresh memory is carved one batch at a time); a full
+//!   cache gives half of it back (one batched section per batch copies it into a node).
+//!   Small-object memory is never returned to the system.
 //! - **Ownership by address**: a table with a byte per page records which pages hold small
 //!   objects and of which class, so [`usable_size`](RseqAlloc::usable_size) tells one of
 //!   ours (and its size) from any other address with two loads. The drop-in C `malloc`
