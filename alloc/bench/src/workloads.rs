@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 /// often threads are born and die, how many blocks are live, their sizes, the writes to
 /// them and which thread frees what. What a Rust port cannot reproduce: blocks are freed
 /// with their size (`GlobalAlloc::dealloc` gets the layout), where a C program's `free`
-/// makes the allocator find the size from the address.
+/// makes the allocator find the size from the address, and the allocator is inlined into
+/// the program, where a C program calls it in a shared object: `alloc/bench/c/larson.c`
+/// is larson on that path (`larson-c` in scripts/alloc-bench.sh).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
     /// larson (Larson and Krishnan's server simulation): `threads` lanes, each an array of
