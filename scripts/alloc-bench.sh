@@ -10,18 +10,18 @@
 # drop-in malloc (docs/glibc-malloc-bench.md; about 8 min more, its runs ALLOC_BENCH_RUNS
 # unless GLIBC_MALLOC_BENCH_RUNS says otherwise; ALLOC_BENCH_GLIBC=0 leaves it out).
 #
-#   scripts/alloc-bench.sh                       # 4 workloads x 6 thread counts x 4 allocators x 3 runs x 1 s: about 6 min, then the second table
+#   scripts/alloc-bench.sh                       # 5 workloads x 6 thread counts x 4 allocators x 3 runs x 1 s: about 7 min, then the second table
 #   ALLOC_BENCH_SECONDS=0.3 ALLOC_BENCH_RUNS=1 ALLOC_BENCH_THREADS="1 8" ALLOC_BENCH_GLIBC=0 scripts/alloc-bench.sh   # a quick look
 #
-# The first build compiles jemalloc from source (a few minutes). Not part of CI; the
-# workloads are (alloc/tests/workloads.rs).
+# The first build compiles jemalloc from source (a few minutes). Needs a C compiler (cc)
+# for larson-c. Not part of CI; the workloads are (alloc/tests/workloads.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECONDS_EACH=${ALLOC_BENCH_SECONDS:-1}
 RUNS=${ALLOC_BENCH_RUNS:-3}
 THREADS=${ALLOC_BENCH_THREADS:-"1 2 4 8 16 32"}
-WORKLOADS=${ALLOC_BENCH_WORKLOADS:-"larson xmalloc-test glibc-thread churn"}
+WORKLOADS=${ALLOC_BENCH_WORKLOADS:-"larson larson-c xmalloc-test glibc-thread churn"}
 ALLOCATORS="glibc mimalloc jemalloc rseq"
 OUT=$ROOT/target/alloc-bench
 export CARGO_TARGET_DIR=$OUT/build
@@ -36,6 +36,24 @@ for allocator in $ALLOCATORS; do
     cp "$CARGO_TARGET_DIR/release/rseq-dsl-alloc-bench" "$OUT/bin/$allocator"
 done
 
+# larson through the C ABI (alloc/bench/c/larson.c): each allocator preloaded as the
+# process's malloc, rseq-dsl-alloc as rseq-dsl-malloc, mimalloc and jemalloc through a shim
+# (alloc/bench/c/preload.c) over the static libraries their crates built above.
+# Fat LTO and one codegen unit, as the Rust binaries above (alloc/bench's profile).
+CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
+    cargo build --quiet --release -p rseq-dsl-malloc
+cc -O2 -pthread alloc/bench/c/larson.c -o "$OUT/bin/larson-c"
+static_lib() { find "$CARGO_TARGET_DIR/release/build" -path "*/$1-*/out/*" -name "$2" | head -1; }
+cc -O2 -fPIC -shared -DPREFIX=mi_ alloc/bench/c/preload.c \
+    "$(static_lib libmimalloc-sys libmimalloc.a)" -pthread -o "$OUT/bin/libmimalloc-preload.so"
+cc -O2 -fPIC -shared -DPREFIX=_rjem_ alloc/bench/c/preload.c \
+    "$(static_lib tikv-jemalloc-sys libjemalloc_pic.a)" -pthread -lm -o "$OUT/bin/libjemalloc-preload.so"
+preload_glibc=""
+preload_mimalloc=$OUT/bin/libmimalloc-preload.so
+preload_jemalloc=$OUT/bin/libjemalloc-preload.so
+preload_rseq=$CARGO_TARGET_DIR/release/librseq_dsl_malloc.so
+declare -A NAME=([glibc]=glibc [mimalloc]=mimalloc [jemalloc]=jemalloc [rseq]=rseq-dsl-alloc)
+
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 results=$OUT/results.jsonl
 : >"$results"
@@ -44,7 +62,13 @@ for run in $(seq "$RUNS"); do
         for threads in $THREADS; do
             for allocator in $ALLOCATORS; do
                 # A run that overruns its deadline fails the script (and is dumped).
-                scripts/deadline.sh 120 "$OUT/bin/$allocator" "$workload" "$threads" "$SECONDS_EACH" >>"$results"
+                if [ "$workload" = larson-c ]; then
+                    preload=preload_$allocator
+                    scripts/deadline.sh 120 env LD_PRELOAD="${!preload}" "$OUT/bin/larson-c" \
+                        "${NAME[$allocator]}" "$threads" "$SECONDS_EACH" >>"$results"
+                else
+                    scripts/deadline.sh 120 "$OUT/bin/$allocator" "$workload" "$threads" "$SECONDS_EACH" >>"$results"
+                fi
             done
             echo "run $run/$RUNS: $workload x $threads done" >&2
         done

@@ -19,8 +19,8 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use rseq_dsl::{rseq, Outcome};
 
 use crate::class::{
-    header_offset, BATCH, CACHE_STRIDE, CLASSES, CLASS_SIZES, LAST_SMALL_CAPACITY_CLASS, POPS,
-    PUSHES, SLOT_OFFSET, STOPPED,
+    header_offset, BATCH, CACHE_STRIDE, CLASSES, CLASS_SIZES, LAST_SMALL_CAPACITY_CLASS,
+    MOVE_BATCHES, POPS, PUSHES, SLOT_OFFSET, STOPPED,
 };
 use crate::{depot, os};
 
@@ -372,9 +372,34 @@ fn push_batch(caches: Caches, class: usize, objects: &[usize; BATCH]) -> Step<()
     }
 }
 
+/// Pushes all BATCH objects of `objects` on the running CPU's cache of `class`, one of the
+/// classes of SMALL_CAPACITY (the only ones that take more than one batch in a refill).
+fn push_full_batch(caches: Caches, class: usize, objects: &[usize; BATCH]) -> Step<()> {
+    debug_assert!(class <= LAST_SMALL_CAPACITY_CLASS);
+    let objects = objects.as_ptr() as *mut u8;
+    // SAFETY: as in push; the copy writes BATCH slots from `len`, and
+    // `len + BATCH <= SMALL_CAPACITY` is checked first.
+    unsafe {
+        retry!(caches, |i| {
+            in hdr: *mut u64 = caches.header(i, class);
+            in slots: *mut usize = caches.slots(i, class);
+            in objects: *mut u8 = objects;
+            let stopped: u64 = hdr.load_acquire();
+            if stopped != 0 { exit 1; }
+            let pushes: u64 = *hdr.add(2);
+            let len: u64 = pushes - *hdr.add(3);
+            if len > 224 { exit 0; }
+            let to: *mut u8 = slots.add(len as usize) as *mut u8;
+            copy(to, objects, 256);
+            commit *hdr.add(2) = pushes + 32;
+        })
+    }
+}
+
 // The literals above, spelled out.
 const _: () = assert!(crate::class::SMALL_CAPACITY == 256 && crate::class::LARGE_CAPACITY == 64);
 const _: () = assert!(256 - (BATCH - 1) == 225 && 64 - (BATCH - 1) == 33);
+const _: () = assert!(256 - BATCH == 224 && BATCH * 8 == 256);
 
 /// An object of `class`: from the cache, else a refill from the depot; null when the
 /// system refuses memory.
@@ -427,24 +452,60 @@ fn alloc_slow(class: usize, aborted: bool) -> *mut u8 {
 #[inline(never)]
 fn refill(caches: Caches, class: usize) -> *mut u8 {
     depot::locked(class, |d| {
-        let mut batch = [0usize; BATCH];
-        let got = d.take_batch(&mut batch);
-        if got == 0 {
-            return ptr::null_mut();
+        // A full batch is pushed straight from the depot's node (no copy on the way).
+        let mut object = ptr::null_mut();
+        let direct = d.take_full_with(|batch| {
+            let pushed = matches!(push_batch(caches, class, batch), Step::Done(()));
+            if pushed {
+                object = batch[BATCH - 1] as *mut u8;
+            }
+            pushed
+        });
+        if direct != Some(true) {
+            return refill_slow(d, caches, class);
         }
         COUNTERS[class].depot_allocs.fetch_add(1, Ordering::Relaxed);
-        if got == BATCH {
-            if let Step::Done(()) = push_batch(caches, class, &batch) {
-                COUNTERS[class]
-                    .refilled
-                    .fetch_add(BATCH as u64 - 1, Ordering::Relaxed);
-                return batch[BATCH - 1] as *mut u8;
+        COUNTERS[class]
+            .refilled
+            .fetch_add(BATCH as u64 - 1, Ordering::Relaxed);
+        // Up to half the capacity (`MOVE_BATCHES`), from full batches only: a cache that
+        // empties never makes the depot carve more than one batch of fresh memory.
+        for _ in 1..MOVE_BATCHES[class] {
+            let pushed = d.take_full_with(|batch| {
+                matches!(push_full_batch(caches, class, batch), Step::Done(()))
+            });
+            if pushed != Some(true) {
+                // No full batch left, or the cache filled up or stopped meanwhile.
+                break;
             }
+            COUNTERS[class]
+                .refilled
+                .fetch_add(BATCH as u64, Ordering::Relaxed);
         }
-        // Out of memory, or the cache filled up or stopped meanwhile: the rest goes back.
-        d.put_many(&batch[..got - 1]);
-        batch[got - 1] as *mut u8
+        object
     })
+}
+
+/// A refill without a full batch in the depot (the partial one topped up with fresh
+/// memory), or whose push failed (the cache filled up or stopped meanwhile).
+fn refill_slow(d: &mut depot::Locked<'_>, caches: Caches, class: usize) -> *mut u8 {
+    let mut batch = [0usize; BATCH];
+    let got = d.take_batch(&mut batch);
+    if got == 0 {
+        return ptr::null_mut();
+    }
+    COUNTERS[class].depot_allocs.fetch_add(1, Ordering::Relaxed);
+    if got == BATCH {
+        if let Step::Done(()) = push_batch(caches, class, &batch) {
+            COUNTERS[class]
+                .refilled
+                .fetch_add(BATCH as u64 - 1, Ordering::Relaxed);
+            return batch[BATCH - 1] as *mut u8;
+        }
+    }
+    // Out of memory, or the cache filled up or stopped meanwhile: the rest goes back.
+    d.put_many(&batch[..got - 1]);
+    batch[got - 1] as *mut u8
 }
 
 /// Frees `object` of `class`: into the cache, spilling a batch to the depot when full. The
@@ -465,6 +526,8 @@ pub(crate) fn free(class: usize, object: *mut u8) {
 #[cold]
 #[inline(never)]
 fn free_slow(class: usize, object: *mut u8, aborted: bool) {
+    // A free keeps errno (see `os::KeepErrno`); the hit path makes no system call.
+    let _errno = os::KeepErrno::new();
     if aborted {
         ABORTS.fetch_add(1, Ordering::Relaxed);
         // The fast path's `registered` section leaves its abort to its caller.
@@ -487,16 +550,19 @@ fn free_slow(class: usize, object: *mut u8, aborted: bool) {
     });
 }
 
-/// The cache was full: move its top batch to the depot (under the class lock, as a
-/// refill), then push again. False if the push still failed (the thread moved to another
-/// full or stopped cache).
+/// The cache was full: move its top batches, half its capacity (`MOVE_BATCHES`), to the
+/// depot (under the class lock, as a refill), then push again. False if the push still
+/// failed (the thread moved to another full or stopped cache).
 #[cold]
 #[inline(never)]
 fn spill_and_push(caches: Caches, class: usize, object: usize) -> bool {
     depot::locked(class, |d| {
-        let mut batch = [0usize; BATCH];
-        if let Step::Done(()) = pop_batch(caches, class, &mut batch) {
-            d.put_batch(&batch);
+        for _ in 0..MOVE_BATCHES[class] {
+            // Popped straight into a node of the depot (no copy on the way).
+            if !d.put_batch_with(|batch| matches!(pop_batch(caches, class, batch), Step::Done(())))
+            {
+                break;
+            }
             COUNTERS[class]
                 .spilled
                 .fetch_add(BATCH as u64, Ordering::Relaxed);

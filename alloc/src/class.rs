@@ -18,6 +18,23 @@ pub const MAX_SMALL_ALIGN: usize = 16;
 /// Objects moved between a cache and the depot at once (a refill or a spill).
 pub const BATCH: usize = 32;
 
+/// Batches moved at once between a cache and the depot when the cache is empty (a refill)
+/// or full (a spill): as many as half the class's capacity, as jemalloc's thread caches
+/// fill and flush half of theirs. A thread that only allocates (or only frees) a class,
+/// as a producer or a consumer does, then takes the depot's lock once per half a cache
+/// rather than once per batch, and a cache that does both ends half full, as far from the
+/// next miss as it can be.
+pub const MOVE_BATCHES: [usize; CLASSES] = {
+    let mut moves = [0; CLASSES];
+    let mut c = 0;
+    while c < CLASSES {
+        moves[c] = CAPACITY[c] / 2 / BATCH;
+        c += 1;
+    }
+    moves
+};
+const _: () = assert!(SMALL_CAPACITY / 2 / BATCH == 4 && LARGE_CAPACITY / 2 / BATCH == 1);
+
 /// `class_of(size)` for `size` in 16-byte steps: entry `i` is the class of sizes
 /// `16 * (i - 1) + 1 ..= 16 * i`.
 const CLASS_BY_STEP: [u8; MAX_SMALL / 16 + 1] = {

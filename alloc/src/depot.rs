@@ -2,10 +2,13 @@
 //! full batches and one partial batch of free objects, and a bump pointer into spans of
 //! fresh memory from the OS (`mmap`, `VirtualAlloc`: `os::map`).
 //!
-//! Free objects are linked through their own first two words (every object is at least 16
-//! bytes): word 0 links the objects of one batch, word 1 of a batch's first object links the
-//! batches of the stack. Taking or giving a full batch is O(1) under the lock; walking or
-//! linking its objects happens outside it.
+//! A batch is an array of object addresses in a node of its own ([`Node`]), not a list
+//! linked through the objects: taking or giving one is O(1) under the lock plus a copy of
+//! BATCH words that sit together, where a list would be walked object by object, each a
+//! likely cache miss (the objects were last written by whichever CPU freed them), with the
+//! lock held. Nodes come from regions mapped with each span, enough for every object of the
+//! span to sit in the depot at once: a node is always at hand, so giving objects to the
+//! depot never fails, and node memory is only touched as batches use it.
 //!
 //! Nothing here allocates through the global allocator (the locks are `os::RawLock`
 //! statics, `pthread_mutex_t` or `SRWLOCK`; spans come from `os::map`), so the allocator can
@@ -27,6 +30,7 @@
 //! holds (and in the child there is no other thread).
 
 use core::cell::UnsafeCell;
+use core::mem::size_of;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
@@ -43,13 +47,49 @@ struct Depot {
     inner: UnsafeCell<Inner>,
 }
 
+/// A batch of free objects: their addresses, and the next node of a stack.
+#[repr(C)]
+struct Node {
+    next: *mut Node,
+    objects: [usize; BATCH],
+}
+
+/// The start of a mapped region of nodes: the next region not yet used.
+#[repr(C)]
+struct Region {
+    next: *mut Region,
+}
+
+/// Nodes start this far into a region (its header, rounded to a cache line).
+const REGION_HEADER: usize = 64;
+
+/// Nodes mapped with each span of `class`: one per BATCH of its objects (all of them free
+/// in the depot at once: full batches), plus one (the partial batch).
+const fn nodes_per_span(class: usize) -> usize {
+    (SPAN / CLASS_SIZES[class]).div_ceil(BATCH) + 1
+}
+
+/// Bytes of the node region mapped with each span of `class`, whole pages.
+const fn region_bytes(class: usize) -> usize {
+    (REGION_HEADER + nodes_per_span(class) * size_of::<Node>()).next_multiple_of(4096)
+}
+
 struct Inner {
-    /// Full batches (BATCH objects each), linked through word 1 of their first object.
-    full: *mut usize,
+    /// Full batches (BATCH objects each), linked through `next`.
+    full: *mut Node,
     full_batches: u64,
-    /// One batch being filled by single frees, linked through word 0.
-    partial: *mut usize,
+    /// One batch being filled by single frees (`objects[..partial_len]`), or null.
+    partial: *mut Node,
     partial_len: u64,
+    /// Nodes no batch uses, linked through `next`.
+    spare: *mut Node,
+    /// Never-used nodes: the rest of the current region, then the regions mapped with
+    /// spans and not yet reached. Together with `spare` they are at least the nodes that
+    /// every object carved so far could need (see `nodes_per_span`), so `node` never runs
+    /// out.
+    node_next: usize,
+    node_end: usize,
+    regions: *mut Region,
     /// Fresh memory: the next object and the end of the current span.
     bump: usize,
     bump_end: usize,
@@ -69,6 +109,10 @@ impl Depot {
                 full_batches: 0,
                 partial: ptr::null_mut(),
                 partial_len: 0,
+                spare: ptr::null_mut(),
+                node_next: 0,
+                node_end: 0,
+                regions: ptr::null_mut(),
                 bump: 0,
                 bump_end: 0,
                 carved: 0,
@@ -119,22 +163,32 @@ pub(crate) static TRIM_LOCK: RawLock = RawLock::new();
 static SPAN_BYTES: AtomicU64 = AtomicU64::new(0);
 
 impl Inner {
-    /// One fresh object, mapping a new span when the current one is used up; null when
-    /// the system refuses memory.
+    /// One fresh object, mapping a new span (and its node region) when the current one is
+    /// used up; null when the system refuses memory.
     fn carve(&mut self, class: usize) -> *mut usize {
         let size = CLASS_SIZES[class];
         if self.bump + size > self.bump_end {
+            let region = os::map(region_bytes(class));
+            if region.is_null() {
+                return ptr::null_mut();
+            }
             let span = os::map(SPAN);
-            if span.is_null() {
-                return ptr::null_mut();
-            }
             // Recorded before any of its objects goes out (`RseqAlloc::usable_size`).
-            if !pages::register(span as usize, SPAN, class) {
-                // SAFETY: the mapping made above, which nobody saw.
-                unsafe { os::unmap(span, SPAN) };
+            if span.is_null() || !pages::register(span as usize, SPAN, class) {
+                // SAFETY: the mappings made above, which nobody saw.
+                unsafe {
+                    if !span.is_null() {
+                        os::unmap(span, SPAN);
+                    }
+                    os::unmap(region, region_bytes(class));
+                }
                 return ptr::null_mut();
             }
-            SPAN_BYTES.fetch_add(SPAN as u64, Ordering::Relaxed);
+            let region = region as *mut Region;
+            // SAFETY: a fresh mapping of at least a page, ours alone.
+            unsafe { region.write(Region { next: self.regions }) };
+            self.regions = region;
+            SPAN_BYTES.fetch_add((SPAN + region_bytes(class)) as u64, Ordering::Relaxed);
             // The rest of the old span (less than one object) is abandoned.
             self.bump = span as usize;
             self.bump_end = span as usize + SPAN;
@@ -145,10 +199,52 @@ impl Inner {
         object as *mut usize
     }
 
-    fn push_full(&mut self, first: *mut usize) {
-        // SAFETY: `first` is a free object of at least 16 bytes that the depot now owns.
-        unsafe { first.add(1).write(self.full as usize) };
-        self.full = first;
+    /// A node for a batch: a spare one, else a never-used one.
+    fn node(&mut self, class: usize) -> *mut Node {
+        if !self.spare.is_null() {
+            let node = self.spare;
+            // SAFETY: a spare node, ours (under the lock).
+            self.spare = unsafe { (*node).next };
+            return node;
+        }
+        if self.node_next + size_of::<Node>() > self.node_end {
+            let region = self.regions;
+            // Every batch in the depot holds objects carved from this class's spans, each
+            // of which brought nodes_per_span nodes: with no spare one left, a region is
+            // still waiting (see `Inner::node_next`).
+            assert!(!region.is_null(), "depot: no node for a batch");
+            // SAFETY: a region mapped in `carve`, not used yet.
+            self.regions = unsafe { (*region).next };
+            self.node_next = region as usize + REGION_HEADER;
+            self.node_end = region as usize + region_bytes(class);
+        }
+        let node = self.node_next as *mut Node;
+        self.node_next += size_of::<Node>();
+        node
+    }
+
+    /// Gives `node` back once its batch is taken.
+    fn free_node(&mut self, node: *mut Node) {
+        // SAFETY: a node of ours that no batch uses any more.
+        unsafe { (*node).next = self.spare };
+        self.spare = node;
+    }
+
+    /// Takes the top full batch's node, if any.
+    fn pop_full(&mut self) -> *mut Node {
+        let node = self.full;
+        if !node.is_null() {
+            // SAFETY: a full batch's node, ours.
+            self.full = unsafe { (*node).next };
+            self.full_batches -= 1;
+        }
+        node
+    }
+
+    fn push_full(&mut self, node: *mut Node) {
+        // SAFETY: a node of ours holding BATCH free objects.
+        unsafe { (*node).next = self.full };
+        self.full = node;
         self.full_batches += 1;
     }
 }
@@ -171,50 +267,82 @@ impl Locked<'_> {
     /// partial batch topped up with fresh objects) and returns how many it got: BATCH
     /// unless the system refused memory.
     pub(crate) fn take_batch(&mut self, out: &mut [usize; BATCH]) -> usize {
+        if self.take_full(out) {
+            return BATCH;
+        }
+        let class = self.class;
         let d = &mut *self.inner;
-        let (chain, mut got) = if !d.full.is_null() {
-            let first = d.full;
-            // SAFETY: a full batch's first object holds the next batch in word 1.
-            d.full = unsafe { first.add(1).read() } as *mut usize;
-            d.full_batches -= 1;
-            (first, 0)
-        } else {
-            let chain = d.partial;
-            let linked = d.partial_len as usize;
+        let mut got = 0;
+        if !d.partial.is_null() {
+            let node = d.partial;
+            got = d.partial_len as usize;
+            // SAFETY: the partial batch's node, `got` objects.
+            out[..got].copy_from_slice(unsafe { &(&(*node).objects)[..got] });
             d.partial = ptr::null_mut();
             d.partial_len = 0;
-            let mut got = 0;
-            for slot in out[linked..].iter_mut() {
-                let object = d.carve(self.class);
-                if object.is_null() {
-                    break;
-                }
-                *slot = object as usize;
-                got += 1;
+            d.free_node(node);
+        }
+        while got < BATCH {
+            let object = d.carve(class);
+            if object.is_null() {
+                break;
             }
-            // The carved objects went to the end of `out`; move them after the chain's.
-            out.copy_within(linked..linked + got, 0);
-            (chain, got)
-        };
-        let mut object = chain;
-        while !object.is_null() {
             out[got] = object as usize;
             got += 1;
-            // SAFETY: a linked free object holds the next one of its batch in word 0.
-            object = unsafe { object.read() } as *mut usize;
         }
         got
     }
 
+    /// Fills `out` with a full batch if the depot has one (never with fresh memory).
+    pub(crate) fn take_full(&mut self, out: &mut [usize; BATCH]) -> bool {
+        self.take_full_with(|batch| {
+            *out = *batch;
+            true
+        })
+        .is_some()
+    }
+
+    /// Runs `f` on the top full batch's objects where they are, if the depot has a full
+    /// batch (`None` otherwise); the batch leaves the depot if `f` returns true (`f` took
+    /// the objects), and stays otherwise.
+    pub(crate) fn take_full_with(
+        &mut self,
+        f: impl FnOnce(&[usize; BATCH]) -> bool,
+    ) -> Option<bool> {
+        let d = &mut *self.inner;
+        let node = d.full;
+        if node.is_null() {
+            return None;
+        }
+        // SAFETY: a full batch's node: BATCH objects, ours under the lock.
+        if !f(unsafe { &(*node).objects }) {
+            return Some(false);
+        }
+        d.pop_full();
+        d.free_node(node);
+        Some(true)
+    }
+
+    /// Lets `f` write BATCH free objects straight into a node of the depot, which takes
+    /// them as a full batch if `f` returns true (and nothing otherwise).
+    pub(crate) fn put_batch_with(&mut self, f: impl FnOnce(&mut [usize; BATCH]) -> bool) -> bool {
+        let node = self.inner.node(self.class);
+        // SAFETY: a node of ours that no batch uses, so this is the only reference to it.
+        if f(unsafe { &mut (*node).objects }) {
+            self.inner.push_full(node);
+            true
+        } else {
+            self.inner.free_node(node);
+            false
+        }
+    }
+
     /// Gives BATCH free objects to the depot as one full batch.
     pub(crate) fn put_batch(&mut self, objects: &[usize; BATCH]) {
-        for pair in objects.windows(2) {
-            // SAFETY: every object is free, of at least 16 bytes, and ours.
-            unsafe { (pair[0] as *mut usize).write(pair[1]) };
-        }
-        // SAFETY: as above.
-        unsafe { (objects[BATCH - 1] as *mut usize).write(0) };
-        self.inner.push_full(objects[0] as *mut usize);
+        let node = self.inner.node(self.class);
+        // SAFETY: a node of ours, no batch's.
+        unsafe { (*node).objects = *objects };
+        self.inner.push_full(node);
     }
 
     /// Gives any number of free objects to the depot.
@@ -231,39 +359,38 @@ impl Locked<'_> {
     /// One free object (null when the system refuses memory).
     pub(crate) fn take_one(&mut self) -> *mut u8 {
         let d = &mut *self.inner;
-        if !d.partial.is_null() {
-            let object = d.partial;
-            // SAFETY: a linked free object holds the next one in word 0.
-            d.partial = unsafe { object.read() } as *mut usize;
-            d.partial_len -= 1;
-            return object as *mut u8;
-        }
-        if !d.full.is_null() {
-            // Split a full batch: its first object goes out, the rest becomes the partial.
-            let first = d.full;
-            // SAFETY: word 1 of a full batch's first object links the batches, word 0 its
-            // objects.
-            unsafe {
-                d.full = first.add(1).read() as *mut usize;
-                d.partial = first.read() as *mut usize;
+        if d.partial.is_null() {
+            // A full batch becomes the partial one.
+            d.partial = d.pop_full();
+            if d.partial.is_null() {
+                return d.carve(self.class) as *mut u8;
             }
-            d.full_batches -= 1;
-            d.partial_len = BATCH as u64 - 1;
-            return first as *mut u8;
+            d.partial_len = BATCH as u64;
         }
-        d.carve(self.class) as *mut u8
+        let node = d.partial;
+        d.partial_len -= 1;
+        // SAFETY: the partial batch's node, with partial_len + 1 objects.
+        let object = unsafe { (*node).objects[d.partial_len as usize] };
+        if d.partial_len == 0 {
+            d.partial = ptr::null_mut();
+            d.free_node(node);
+        }
+        object as *mut u8
     }
 
     /// Gives one free object to the depot.
     pub(crate) fn put_one(&mut self, object: *mut u8) {
         let d = &mut *self.inner;
-        let object = object as *mut usize;
-        // SAFETY: the object is free, of at least 16 bytes, and ours.
-        unsafe { object.write(d.partial as usize) };
-        d.partial = object;
+        if d.partial.is_null() {
+            d.partial = d.node(self.class);
+            d.partial_len = 0;
+        }
+        let node = d.partial;
+        // SAFETY: the partial batch's node, with room (a full one is pushed at once).
+        unsafe { (*node).objects[d.partial_len as usize] = object as usize };
         d.partial_len += 1;
         if d.partial_len == BATCH as u64 {
-            d.push_full(object);
+            d.push_full(node);
             d.partial = ptr::null_mut();
             d.partial_len = 0;
         }
@@ -287,7 +414,7 @@ pub(crate) struct DepotCounts {
     pub(crate) carved: u64,
 }
 
-/// Bytes mapped for objects so far (spans are never unmapped). Every span of a carved
+/// Bytes mapped for objects and their batches' nodes so far (never unmapped). Every span of a carved
 /// object that a reader counted under the class lock is included: the span was added
 /// under that lock, before the carve.
 pub(crate) fn span_bytes() -> u64 {

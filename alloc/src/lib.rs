@@ -26,10 +26,14 @@
 //!   loads and one store, no atomic instruction. The hit path is one attempt of a
 //!   `registered` section in a function that makes no call (so it saves no registers); a
 //!   thread's first use, an abort, an empty or full cache take an out-of-line slow path.
-//! - **The depot**: per class, a mutex-protected stack of batches of 32 free objects, and
-//!   fresh memory mapped 256 KiB at a time. An empty cache takes a batch (one batched
-//!   section pushes 31 of them); a full cache gives its top 32 objects back (one batched
-//!   section copies them out). Small-object memory is never returned to the system.
+//! - **The depot**: per class, a mutex-protected stack of batches of 32 free objects, each
+//!   an array of addresses in a node of its own (never a list linked through the objects,
+//!   which a refill would walk miss by miss under the lock), and fresh memory mapped
+//!   256 KiB at a time. An empty cache takes up to half its capacity (one batched section
+//!   pushes 31 objects of the first batch, one more section per further full batch,
+//!   straight from the depot's nodes; fresh memory is carved one batch at a time); a full
+//!   cache gives half of it back (one batched section per batch copies it into a node).
+//!   Small-object memory is never returned to the system.
 //! - **Ownership by address**: a table with a byte per page records which pages hold small
 //!   objects and of which class, so [`usable_size`](RseqAlloc::usable_size) tells one of
 //!   ours (and its size) from any other address with two loads. The drop-in C `malloc`

@@ -77,7 +77,8 @@ pub struct Stats {
     pub large_frees: u64,
     /// See `large_allocs`.
     pub large_live_bytes: u64,
-    /// Bytes mapped for small objects (never unmapped) and for the caches.
+    /// Bytes mapped for small objects and the depot's batch arrays (never unmapped) and for
+    /// the caches.
     pub mapped_bytes: u64,
 }
 

@@ -8,24 +8,42 @@
 
 use std::alloc::{alloc, dealloc, Layout};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// The workloads, by the names the script and the README use.
+///
+/// larson and xmalloc-test follow what mimalloc-bench runs (`larson 5 8 1000 5000 100 4141 N`,
+/// `xmalloc-test -w N -t 5 -s 64`) in the behaviours that decide an allocator's speed: how
+/// often threads are born and die, how many blocks are live, their sizes, the writes to
+/// them and which thread frees what. What a Rust port cannot reproduce: blocks are freed
+/// with their size (`GlobalAlloc::dealloc` gets the layout), where a C program's `free`
+/// makes the allocator find the size from the address, and the allocator is inlined into
+/// the program, where a C program calls it in a shared object: `alloc/bench/c/larson.c`
+/// is larson on that path (`larson-c` in scripts/alloc-bench.sh).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
-    /// larson: each thread replaces random blocks (8 to 1000 bytes) of its array of 1000,
-    /// then hands the array to a new thread and exits: blocks are freed by another thread
-    /// than the one that allocated them, and threads come and go (a server's pattern).
+    /// larson (Larson and Krishnan's server simulation): `threads` lanes, each an array of
+    /// 5000 blocks of 8 to 999 bytes (uniform), all first allocated by the calling thread.
+    /// A lane's thread replaces random blocks (frees one, allocates one of a new random
+    /// size, writes its first two bytes and reads one back) 500,000 times (mimalloc-bench's
+    /// 100 rounds of 5000), then starts its successor on the same array and exits. So each
+    /// thread's first use of the allocator comes every 500,000 operations per lane, and most
+    /// frees are of blocks allocated by a thread that no longer exists.
     Larson,
-    /// xmalloc-test: producer threads allocate batches of blocks (8 to 64 bytes) that
-    /// consumer threads free.
+    /// xmalloc-test (Lever and Boreham): producers allocate 64-byte blocks (`-s 64`), fill
+    /// them, and queue them 4096 to a batch (an array of 32 KiB, itself a large allocation);
+    /// consumers take batches and free every block: every block is freed by another thread
+    /// than its allocator's. At most 100 batches wait in the queue (26 MiB of blocks);
+    /// producers then sleep on a condition variable, as consumers do on an empty queue.
+    /// `threads` / 2 producers and the rest consumers; one thread alone produces a batch and
+    /// then consumes it.
     Xmalloc,
     /// glibc-thread (glibc's bench-malloc-thread): each thread frees and allocates at random
     /// in its own 1024 slots, sizes 4 to 32768 bytes with an inverse-square distribution.
     GlibcThread,
-    /// Small-object churn: each thread frees its oldest of 64 blocks (8 to 256 bytes) and
-    /// allocates a new one.
+    /// Small-object churn (ours, no original): each thread frees its oldest of 64 blocks
+    /// (8 to 256 bytes) and allocates a new one: the single-object paths and little else.
     Churn,
 }
 
@@ -136,78 +154,164 @@ fn per_thread(threads: usize, stop: &Arc<AtomicBool>, body: fn(u64, &AtomicBool)
     workers.into_iter().map(|w| w.join().unwrap()).sum()
 }
 
+/// larson's parameters as mimalloc-bench passes them: sizes `MIN..MAX` (exclusive, as
+/// the original's `min + rand % (max - min)`), blocks per thread, rounds per thread.
+const LARSON_MIN: usize = 8;
+const LARSON_MAX: usize = 1000;
+const LARSON_BLOCKS: usize = 5000;
+const LARSON_ROUNDS: u64 = 100;
+
+/// One lane of larson: its blocks, its random state and the operations done so far.
+struct Lane {
+    blocks: Vec<Block>,
+    rng: Rng,
+    ops: u64,
+}
+
+/// A larson block: written as the original writes each new block (two bytes, one read).
+fn larson_block(rng: &mut Rng) -> Block {
+    let block = Block::new(LARSON_MIN + rng.next() as usize % (LARSON_MAX - LARSON_MIN));
+    // SAFETY: at least 8 bytes; volatile, so that the writes and the read stay.
+    unsafe {
+        block.ptr.write_volatile(b'a');
+        let _ = block.ptr.read_volatile();
+        block.ptr.add(1).write_volatile(b'b');
+    }
+    block
+}
+
+/// One thread of a lane: replaces blocks for its rounds (or until `stop`), then starts its
+/// successor on the same lane and exits; returns the lane if the run is over, else the
+/// successor's handle.
+fn larson_generation(mut lane: Lane, stop: Arc<AtomicBool>) -> Generation {
+    let mut done = 0;
+    while done < LARSON_ROUNDS * LARSON_BLOCKS as u64 {
+        let victim = lane.rng.next() as usize % LARSON_BLOCKS;
+        lane.blocks[victim] = larson_block(&mut lane.rng);
+        done += 1;
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    lane.ops += done;
+    if stop.load(Ordering::Relaxed) {
+        return Generation::Over(lane);
+    }
+    // The successor starts before this thread exits, as in the original.
+    Generation::Next(std::thread::spawn(move || larson_generation(lane, stop)))
+}
+
+enum Generation {
+    Over(Lane),
+    Next(std::thread::JoinHandle<Generation>),
+}
+
 fn larson(threads: usize, stop: &Arc<AtomicBool>) -> u64 {
-    const BLOCKS: usize = 1000;
-    const PER_GENERATION: u64 = 10_000;
-    // Each lane's coordinator spawns one thread per generation, which replaces blocks and
-    // then exits, handing the array back for the next generation's thread: blocks are
-    // freed by another thread than the one that allocated them.
-    let lanes: Vec<_> = (0..threads as u64)
+    // Every lane's first blocks come from this thread, as the original's warm-up.
+    let lanes: Vec<Lane> = (0..threads as u64)
         .map(|t| {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                let mut rng = Rng::new(t + 1);
-                let mut blocks: Vec<Block> = (0..BLOCKS)
-                    .map(|_| Block::new(rng.range(8, 1000)))
-                    .collect();
-                let mut ops = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    let stop = stop.clone();
-                    let generation = std::thread::spawn(move || {
-                        let mut done = 0;
-                        while done < PER_GENERATION && !stop.load(Ordering::Relaxed) {
-                            for _ in 0..64 {
-                                let victim = rng.next() as usize % blocks.len();
-                                blocks[victim] = Block::new(rng.range(8, 1000));
-                            }
-                            done += 64;
-                        }
-                        (blocks, rng, done)
-                    });
-                    let done;
-                    (blocks, rng, done) = generation.join().unwrap();
-                    ops += done;
-                }
-                ops
-            })
+            let mut rng = Rng::new(t + 1);
+            let blocks = (0..LARSON_BLOCKS).map(|_| larson_block(&mut rng)).collect();
+            Lane {
+                blocks,
+                rng,
+                ops: 0,
+            }
         })
         .collect();
-    lanes.into_iter().map(|l| l.join().unwrap()).sum()
+    let firsts: Vec<_> = lanes
+        .into_iter()
+        .map(|lane| {
+            let stop = stop.clone();
+            std::thread::spawn(move || larson_generation(lane, stop))
+        })
+        .collect();
+    let mut ops = 0;
+    for first in firsts {
+        let mut handle = first;
+        // Each thread's successor is joined in turn; the last returns the lane.
+        let lane = loop {
+            match handle.join().unwrap() {
+                Generation::Over(lane) => break lane,
+                Generation::Next(next) => handle = next,
+            }
+        };
+        ops += lane.ops;
+        // The lane's blocks are freed here, outside the count.
+    }
+    ops
+}
+
+/// xmalloc-test's parameters: blocks per batch, block size (`-s 64`), queue limit.
+const XMALLOC_PER_BATCH: usize = 4096;
+const XMALLOC_SIZE: usize = 64;
+const XMALLOC_QUEUE: usize = 100;
+
+/// The producers' and consumers' queue of batches, with the original's two condition
+/// variables (not full, not empty).
+struct Queue {
+    batches: Mutex<Vec<Vec<Block>>>,
+    not_full: Condvar,
+    not_empty: Condvar,
+}
+
+/// How long a sleeper waits before it looks at the stop flag again (the original wakes
+/// them with a broadcast at the end; the timer thread here only sets the flag).
+const XMALLOC_NAP: Duration = Duration::from_millis(5);
+
+impl Queue {
+    /// A batch of fresh blocks, each filled (the original's memset of up to 128 bytes).
+    fn produce(&self, stop: &AtomicBool) {
+        // The batch's array: 32 KiB, a large allocation, as the original's batch struct.
+        let mut batch = Vec::with_capacity(XMALLOC_PER_BATCH);
+        for i in 0..XMALLOC_PER_BATCH {
+            let block = Block::new(XMALLOC_SIZE);
+            // SAFETY: the block has XMALLOC_SIZE bytes.
+            unsafe { block.ptr.write_bytes(i as u8, XMALLOC_SIZE.min(128)) };
+            batch.push(block);
+        }
+        let mut batches = self.batches.lock().unwrap();
+        while batches.len() >= XMALLOC_QUEUE && !stop.load(Ordering::Relaxed) {
+            batches = self.not_full.wait_timeout(batches, XMALLOC_NAP).unwrap().0;
+        }
+        batches.push(batch);
+        self.not_empty.notify_one();
+    }
+
+    /// Frees every block of one batch; returns how many (0 if none came before `stop`).
+    fn consume(&self, stop: &AtomicBool) -> u64 {
+        let mut batches = self.batches.lock().unwrap();
+        while batches.is_empty() && !stop.load(Ordering::Relaxed) {
+            batches = self.not_empty.wait_timeout(batches, XMALLOC_NAP).unwrap().0;
+        }
+        let batch = batches.pop();
+        self.not_full.notify_one();
+        drop(batches);
+        // The blocks and the batch's array are freed here, outside the lock.
+        batch.map_or(0, |b| b.len() as u64)
+    }
 }
 
 fn xmalloc(threads: usize, stop: &Arc<AtomicBool>) -> u64 {
-    const BATCH: usize = 64;
-    let queue: Arc<Mutex<Vec<Vec<Block>>>> = Arc::new(Mutex::new(Vec::new()));
-    let limit = 16 * threads.max(2);
-    let produce = move |rng: &mut Rng, queue: &Mutex<Vec<Vec<Block>>>| -> bool {
-        if queue.lock().unwrap().len() >= limit {
-            return false;
-        }
-        let batch: Vec<Block> = (0..BATCH).map(|_| Block::new(rng.range(8, 64))).collect();
-        queue.lock().unwrap().push(batch);
-        true
-    };
-    let consume = |queue: &Mutex<Vec<Vec<Block>>>| -> u64 {
-        let batch = queue.lock().unwrap().pop();
-        batch.map_or(0, |b| b.len() as u64)
-    };
+    let queue = Arc::new(Queue {
+        batches: Mutex::new(Vec::new()),
+        not_full: Condvar::new(),
+        not_empty: Condvar::new(),
+    });
+    let producers = threads / 2;
     let workers: Vec<_> = (0..threads)
         .map(|t| {
             let (stop, queue) = (stop.clone(), queue.clone());
             std::thread::spawn(move || {
-                let mut rng = Rng::new(t as u64 + 7);
                 let mut freed = 0;
-                // One thread alone does both; otherwise even threads produce, odd consume.
-                let (producer, consumer) = (threads == 1 || t % 2 == 0, threads == 1 || t % 2 == 1);
                 while !stop.load(Ordering::Relaxed) {
-                    let mut progress = producer && produce(&mut rng, &queue);
-                    if consumer {
-                        let n = consume(&queue);
-                        freed += n;
-                        progress |= n > 0;
-                    }
-                    if !progress {
-                        std::thread::yield_now();
+                    if threads == 1 {
+                        queue.produce(&stop);
+                        freed += queue.consume(&stop);
+                    } else if t < producers {
+                        queue.produce(&stop);
+                    } else {
+                        freed += queue.consume(&stop);
                     }
                 }
                 freed
@@ -216,7 +320,7 @@ fn xmalloc(threads: usize, stop: &Arc<AtomicBool>) -> u64 {
         .collect();
     let freed: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
     // Blocks still queued are freed here, outside the count.
-    queue.lock().unwrap().clear();
+    queue.batches.lock().unwrap().clear();
     freed
 }
 

@@ -90,13 +90,12 @@ pub unsafe extern "C" fn free(p: *mut c_void) {
     }
     match RseqAlloc.usable_size(p as *const u8) {
         Some(size) => {
-            // The slow paths may make system calls (a first registration, a fresh
-            // mapping) that set errno; `free` must not change it.
-            let saved = errno();
+            // `free` must not change errno: the allocator's free restores it on its slow
+            // path, the only one that makes system calls (a first registration, a fresh
+            // mapping), so that the hit path pays for no save and restore.
             // SAFETY: one of our small objects, live (the caller's contract), freed with
             // its class's layout (the same class as the layout it was allocated with).
             unsafe { RseqAlloc.dealloc(p.cast(), small_layout(size)) };
-            set_errno(saved);
         }
         None => {
             GLIBC_FREES.fetch_add(1, Ordering::Relaxed);
