@@ -14,6 +14,46 @@ use core::mem::{align_of, offset_of, size_of};
 //
 // `$d` is a literal `$`, passed in so that the macros defined inside can have metavariables
 // of their own.
+/// The symbol of the `static-tls` block (`fast.rs`), the same in every `abi/<arch>.rs`:
+/// hidden (never exported from a shared object) and named after this crate's version, so
+/// that two versions in one program keep two blocks.
+#[cfg(feature = "static-tls")]
+macro_rules! static_tls_symbol {
+    () => {
+        concat!(
+            "__rseq_dsl_fast_words_",
+            env!("CARGO_PKG_VERSION_MAJOR"),
+            "_",
+            env!("CARGO_PKG_VERSION_MINOR"),
+            "_",
+            env!("CARGO_PKG_VERSION_PATCH")
+        )
+    };
+}
+
+/// The `static-tls` block's initial image (`fast::FastWords`: the stand-in area, a null
+/// `mm_cid` area, "no area"), in `.tdata`, for `abi/<arch>.rs`; `$align` is `.p2align`'s.
+#[cfg(feature = "static-tls")]
+macro_rules! static_tls_image {
+    () => {
+        core::arch::global_asm!(
+            ".pushsection .tdata, \"awT\", %progbits",
+            ".p2align 3",
+            concat!(".globl ", static_tls_symbol!()),
+            concat!(".hidden ", static_tls_symbol!()),
+            concat!(".type ", static_tls_symbol!(), ", %object"),
+            concat!(".size ", static_tls_symbol!(), ", 24"),
+            concat!(static_tls_symbol!(), ":"),
+            ".quad {standin}",
+            ".quad 0",
+            ".byte 1",
+            ".zero 7",
+            ".popsection",
+            standin = sym crate::registration::UNREGISTERED,
+        );
+    };
+}
+
 macro_rules! backends {
     ($d:tt $($name:ident: $file:literal if $target:meta;)*) => {
         $(
@@ -120,6 +160,8 @@ backends! { $
 
 with_backend! {
     pub use arch::{glibc_rseq_symbols, thread_pointer, ARCH_NAME, AUDIT_ARCH, SIGNATURE, SYS_RSEQ};
+    #[cfg(feature = "static-tls")]
+    pub(crate) use arch::static_tls_words;
 }
 
 /// The per-thread area shared with the kernel (`struct rseq` of the uapi header).

@@ -51,6 +51,7 @@ pub mod stats;
 // (abi.rs lists them), and everywhere else the same interface reporting why rseq is
 // unavailable. Nothing outside these modules asks which one it has.
 with_backend! {
+    mod fast;
     mod fence;
     mod registration;
 }

@@ -18,6 +18,7 @@ use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::abi::{self, RseqArea};
+use crate::fast;
 use crate::error::{last_errno, Reason, Unavailable};
 use crate::info::{Mode, Owner, Registration};
 use crate::once::OnceWord;
@@ -58,14 +59,21 @@ pub(crate) fn initialized_before_main() -> bool {
 /// needs no registration check at all: it reads index 0 from `cpu_id_start`, stores its
 /// descriptor, finds `cpu_id` different and aborts, and its abort path registers (the
 /// folding librseq does). The kernel never sees this area.
-static UNREGISTERED: UnregisteredArea = UnregisteredArea(UnsafeCell::new(RseqArea::new()));
+pub(crate) static UNREGISTERED: UnregisteredArea =
+    UnregisteredArea(UnsafeCell::new(RseqArea::new()));
 
 /// The stand-in area, writable: sections store their descriptor into its `rseq_cs` before
 /// they find out they are not registered. Nothing reads that word (the kernel does not
 /// know this area), so concurrent stores from several threads are harmless; every other
 /// field is only read.
 #[repr(transparent)]
-struct UnregisteredArea(UnsafeCell<RseqArea>);
+pub(crate) struct UnregisteredArea(UnsafeCell<RseqArea>);
+
+impl UnregisteredArea {
+    pub(crate) const fn get(&self) -> *mut RseqArea {
+        self.0.get()
+    }
+}
 
 // SAFETY: the only writes are `rseq_cs` stores by generated sections (word-sized, never
 // read back); the other fields are constant.
@@ -73,23 +81,13 @@ unsafe impl Sync for UnregisteredArea {}
 
 #[inline(always)]
 pub(crate) fn unregistered() -> *const RseqArea {
-    UNREGISTERED.0.get()
+    UNREGISTERED.get()
 }
 
 thread_local! {
-    // The fast path: one TLS load. UNREGISTERED until the first successful registration,
-    // and again once the own area is unregistered at thread exit. No destructor, so it can
-    // be read at any point of the thread's life.
-    static AREA: Cell<*const RseqArea> = const { Cell::new(UNREGISTERED.0.get()) };
     // Why registration failed on this thread; read only on the slow path, so that a
     // failed thread makes one system call, not one per operation.
     static FAILURE: Cell<Option<Unavailable>> = const { Cell::new(None) };
-    // The registered area where the kernel maintains `mm_cid` (feature size past it), null
-    // otherwise: a `registered` mm_cid section's whole check is this load and a null test.
-    static MM_CID_AREA: Cell<*mut RseqArea> = const { Cell::new(ptr::null_mut()) };
-    // Whether AREA is the stand-in, for a section's abort path: a variable of its own, so
-    // that the compiler keeps no address of AREA live across the section to read it again.
-    static NO_AREA: Cell<bool> = const { Cell::new(true) };
     static OWNER: Cell<Option<Owner>> = const { Cell::new(None) };
     // This crate's own area, used only where glibc does not own one. No Rust destructor (its
     // lazy registration allocates, which a signal handler must not do): the key's destructor
@@ -146,9 +144,10 @@ fn retire(reason: Reason) {
 /// Makes every later use of this copy of the crate on this thread report `reason`, a
 /// section in a signal handler included: from here on none stores `rseq_cs`.
 fn mark_retired(reason: Reason) {
-    let _ = AREA.try_with(|a| a.set(unregistered()));
-    let _ = MM_CID_AREA.try_with(|a| a.set(ptr::null_mut()));
-    let _ = NO_AREA.try_with(|a| a.set(true));
+    let words = fast::words();
+    words.area.set(unregistered());
+    words.mm_cid_area.set(ptr::null_mut());
+    words.no_area.set(true);
     let _ = FAILURE.try_with(|f| f.set(Some(Unavailable::new(reason))));
     // A handler runs on this very thread: a compiler fence orders the stores above before
     // whatever follows, for it.
@@ -335,9 +334,9 @@ pub(crate) fn required_alignment() -> u32 {
 /// ```
 #[inline(always)]
 pub fn area() -> Result<NonNull<RseqArea>, Unavailable> {
-    let area = AREA.with(Cell::get);
+    let area = fast::words().area.get();
     if area != unregistered() {
-        // SAFETY: AREA holds either UNREGISTERED or a registered area, never null.
+        // SAFETY: the area word holds either UNREGISTERED or a registered area, never null.
         return Ok(unsafe { NonNull::new_unchecked(area.cast_mut()) });
     }
     register_slow()
@@ -347,29 +346,29 @@ pub fn area() -> Result<NonNull<RseqArea>, Unavailable> {
 /// call, so that a caller's fast path holding it stays a leaf (`rseq!(registered, ...)`).
 #[inline(always)]
 pub(crate) fn registered_area() -> Option<NonNull<RseqArea>> {
-    let area = AREA.with(Cell::get);
-    // SAFETY: AREA holds either UNREGISTERED or a registered area, never null.
+    let area = fast::words().area.get();
+    // SAFETY: the area word holds either UNREGISTERED or a registered area, never null.
     (area != unregistered()).then(|| unsafe { NonNull::new_unchecked(area.cast_mut()) })
 }
 
 /// Whether the thread has no area (its sections run on the stand-in and abort).
 #[inline(always)]
 pub(crate) fn has_no_area() -> bool {
-    NO_AREA.with(Cell::get)
+    fast::words().no_area.get()
 }
 
 /// The thread's registered area if the kernel maintains `mm_cid` in it; never registers,
 /// never calls.
 #[inline(always)]
 pub(crate) fn registered_mm_cid_area() -> Option<NonNull<RseqArea>> {
-    NonNull::new(MM_CID_AREA.with(Cell::get))
+    NonNull::new(fast::words().mm_cid_area.get())
 }
 
 /// The thread's registered area, or an area whose `cpu_id` reads "not registered"; never
 /// registers. Only for reads of kernel-written fields.
 #[inline(always)]
 pub(crate) fn area_or_unregistered() -> *const RseqArea {
-    AREA.try_with(Cell::get).unwrap_or(unregistered())
+    fast::words().area.get()
 }
 
 /// The thread's registered area, or the stand-in whose `cpu_id` reads "not registered":
@@ -377,9 +376,8 @@ pub(crate) fn area_or_unregistered() -> *const RseqArea {
 /// [`UNREGISTERED`]).
 #[inline(always)]
 pub(crate) fn area_hint() -> NonNull<RseqArea> {
-    // SAFETY: AREA holds either the stand-in or a registered area, never null; `with`
-    // cannot fail: the key has no destructor.
-    unsafe { NonNull::new_unchecked(AREA.with(Cell::get).cast_mut()) }
+    // SAFETY: the area word holds either the stand-in or a registered area, never null.
+    unsafe { NonNull::new_unchecked(fast::words().area.get().cast_mut()) }
 }
 
 #[cold]
@@ -406,10 +404,11 @@ fn register_slow() -> Result<NonNull<RseqArea>, Unavailable> {
     // constructor's allocation): `registered` mm_cid sections read it without computing it.
     let with_mm_cid = feature_size() >= (abi::MM_CID_OFFSET + 4) as u32;
     let _ = OWNER.try_with(|o| o.set(Some(owner)));
-    let _ = AREA.try_with(|a| a.set(area.as_ptr()));
-    let _ = NO_AREA.try_with(|a| a.set(false));
+    let words = fast::words();
+    words.area.set(area.as_ptr());
+    words.no_area.set(false);
     if with_mm_cid {
-        let _ = MM_CID_AREA.try_with(|a| a.set(area.as_ptr()));
+        words.mm_cid_area.set(area.as_ptr());
     }
     Ok(area)
 }

@@ -55,3 +55,29 @@ pub fn glibc_rseq_symbols() -> (*const isize, *const u32) {
     }
     (offset, size)
 }
+
+#[cfg(feature = "static-tls")]
+static_tls_image!();
+
+/// This thread's `static-tls` block (`fast.rs`): its offset from the thread pointer, from
+/// the GOT (initial-exec; the linker turns it into a constant in an executable), plus
+/// `tpidr_el0`. No call, in executables and shared objects alike.
+#[cfg(feature = "static-tls")]
+#[inline(always)]
+pub(crate) fn static_tls_words() -> *mut u8 {
+    let words: *mut u8;
+    // SAFETY: reads a GOT entry the loader filled with the block's offset, and the thread
+    // pointer register; no memory is written, no stack used.
+    unsafe {
+        core::arch::asm!(
+            concat!("adrp {w}, :gottprel:", static_tls_symbol!()),
+            concat!("ldr {w}, [{w}, #:gottprel_lo12:", static_tls_symbol!(), "]"),
+            "mrs {tp}, tpidr_el0",
+            "add {w}, {w}, {tp}",
+            w = out(reg) words,
+            tp = out(reg) _,
+            options(nostack, pure, readonly, preserves_flags),
+        );
+    }
+    words
+}

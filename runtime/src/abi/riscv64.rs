@@ -60,3 +60,25 @@ pub fn glibc_rseq_symbols() -> (*const isize, *const u32) {
     }
     (offset, size)
 }
+
+#[cfg(feature = "static-tls")]
+static_tls_image!();
+
+/// This thread's `static-tls` block (`fast.rs`): its offset from the thread pointer, from
+/// the GOT (initial-exec), plus `tp`. No call, in executables and shared objects alike.
+#[cfg(feature = "static-tls")]
+#[inline(always)]
+pub(crate) fn static_tls_words() -> *mut u8 {
+    let words: *mut u8;
+    // SAFETY: reads a GOT entry the loader filled with the block's offset, and the thread
+    // pointer register; no memory is written, no stack used.
+    unsafe {
+        core::arch::asm!(
+            concat!("la.tls.ie {w}, ", static_tls_symbol!()),
+            "add {w}, {w}, tp",
+            w = out(reg) words,
+            options(nostack, pure, readonly, preserves_flags),
+        );
+    }
+    words
+}

@@ -55,3 +55,26 @@ pub fn glibc_rseq_symbols() -> (*const isize, *const u32) {
     }
     (offset, size)
 }
+
+#[cfg(feature = "static-tls")]
+static_tls_image!();
+
+/// This thread's `static-tls` block (`fast.rs`): its offset from the thread pointer, from
+/// the GOT (initial-exec; in an executable the linker turns the load into a constant),
+/// plus the thread pointer. No call, in executables and shared objects alike.
+#[cfg(feature = "static-tls")]
+#[inline(always)]
+pub(crate) fn static_tls_words() -> *mut u8 {
+    let words: *mut u8;
+    // SAFETY: reads a GOT entry the loader filled with the block's offset, and the TCB
+    // self-pointer at fs:0; no memory is written, no stack used.
+    unsafe {
+        core::arch::asm!(
+            concat!("mov {w}, qword ptr [rip + ", static_tls_symbol!(), "@GOTTPOFF]"),
+            "add {w}, qword ptr fs:[0]",
+            w = out(reg) words,
+            options(nostack, pure, readonly),
+        );
+    }
+    words
+}
