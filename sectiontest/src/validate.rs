@@ -75,7 +75,7 @@ pub fn validate(section: &Section) -> Result<(), String> {
                 if len.ty.int().is_none_or(Int::signed) {
                     return Err("a run-time copy's length is not unsigned".into());
                 }
-                if section.exit_ty().is_some() {
+                if section.exit_ty().is_some() && !guarded(&section.stmts, stmt, len, *max) {
                     return Err(
                         "a run-time copy exits without a value beside exits with one".into(),
                     );
@@ -138,6 +138,28 @@ pub fn validate(section: &Section) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Whether an exit before `copy` already leaves when `len`, a name, is above `max`: an
+/// `if len > M { exit ...; }` with `M <= max`, the one form the generator writes (the
+/// checker knows a few more).
+fn guarded(stmts: &[Stmt], copy: &Stmt, len: &Expr, max: u64) -> bool {
+    let Kind::Var(name) = &len.kind else {
+        return false;
+    };
+    stmts
+        .iter()
+        .take_while(|stmt| !std::ptr::eq(*stmt, copy))
+        .any(|stmt| match stmt {
+            Stmt::ExitIf {
+                cond: Cond::Cmp(CmpOp::Gt, lhs, rhs),
+                ..
+            } => {
+                matches!(&lhs.kind, Kind::Var(n) if n == name)
+                    && matches!(rhs.kind, Kind::Lit { value, .. } if value <= i128::from(max))
+            }
+            _ => false,
+        })
 }
 
 fn uses_index(section: &Section) -> bool {

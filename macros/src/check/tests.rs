@@ -219,6 +219,10 @@ fn copy_bound_rules() {
         quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; copy(p, n, max 8); commit *p = 1; }),
         &["three arguments and the bound"],
     );
+    one_error(
+        quote!(|cpu| { in p: *mut u8 = q; in n: usize = 4; copy(p, p, n, max); commit *p = 1; }),
+        &["`max` needs the bound after it", "max 256"],
+    );
     // A bad bound and a bad length are both reported, in one pass.
     assert_eq!(
         errors(

@@ -146,6 +146,17 @@ impl Checker {
         earlier: &[Op],
     ) -> Option<Op> {
         let [dst, src, len] = args else {
+            // `copy(dst, src, n, max)`: the bound without its value parses as a fourth
+            // argument, the name `max`.
+            if let [_, _, _, last] = args {
+                if max.is_none() && ident_of(last).is_some_and(|name| name == "max") {
+                    self.errors.push_spanned(
+                        last,
+                        format!("`max` needs the bound after it, a literal: `copy(dst, src, n, max {MAX_COPY_BYTES})`"),
+                    );
+                    return None;
+                }
+            }
             let usage = match max {
                 None => format!("`copy` takes three arguments: `copy(destination, source, bytes)`, bytes a literal up to {MAX_COPY_BYTES}"),
                 Some(_) => "`copy` with a bound takes three arguments and the bound: `copy(destination, source, bytes, max 256)`".to_string(),

@@ -141,6 +141,35 @@ mod tests {
     }
 
     #[test]
+    fn a_run_time_copy_counts_its_private_registers() {
+        // `d`, `s` and `n` are used after the copy, so its loop takes three registers of its
+        // own besides its scratch one: 9 values live across it, 4 more in it, and `status`.
+        let section = |later: &str| {
+            format!(
+                "|cpu| {{ in d: *mut u8 = q; in s: *const u8 = r; in n: usize = 1; \
+                 in a: u64 = 1; in b: u64 = 2; in c: u64 = 3; in e: u64 = 4; in f: u64 = 5; \
+                 in g: u64 = 6; copy(d, s, n, max 8); \
+                 commit *(d as *mut u64) = {later}; }}"
+            )
+        };
+        let tokens = section("a + b + c + e + f + g + n as u64 + s as u64")
+            .parse()
+            .unwrap();
+        let message = match compile_section(tokens, &X86_64, Instrumentation::default()) {
+            Ok(_) => panic!("within the budget"),
+            Err(error) => error.to_string(),
+        };
+        assert!(message.contains("needs 14 registers"), "{message}");
+        assert!(
+            message.contains("g` and 4 intermediate values"),
+            "{message}"
+        );
+        // The same section where the copy's operands die there fits: the loop reuses them.
+        let tokens = section("a + b + c + e + f + g").parse().unwrap();
+        assert!(compile_section(tokens, &X86_64, Instrumentation::default()).is_ok());
+    }
+
+    #[test]
     fn later_only_the_values_still_needed_count() {
         // The loaded values accumulate until the commit sums them; the area and the index
         // died after the index check.

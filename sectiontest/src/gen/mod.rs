@@ -36,6 +36,7 @@ pub fn generate(seed: u64, config: Config) -> Section {
         no_loads: false,
         reads: Vec::new(),
         writes: Vec::new(),
+        before: Vec::new(),
     };
     let mut section = if g.rng.chance(8) {
         g.near_budget()
@@ -59,6 +60,8 @@ struct Gen<'r> {
     no_loads: bool,
     reads: Vec<Bytes>,
     writes: Vec<Bytes>,
+    /// Statements that the statement being generated needs right before it.
+    before: Vec<Stmt>,
 }
 
 const COPY_LENGTHS: [u64; 14] = [1, 2, 3, 7, 8, 9, 15, 16, 17, 24, 32, 64, 128, 256];
@@ -141,9 +144,12 @@ impl Gen<'_> {
         for _ in 0..self.rng.below(9) {
             for _attempt in 0..4 {
                 if let Some(stmt) = self.stmt(depth, &mut exit_ty, &mut lets) {
+                    // What the statement needs before it (a guarded copy's length and guard).
+                    stmts.append(&mut self.before);
                     stmts.push(stmt);
                     break;
                 }
+                self.before.clear();
             }
         }
         let (commit, extra) = self.commit(depth);
@@ -197,7 +203,7 @@ impl Gen<'_> {
                 let (ptr, value) = self.write(depth)?;
                 Some(Stmt::Store { ptr, value })
             }
-            6 if self.rng.chance(50) => self.copy_up_to(depth, exit_ty),
+            6 if self.rng.chance(50) => self.copy_up_to(depth, exit_ty, lets),
             6 => {
                 let len = *self.rng.pick(&COPY_LENGTHS);
                 let dst_ty = Ty::ptr(true, Ty::Int(self.random_int()));
@@ -246,17 +252,34 @@ impl Gen<'_> {
         }
     }
 
-    /// `copy(dst, src, len, max N)`, its accesses as long as `N` allows; a length above `N`
-    /// exits without a value, so only in a section whose exits carry none.
-    fn copy_up_to(&mut self, depth: usize, exit_ty: &mut Option<Option<Ty>>) -> Option<Stmt> {
-        if matches!(exit_ty, Some(Some(_))) {
-            return None;
-        }
+    /// `copy(dst, src, len, max N)`, its accesses as long as `N` allows. A length above `N`
+    /// exits without a value; in a section whose exits carry one, the length is bound with
+    /// a `let` and guarded first, `if len > M { exit value; }` with `M <= N` (pushed to
+    /// [`Gen::before`]), and the copy has no exit of its own.
+    fn copy_up_to(
+        &mut self,
+        depth: usize,
+        exit_ty: &mut Option<Option<Ty>>,
+        lets: &mut usize,
+    ) -> Option<Stmt> {
         let max = *self.rng.pick(&COPY_BOUNDS);
         let int = *self
             .rng
             .pick(&[Int::U8, Int::U16, Int::U32, Int::U64, Int::Usize]);
         let len = self.copy_length(int, max, depth);
+        // With exits that carry a value: the guard's bound (the copy's, or tighter) and its
+        // exit value, which may not load.
+        let guard = match exit_ty.clone() {
+            Some(Some(ty)) => {
+                // At most what the length's type holds: `v > 255` guards a `u8` (never true).
+                let bound = (max - self.rng.below(2) as u64 * (max / 2)).min(int.max() as u64);
+                self.no_loads = true;
+                let value = self.value(&ty, depth);
+                self.no_loads = false;
+                Some((bound, value))
+            }
+            _ => None,
+        };
         let dst_ty = Ty::ptr(true, Ty::Int(self.random_int()));
         let src_ty = self.random_ptr_ty();
         let dst = self.access_ptr(&dst_ty, true, max, DATA_END, depth)?;
@@ -265,7 +288,10 @@ impl Gen<'_> {
             return None;
         }
         let mut reads = Vec::new();
-        self.env.abs(&len, &mut reads)?;
+        let len_abs = self.env.abs(&len, &mut reads)?;
+        if let Some((_, value)) = &guard {
+            self.env.abs(value, &mut reads)?;
+        }
         let d = access(self.env.abs(&dst, &mut reads)?, max, 1, DATA_END)?;
         let s = access(self.env.abs(&src, &mut reads)?, max, 1, ARENA)?;
         if overlaps(d, s) {
@@ -275,8 +301,26 @@ impl Gen<'_> {
         if !self.accept(reads, vec![d]) {
             return None;
         }
-        *exit_ty = Some(None);
-        Some(Stmt::CopyUpTo { dst, src, len, max })
+        // Nothing fails from here on: the name and the statements before the copy are kept.
+        let Some((bound, value)) = guard else {
+            exit_ty.get_or_insert(None);
+            return Some(Stmt::CopyUpTo { dst, src, len, max });
+        };
+        let name = format!("v{lets}");
+        *lets += 1;
+        self.env.vars.push((name.clone(), Ty::Int(int), len_abs));
+        let var = Expr::var(&name, Ty::Int(int));
+        self.before.push(Stmt::Let { name, value: len });
+        self.before.push(Stmt::ExitIf {
+            cond: Cond::Cmp(CmpOp::Gt, var.clone(), Expr::lit(i128::from(bound), int)),
+            value: Some(value),
+        });
+        Some(Stmt::CopyUpTo {
+            dst,
+            src,
+            len: var,
+            max,
+        })
     }
 
     /// A run-time length for a copy bounded by `max`, never a bare literal (the checker
