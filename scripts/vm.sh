@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Runs the test suites on real Linux kernels under qemu-system, one architecture per call:
 #
-#     scripts/vm.sh x86_64|aarch64|riscv64 [--tier ci|full] [--fetch-only]
+#     scripts/vm.sh x86_64|aarch64|riscv64 [--tier ci|full] [--fetch-only] [--kernel SPEC]
+#
+# `--kernel SPEC` boots that kernel only (as VM_KERNELS=SPEC would). `--kernel slice` (x86_64):
+# the kernel scripts/kernel-build.sh builds from Debian's linux-source-7.3 with the rseq
+# time-slice extension (issue 26), with a plan of its own (scripts/vm/slice.sh): the kernel's
+# slice_test selftest, a check that the extension is on, and our tests named `slice`.
 #
 # `--fetch-only` installs the tools and downloads the tier's kernels and glibcs, then stops:
 # .ci/run does that in the background while the host's tests build and run.
@@ -68,7 +73,7 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 x86_64|aarch64|riscv64 [--tier ci|full] [--fetch-only]" >&2
+    echo "usage: $0 x86_64|aarch64|riscv64 [--tier ci|full] [--fetch-only] [--kernel SPEC]" >&2
     exit 2
 }
 [ $# -ge 1 ] || usage
@@ -90,6 +95,11 @@ while [ $# -gt 0 ]; do
     --tier=*)
         TIER=${1#--tier=}
         shift
+        ;;
+    --kernel)
+        [ $# -ge 2 ] || usage
+        VM_KERNELS=$2
+        shift 2
         ;;
     *) usage ;;
     esac
@@ -167,6 +177,9 @@ mkdir -p "$VM"
 
 # shellcheck source=scripts/vm/lib.sh
 source "$ROOT/scripts/vm/lib.sh"
+# shellcheck source=scripts/vm/slice.sh
+source "$ROOT/scripts/vm/slice.sh"
+if slice_wanted && [ "$ARCH" != x86_64 ]; then die "the slice kernel is built for x86_64 only"; fi
 
 install_host_tools
 download_all
@@ -178,6 +191,7 @@ build_all
 qemu_user_checks
 define_cells
 build_stage
+build_slice_stage
 build_sectiontest
 log "cells: ${CELLS[*]} (primary: $PRIMARY); tier $TIER"
 boot_all

@@ -180,6 +180,12 @@ kernel_file() { # SUITE -> the image fetched for it
 fetch_kernel() { # SPEC -> $VM/kernels/SUITE/vmlinuz
     local suite package out apt tmp image
     suite=$(kernel_suite "$1")
+    # `slice`: not Debian's image but one built from Debian's source with the rseq time-slice
+    # extension (scripts/kernel-build.sh: cached, instant once built; scripts/vm/slice.sh).
+    if [ "$suite" = slice ]; then
+        "$ROOT/scripts/kernel-build.sh" "$ARCH" || die "the slice kernel did not build"
+        return
+    fi
     package=$(kernel_package "$1")
     out=$VM/kernels/$suite
     [ -n "$(kernel_file "$suite")" ] && return
@@ -248,6 +254,8 @@ build_tests() { # TARGET -> "name path" lines
     export "$var=-C force-frame-pointers=yes --cfg rseq_dsl_vm $("$ROOT/scripts/instrumented.sh" printenv RSEQ_INSTRUMENTED_CFGS)"
     export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
     local root_tests=(--test smoke --test descriptors --test acceptance --test fork --test hotplug)
+    # Our time-slice extension tests (issue 26), once they exist: they run on the slice kernel.
+    if [ -e "$ROOT/tests/slice.rs" ] || [ -e "$ROOT/tests/slice/main.rs" ]; then root_tests+=(--test slice); fi
     if [ "${VM_ALL_TESTS:-0}" = 1 ]; then root_tests=(--lib --tests); fi
     local runtime=(cargo test --release --no-run --target "$target" -p rseq-dsl-runtime --tests --all-features)
     local crate=(cargo test --release --no-run --target "$target" -p rseq-dsl "${root_tests[@]}" --all-features)
@@ -474,6 +482,11 @@ groups_share() { # LIST I N
 # Both tiers: the CPU hot-plug test once per boot, last (plan_hotplug).
 write_plan() { # SUITE INDEX -> stdout
     local suite=$1 index=$2 cell name group own_cell
+    # The kernel built with the time-slice extension has a plan of its own (scripts/vm/slice.sh).
+    if [ "$suite" = slice ]; then
+        write_slice_plan
+        return
+    fi
     local mm_kernels=() k mm_index=-1 spec
     for spec in $KERNELS; do
         k=$(kernel_suite "$spec")
@@ -599,6 +612,8 @@ boot() { # SPEC INDEX
     if [ "$(($(date +%s) - boot_start))" -ge "$deadline" ]; then
         log "the boot overran its deadline ($deadline s): killed"
     fi
+    # The time-slice extension's boot: its facts, slice_test's counts and verdict (slice.sh).
+    [ "$suite" != slice ] || check_slice_console "$console.txt"
     if grep -q "^RSEQ-VM: END" "$console.txt" &&
         grep -q "^RSEQ-VM: SUMMARY passed=[1-9][0-9]* failed=0$" "$console.txt" &&
         ! grep -q "^RSEQ-VM: FAIL" "$console.txt"; then
