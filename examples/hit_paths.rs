@@ -144,9 +144,15 @@ fn main() {
         counter_rseq_registered(black_box(base));
         counter_percpu(&counter);
     }
-    #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
     {
-        match rseq_dsl::registration().ok().and_then(|r| r.thread_pointer_offset) {
+        match rseq_dsl::registration()
+            .ok()
+            .and_then(|r| r.thread_pointer_offset)
+        {
             Some(offset) => {
                 for _ in 0..1000 {
                     counter_handwritten(base, offset);

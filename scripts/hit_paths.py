@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Counts the instructions of functions' hit paths in an llvm-objdump disassembly.
 
-The hit path is walked from the function's entry: a conditional branch falls through
-(the compiler lays the likely path out straight, the slow paths being #[cold]), an
-unconditional jump inside the function is followed, and the walk ends at a return or at a
-jump out of the function (a tail call, counted). A walk that comes back to an address it
-has seen is reported as a loop. Each walk is printed, so that a reader can check that the
-path it took is the hit path.
+A function's hit path is taken to be its longest path from the entry to a return that
+makes no call: every branch is followed both ways (a loop's back edge is not), a jump out
+of the function (a tail call, or a section's abort or exit stub in `__rseq_failure`) ends a
+path that does not count, and so does a call. Slow paths end in a call or a tail call, so
+what is left are the paths that serve the request in the function itself, of which the
+longest is reported: an upper bound for the hit path, whichever index mode or branch the
+running machine takes. A function whose every return follows a call (the drop-in's
+`malloc`, which calls the allocator) is reported with its longest such path, marked.
+Each path is printed, so that a reader can check it.
 
     hit_paths.py --arch x86_64 --label "rseq! counter" --function counter_rseq FILE.dis ...
     hit_paths.py ... --json OUT.jsonl    # one line per function, for the report
@@ -69,33 +72,71 @@ def target(operands):
     return int(match.group(1), 16) if match else None
 
 
-def walk(arch, body):
-    """The hit path's instructions, and how the walk ended."""
+def walk(arch, body, sections=(), with_calls=False):
+    """The longest path from the entry to a return: (instructions, ending). Inside an rseq
+    critical section (`sections`: (start, end) ranges from the descriptors), a branch
+    that leaves the section (to its abort or an exit) is not followed: a hit commits."""
     at = {address: i for i, (address, _, _) in enumerate(body)}
-    i, seen, path = 0, set(), []
-    while i < len(body):
+
+    def leaves_section(address, destination):
+        return any(start <= address < end and not start <= destination < end
+                   for start, end in sections)
+    sys.setrecursionlimit(10000)
+    memo = {}
+
+    def longest(i, calls_allowed, on_stack):
+        """Longest (length, path) from instruction i to a return, or None."""
+        key = (i, calls_allowed)
+        if key in memo:
+            return memo[key]
+        if i >= len(body) or i in on_stack:
+            return None
+        on_stack.add(i)
         address, mnemonic, operands = body[i]
-        if address in seen:
-            return path, "loop"
-        seen.add(address)
-        if mnemonic in ("int3", "udf", "brk") or mnemonic.startswith("nop"):
-            if not path or mnemonic.startswith("nop"):
-                i += 1
-                continue
-        path.append(body[i])
         what = kind(arch, mnemonic)
-        if what == "ret":
-            return path, "return"
-        if what == "indirect":
-            return path, "indirect jump"
-        if what == "jump":
+        here = [body[i]]
+        result = None
+        if mnemonic in ("int3", "udf", "brk", "hlt") or mnemonic.startswith("ud"):
+            result = None
+        elif mnemonic.startswith("nop"):
+            result = longest(i + 1, calls_allowed, on_stack)
+        elif what == "ret":
+            result = (1, here)
+        elif what == "indirect":
+            result = None
+        elif mnemonic.startswith("call") or mnemonic in ("bl", "blr"):
+            if calls_allowed:
+                rest = longest(i + 1, calls_allowed, on_stack)
+                result = rest and (rest[0] + 1, here + rest[1])
+        elif what == "jump":
             destination = target(operands)
             if destination in at:
-                i = at[destination]
-                continue
-            return path, "tail call"
-        i += 1
-    return path, "end of function"
+                rest = longest(at[destination], calls_allowed, on_stack)
+                result = rest and (rest[0] + 1, here + rest[1])
+        elif what == "branch":
+            options = [longest(i + 1, calls_allowed, on_stack)]
+            destination = target(operands)
+            if destination in at and not leaves_section(address, destination):
+                options.append(longest(at[destination], calls_allowed, on_stack))
+            options = [o for o in options if o]
+            if options:
+                best = max(options, key=lambda o: o[0])
+                result = (best[0] + 1, here + best[1])
+        else:
+            rest = longest(i + 1, calls_allowed, on_stack)
+            result = rest and (rest[0] + 1, here + rest[1])
+        on_stack.discard(i)
+        memo[key] = result
+        return result
+
+    found = None if with_calls else longest(0, False, set())
+    if found:
+        return found[1], "return"
+    memo.clear()
+    found = longest(0, True, set())
+    if found:
+        return found[1], "return after a call"
+    return [], "no path to a return"
 
 
 def report(results, out, note):
@@ -106,9 +147,10 @@ def report(results, out, note):
         "",
         "<!-- Written by scripts/hit-paths.sh (scripts/hit_paths.py) from one run: do not edit. -->",
         "",
-        "Instructions executed on each function's hit path, walked in the disassembly from its",
-        "entry (conditional branches fall through, the slow paths being cold), through the",
-        "return or tail call, prologue and epilogue included. The paths follow the table.",
+        "Instructions on each function's hit path: its longest path in the disassembly from the",
+        "entry to a return that makes no call (slow paths end in calls or tail calls; every",
+        "branch is followed both ways, so this is an upper bound whichever way the running",
+        "machine goes), prologue and epilogue included. The paths follow the table.",
         "",
         note,
         "",
@@ -141,10 +183,20 @@ def main():
     parser.add_argument("--function", action="append", required=True,
                         help="a function's name, a suffix of a demangled name, or a part of one")
     parser.add_argument("--json", help="append one JSON line per function here")
+    parser.add_argument("--with-calls", action="store_true",
+                        help="count paths through calls too (a wrapper whose hit path calls "
+                        "the function that does the work, counted on its own)")
+    parser.add_argument("--sections", help="rseq-verify --json's report of the binary, for "
+                        "its critical sections' ranges")
     parser.add_argument("disassembly")
     args = parser.parse_args()
 
     found = functions(args.disassembly)
+    sections = []
+    if args.sections:
+        for binary in json.load(open(args.sections, encoding="utf-8")):
+            for d in binary["descriptors"]:
+                sections.append((d["start_ip"], d["start_ip"] + d["post_commit_offset"]))
     failed = False
     for wanted in args.function:
         names = [n for n in found if n == wanted or n.endswith("::" + wanted)]
@@ -155,7 +207,7 @@ def main():
             print(f"{args.label}: {wanted}: expected one function, found {names}")
             failed = True
             continue
-        path, ending = walk(args.arch, found[names[0]])
+        path, ending = walk(args.arch, found[names[0]], sections, args.with_calls)
         print(f"{args.label}: {wanted} ({args.arch}): {len(path)} instructions, ending in a {ending}")
         for address, mnemonic, operands in path:
             print(f"    {address:x}: {mnemonic} {operands}")
@@ -166,7 +218,7 @@ def main():
                     "instructions": len(path), "ending": ending,
                     "path": [f"{m} {o}".strip() for _, m, o in path],
                 }) + "\n")
-        failed |= ending not in ("return", "tail call")
+        failed |= ending not in ("return", "return after a call")
     sys.exit(1 if failed else 0)
 
 

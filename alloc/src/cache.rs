@@ -48,6 +48,8 @@ static STATE: AtomicUsize = AtomicUsize::new(0);
 /// Number of caches in the region, written before STATE is published.
 static CACHES: AtomicUsize = AtomicUsize::new(0);
 
+/// The header a section on an index without a cache reads: `stopped`, so it exits at once.
+static NO_CACHE: [AtomicU64; 4] = [const { AtomicU64::new(1) }; 4];
 
 /// Aborted attempts of the sections (each is then retried).
 pub(crate) static ABORTS: AtomicU64 = AtomicU64::new(0);
@@ -85,20 +87,22 @@ struct Caches {
 }
 
 impl Caches {
-    /// Class `class`'s header in the cache for `index`, or in the spare cache past the
-    /// last, whose every `stopped` is set, where the region has no cache for `index` (the
-    /// section exits, the depot serves). A `min` rather than a branch: the compiler makes
-    /// it a conditional move, and the hit path has one branch less.
+    /// Class `class`'s header in the cache for `index`, or a stand-in whose `stopped` is
+    /// set where the region has no cache for it (the section exits, the depot serves).
     #[inline(always)]
     fn header(self, index: usize, class: usize) -> *mut u64 {
-        (self.base() + index.min(self.len) * CACHE_STRIDE + header_offset(class)) as *mut u64
+        if index < self.len {
+            (self.base() + index * CACHE_STRIDE + header_offset(class)) as *mut u64
+        } else {
+            NO_CACHE.as_ptr() as *mut u64
+        }
     }
 
-    /// Class `class`'s slots in the cache for `index` (in the spare cache, which no section
-    /// reaches past its `stopped` check, where the region has no cache for `index`).
+    /// Class `class`'s slots in the cache for `index` (a pointer no section dereferences
+    /// where the index has no cache: the `stopped` check exits first).
     #[inline(always)]
     fn slots(self, index: usize, class: usize) -> *mut usize {
-        (self.base() + index.min(self.len) * CACHE_STRIDE + SLOT_OFFSET[class]) as *mut usize
+        (self.base() + index * CACHE_STRIDE + SLOT_OFFSET[class]) as *mut usize
     }
 
     #[inline(always)]
@@ -143,23 +147,16 @@ fn set_up() -> Option<Caches> {
         return None;
     }
     let len = rseq_dsl::possible_cpus();
-    // One cache per possible index, and the spare (see `Caches::header`).
-    let region = os::map((len + 1) * CACHE_STRIDE);
+    let region = os::map(len * CACHE_STRIDE);
     if region.is_null() {
         return None;
-    }
-    for class in 0..CLASSES {
-        let stopped = region as usize + len * CACHE_STRIDE + header_offset(class) + STOPPED * 8;
-        // SAFETY: the spare cache's header of `class`, in the fresh mapping nobody else
-        // sees yet; it stays stopped (trims visit only the `len` caches).
-        unsafe { (stopped as *mut u64).write(1) };
     }
     CACHES.store(len, Ordering::Relaxed);
     let state = region as usize | wanted_mode();
     if let Err(winner) = STATE.compare_exchange(0, state, Ordering::AcqRel, Ordering::Acquire) {
         // Another thread set up first: its region is the one; ours was never used.
         // SAFETY: unmaps exactly the mapping made above, which nobody saw.
-        unsafe { os::unmap(region, (len + 1) * CACHE_STRIDE) };
+        unsafe { os::unmap(region, len * CACHE_STRIDE) };
         let _ = winner;
     }
     caches()

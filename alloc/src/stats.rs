@@ -153,9 +153,7 @@ impl Stats {
         stats.large_allocs = large::ALLOCS.load(Ordering::Relaxed);
         stats.large_frees = large::FREES.load(Ordering::Relaxed);
         stats.large_live_bytes = large::LIVE_BYTES.load(Ordering::Relaxed);
-        // The caches and, once there are any, the spare (cache.rs, `Caches::header`).
-        let regions = if caches == 0 { 0 } else { caches + 1 };
-        stats.mapped_bytes = depot::span_bytes() + (regions * crate::class::CACHE_STRIDE) as u64;
+        stats.mapped_bytes = depot::span_bytes() + (caches * crate::class::CACHE_STRIDE) as u64;
         stats
     }
 

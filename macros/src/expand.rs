@@ -4,9 +4,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 
-use crate::arch::{
-    self, Backend, MAX_EXITS, STATUS_COMMITTED, STATUS_EXITED, STATUS_FIRST_TRAP,
-};
+use crate::arch::{self, Backend, MAX_EXITS, STATUS_COMMITTED, STATUS_EXITED, STATUS_FIRST_TRAP};
 use crate::check::{self, Checked, IndexMode};
 use crate::gate;
 use crate::lower::{
@@ -213,7 +211,8 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
     let goto = lowered.goto;
     let status = quote_spanned!(site=> __rseq_status);
     let result = quote_spanned!(site=> __rseq_result);
-    let has_result = !goto && (lowered.yielded.is_some() || lowered.exits.iter().any(Option::is_some));
+    let has_result =
+        !goto && (lowered.yielded.is_some() || lowered.exits.iter().any(Option::is_some));
     if goto {
         operands.push(quote!(scratch = out(reg) _));
     } else {
@@ -241,7 +240,8 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
     // without one, LLVM folds the block into the values its edge carries and materialises
     // them before the `asm!` (an `asm goto` edge cannot be split), where they take registers
     // the section needs, and the caller saves one more.
-    let edge_fence = quote!(::core::sync::atomic::compiler_fence(::core::sync::atomic::Ordering::SeqCst););
+    let edge_fence =
+        quote!(::core::sync::atomic::compiler_fence(::core::sync::atomic::Ordering::SeqCst););
     let exit_labels = lowered.exits.iter().enumerate().map(|(exit, value)| {
         let name = format_ident!("{}", exit_operand(exit));
         let value = match (value, &exit_ty) {

@@ -1,7 +1,7 @@
 //! The thread's words a section's fast path reads: its area (or the stand-in), its area
 //! again where the kernel maintains `mm_cid` (or null), and whether it has none.
 //!
-//! Two homes, one interface ([`words`]):
+//! Two homes, one interface (the functions below):
 //!
 //! - by default a Rust `thread_local!`: in an executable one load at a fixed offset from
 //!   the thread pointer; in a shared object, general-dynamic TLS, a call to
@@ -13,49 +13,110 @@
 //!   takes its block from the C library's small reserve of static TLS (glibc reuses a
 //!   closed library's), and where that is exhausted `dlopen` fails.
 
-use core::cell::Cell;
-
 use crate::abi::RseqArea;
 
-/// One thread's words; the `static-tls` image in `abi/<arch>.rs` lays out the same fields.
-#[repr(C)]
-pub(crate) struct FastWords {
-    /// The registered area, or the stand-in (`registration::unregistered`).
-    pub(crate) area: Cell<*const RseqArea>,
-    /// The registered area where the kernel maintains `mm_cid` in it, else null.
-    pub(crate) mm_cid_area: Cell<*mut RseqArea>,
-    /// Whether `area` is the stand-in: a word of its own, so that a section's abort path
-    /// keeps no address of `area` live across the section to read it again.
-    pub(crate) no_area: Cell<bool>,
-}
-
-#[cfg(not(feature = "static-tls"))]
-thread_local! {
-    // No destructor, so it can be read at any point of the thread's life.
-    static WORDS: FastWords = const {
-        FastWords {
-            area: Cell::new(crate::registration::UNREGISTERED.get()),
-            mm_cid_area: Cell::new(core::ptr::null_mut()),
-            no_area: Cell::new(true),
-        }
-    };
-}
-
-/// The calling thread's words (never fails: neither home has a destructor).
-#[cfg(not(feature = "static-tls"))]
+/// The calling thread's area, or the stand-in (`registration::unregistered`).
 #[inline(always)]
-pub(crate) fn words() -> &'static FastWords {
-    // SAFETY: the thread-local lives as long as its thread, and the reference never leaves
-    // it (the functions below take it for one read or write).
-    WORDS.with(|words| unsafe { &*(words as *const FastWords) })
+pub(crate) fn area() -> *const RseqArea {
+    imp::area().get()
+}
+
+pub(crate) fn set_area(area: *const RseqArea) {
+    imp::area().set(area);
+}
+
+/// The registered area where the kernel maintains `mm_cid` in it, else null.
+#[inline(always)]
+pub(crate) fn mm_cid_area() -> *mut RseqArea {
+    imp::mm_cid_area().get()
+}
+
+pub(crate) fn set_mm_cid_area(area: *mut RseqArea) {
+    imp::mm_cid_area().set(area);
+}
+
+/// Whether [`area`] is the stand-in. Its address is computed afresh (not shared with
+/// [`area`]'s), so that a section's abort path, which asks, keeps nothing live across the
+/// section: that would take the caller one more register.
+#[inline(always)]
+pub(crate) fn no_area() -> bool {
+    imp::no_area().get()
+}
+
+pub(crate) fn set_no_area(none: bool) {
+    imp::no_area().set(none);
+}
+
+#[cfg(not(feature = "static-tls"))]
+mod imp {
+    use core::cell::Cell;
+    use core::ptr;
+
+    use crate::abi::RseqArea;
+
+    // Three thread-locals rather than one struct: each access computes its own address.
+    // No destructors, so they can be read at any point of the thread's life.
+    thread_local! {
+        static AREA: Cell<*const RseqArea> = const { Cell::new(crate::registration::UNREGISTERED.get()) };
+        static MM_CID_AREA: Cell<*mut RseqArea> = const { Cell::new(ptr::null_mut()) };
+        static NO_AREA: Cell<bool> = const { Cell::new(true) };
+    }
+
+    // SAFETY (of the three): the thread-local lives as long as its thread, and the
+    // reference never leaves it (a `Cell` is not `Sync`); the callers take it for one read
+    // or write.
+    #[inline(always)]
+    pub(super) fn area() -> &'static Cell<*const RseqArea> {
+        AREA.with(|cell| unsafe { &*ptr::from_ref(cell) })
+    }
+
+    #[inline(always)]
+    pub(super) fn mm_cid_area() -> &'static Cell<*mut RseqArea> {
+        MM_CID_AREA.with(|cell| unsafe { &*ptr::from_ref(cell) })
+    }
+
+    #[inline(always)]
+    pub(super) fn no_area() -> &'static Cell<bool> {
+        NO_AREA.with(|cell| unsafe { &*ptr::from_ref(cell) })
+    }
 }
 
 #[cfg(feature = "static-tls")]
-#[inline(always)]
-pub(crate) fn words() -> &'static FastWords {
-    const _: () = assert!(core::mem::size_of::<FastWords>() == 24);
-    // SAFETY: the block is this thread's, laid out as FastWords and initialised by the TLS
-    // image (area = the stand-in, mm_cid_area = null, no_area = true), alive as long as
-    // the thread; Cell makes the writes through it sound.
-    unsafe { &*(crate::abi::static_tls_words() as *const FastWords) }
+mod imp {
+    use core::cell::Cell;
+
+    use crate::abi::{static_tls_words, RseqArea};
+
+    /// The block's layout, as `abi/<arch>.rs`'s `.tdata` image lays it out.
+    #[repr(C)]
+    struct Words {
+        area: Cell<*const RseqArea>,
+        mm_cid_area: Cell<*mut RseqArea>,
+        no_area: Cell<bool>,
+    }
+
+    const _: () = assert!(core::mem::size_of::<Words>() == 24);
+
+    // SAFETY (of the three): the block is this thread's, laid out as Words and initialised
+    // by the TLS image (the stand-in, null, true), alive as long as the thread; the
+    // reference never leaves it (a `Cell` is not `Sync`).
+    #[inline(always)]
+    fn words<const FRESH: bool>() -> &'static Words {
+        unsafe { &*(static_tls_words::<FRESH>() as *const Words) }
+    }
+
+    #[inline(always)]
+    pub(super) fn area() -> &'static Cell<*const RseqArea> {
+        &words::<false>().area
+    }
+
+    #[inline(always)]
+    pub(super) fn mm_cid_area() -> &'static Cell<*mut RseqArea> {
+        &words::<false>().mm_cid_area
+    }
+
+    #[inline(always)]
+    pub(super) fn no_area() -> &'static Cell<bool> {
+        &words::<true>().no_area
+    }
 }

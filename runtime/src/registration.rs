@@ -144,10 +144,9 @@ fn retire(reason: Reason) {
 /// Makes every later use of this copy of the crate on this thread report `reason`, a
 /// section in a signal handler included: from here on none stores `rseq_cs`.
 fn mark_retired(reason: Reason) {
-    let words = fast::words();
-    words.area.set(unregistered());
-    words.mm_cid_area.set(ptr::null_mut());
-    words.no_area.set(true);
+    fast::set_area(unregistered());
+    fast::set_mm_cid_area(ptr::null_mut());
+    fast::set_no_area(true);
     let _ = FAILURE.try_with(|f| f.set(Some(Unavailable::new(reason))));
     // A handler runs on this very thread: a compiler fence orders the stores above before
     // whatever follows, for it.
@@ -334,7 +333,7 @@ pub(crate) fn required_alignment() -> u32 {
 /// ```
 #[inline(always)]
 pub fn area() -> Result<NonNull<RseqArea>, Unavailable> {
-    let area = fast::words().area.get();
+    let area = fast::area();
     if area != unregistered() {
         // SAFETY: the area word holds either UNREGISTERED or a registered area, never null.
         return Ok(unsafe { NonNull::new_unchecked(area.cast_mut()) });
@@ -346,7 +345,7 @@ pub fn area() -> Result<NonNull<RseqArea>, Unavailable> {
 /// call, so that a caller's fast path holding it stays a leaf (`rseq!(registered, ...)`).
 #[inline(always)]
 pub(crate) fn registered_area() -> Option<NonNull<RseqArea>> {
-    let area = fast::words().area.get();
+    let area = fast::area();
     // SAFETY: the area word holds either UNREGISTERED or a registered area, never null.
     (area != unregistered()).then(|| unsafe { NonNull::new_unchecked(area.cast_mut()) })
 }
@@ -354,21 +353,21 @@ pub(crate) fn registered_area() -> Option<NonNull<RseqArea>> {
 /// Whether the thread has no area (its sections run on the stand-in and abort).
 #[inline(always)]
 pub(crate) fn has_no_area() -> bool {
-    fast::words().no_area.get()
+    fast::no_area()
 }
 
 /// The thread's registered area if the kernel maintains `mm_cid` in it; never registers,
 /// never calls.
 #[inline(always)]
 pub(crate) fn registered_mm_cid_area() -> Option<NonNull<RseqArea>> {
-    NonNull::new(fast::words().mm_cid_area.get())
+    NonNull::new(fast::mm_cid_area())
 }
 
 /// The thread's registered area, or an area whose `cpu_id` reads "not registered"; never
 /// registers. Only for reads of kernel-written fields.
 #[inline(always)]
 pub(crate) fn area_or_unregistered() -> *const RseqArea {
-    fast::words().area.get()
+    fast::area()
 }
 
 /// The thread's registered area, or the stand-in whose `cpu_id` reads "not registered":
@@ -377,7 +376,7 @@ pub(crate) fn area_or_unregistered() -> *const RseqArea {
 #[inline(always)]
 pub(crate) fn area_hint() -> NonNull<RseqArea> {
     // SAFETY: the area word holds either the stand-in or a registered area, never null.
-    unsafe { NonNull::new_unchecked(fast::words().area.get().cast_mut()) }
+    unsafe { NonNull::new_unchecked(fast::area().cast_mut()) }
 }
 
 #[cold]
@@ -404,11 +403,10 @@ fn register_slow() -> Result<NonNull<RseqArea>, Unavailable> {
     // constructor's allocation): `registered` mm_cid sections read it without computing it.
     let with_mm_cid = feature_size() >= (abi::MM_CID_OFFSET + 4) as u32;
     let _ = OWNER.try_with(|o| o.set(Some(owner)));
-    let words = fast::words();
-    words.area.set(area.as_ptr());
-    words.no_area.set(false);
+    fast::set_area(area.as_ptr());
+    fast::set_no_area(false);
     if with_mm_cid {
-        words.mm_cid_area.set(area.as_ptr());
+        fast::set_mm_cid_area(area.as_ptr());
     }
     Ok(area)
 }

@@ -789,10 +789,10 @@ impl Backend for Aarch64 {
         p.line(format!("{ABORT_LABEL}:"));
         p.line(format!("mov {{scratch:w}}, #{STATUS_ABORTED}"));
         p.line(format!("{END_LABEL}:"));
-        p.lines.extend(super::exit_point_table(lowered.exits.len(), |exit| {
-            Some(format!("{}b", FIRST_EXIT_LABEL + exit as u32))
-        }));
+        p.lines
+            .extend(super::exit_point_table(lowered.exits.len(), |exit| {
+                Some(format!("{}b", FIRST_EXIT_LABEL + exit as u32))
+            }));
         p.lines
     }
 }
-

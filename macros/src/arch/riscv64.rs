@@ -24,12 +24,12 @@
 //! with the C extension instructions are only 2-byte aligned).
 
 use super::{exit_operand, spin_label, trap_label, trap_operand, ABORT_TARGET};
-use super::{STATUS_ABORTED, STATUS_EXITED, STATUS_FIRST_TRAP};
 use super::{
     Backend, ABORT_LABEL, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL, POST_COMMIT_LABEL,
     START_LABEL,
 };
 use super::{COPY_TAIL, COPY_TAIL_LABELS, COPY_WORD_LOOP_LABEL};
+use super::{STATUS_ABORTED, STATUS_EXITED, STATUS_FIRST_TRAP};
 use crate::lower::{
     AluOp, CmpOp, FieldLimit, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET,
 };
@@ -584,9 +584,10 @@ impl Backend for Riscv64 {
             p.line(format!("li {{scratch}}, {STATUS_ABORTED}"));
         }
         p.line(format!("{END_LABEL}:"));
-        p.lines.extend(super::exit_point_table(lowered.exits.len(), |exit| {
-            Some(format!("{}b", FIRST_EXIT_LABEL + exit as u32))
-        }));
+        p.lines
+            .extend(super::exit_point_table(lowered.exits.len(), |exit| {
+                Some(format!("{}b", FIRST_EXIT_LABEL + exit as u32))
+            }));
         p.lines
     }
 }

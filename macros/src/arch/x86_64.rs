@@ -465,9 +465,10 @@ impl Backend for X86_64 {
         }
         p.line("  .popsection");
         let goto = lowered.goto;
-        p.lines.extend(super::exit_point_table(lowered.exits.len(), |exit| {
-            (!goto).then(|| format!("{}b", FIRST_EXIT_LABEL + exit as u32))
-        }));
+        p.lines
+            .extend(super::exit_point_table(lowered.exits.len(), |exit| {
+                (!goto).then(|| format!("{}b", FIRST_EXIT_LABEL + exit as u32))
+            }));
         p.lines
     }
 }

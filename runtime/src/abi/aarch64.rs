@@ -64,20 +64,34 @@ static_tls_image!();
 /// `tpidr_el0`. No call, in executables and shared objects alike.
 #[cfg(feature = "static-tls")]
 #[inline(always)]
-pub(crate) fn static_tls_words() -> *mut u8 {
+pub(crate) fn static_tls_words<const FRESH: bool>() -> *mut u8 {
     let words: *mut u8;
     // SAFETY: reads a GOT entry the loader filled with the block's offset, and the thread
     // pointer register; no memory is written, no stack used.
     unsafe {
-        core::arch::asm!(
-            concat!("adrp {w}, :gottprel:", static_tls_symbol!()),
-            concat!("ldr {w}, [{w}, #:gottprel_lo12:", static_tls_symbol!(), "]"),
-            "mrs {tp}, tpidr_el0",
-            "add {w}, {w}, {tp}",
-            w = out(reg) words,
-            tp = out(reg) _,
-            options(nostack, pure, readonly, preserves_flags),
-        );
+        // FRESH: not `pure`, so the compiler computes it again rather than keep an
+        // earlier result live (see fast::no_area).
+        if FRESH {
+            core::arch::asm!(
+                concat!("adrp {w}, :gottprel:", static_tls_symbol!()),
+                concat!("ldr {w}, [{w}, #:gottprel_lo12:", static_tls_symbol!(), "]"),
+                "mrs {tp}, tpidr_el0",
+                "add {w}, {w}, {tp}",
+                w = out(reg) words,
+                tp = out(reg) _,
+                options(nostack, readonly, preserves_flags),
+            );
+        } else {
+            core::arch::asm!(
+                concat!("adrp {w}, :gottprel:", static_tls_symbol!()),
+                concat!("ldr {w}, [{w}, #:gottprel_lo12:", static_tls_symbol!(), "]"),
+                "mrs {tp}, tpidr_el0",
+                "add {w}, {w}, {tp}",
+                w = out(reg) words,
+                tp = out(reg) _,
+                options(nostack, pure, readonly, preserves_flags),
+            );
+        }
     }
     words
 }

@@ -68,17 +68,28 @@ static_tls_image!();
 /// the GOT (initial-exec), plus `tp`. No call, in executables and shared objects alike.
 #[cfg(feature = "static-tls")]
 #[inline(always)]
-pub(crate) fn static_tls_words() -> *mut u8 {
+pub(crate) fn static_tls_words<const FRESH: bool>() -> *mut u8 {
     let words: *mut u8;
     // SAFETY: reads a GOT entry the loader filled with the block's offset, and the thread
     // pointer register; no memory is written, no stack used.
     unsafe {
-        core::arch::asm!(
-            concat!("la.tls.ie {w}, ", static_tls_symbol!()),
-            "add {w}, {w}, tp",
-            w = out(reg) words,
-            options(nostack, pure, readonly, preserves_flags),
-        );
+        // FRESH: not `pure`, so the compiler computes it again rather than keep an
+        // earlier result live (see fast::no_area).
+        if FRESH {
+            core::arch::asm!(
+                concat!("la.tls.ie {w}, ", static_tls_symbol!()),
+                "add {w}, {w}, tp",
+                w = out(reg) words,
+                options(nostack, readonly, preserves_flags),
+            );
+        } else {
+            core::arch::asm!(
+                concat!("la.tls.ie {w}, ", static_tls_symbol!()),
+                "add {w}, {w}, tp",
+                w = out(reg) words,
+                options(nostack, pure, readonly, preserves_flags),
+            );
+        }
     }
     words
 }

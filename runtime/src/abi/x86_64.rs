@@ -64,17 +64,28 @@ static_tls_image!();
 /// plus the thread pointer. No call, in executables and shared objects alike.
 #[cfg(feature = "static-tls")]
 #[inline(always)]
-pub(crate) fn static_tls_words() -> *mut u8 {
+pub(crate) fn static_tls_words<const FRESH: bool>() -> *mut u8 {
     let words: *mut u8;
     // SAFETY: reads a GOT entry the loader filled with the block's offset, and the TCB
     // self-pointer at fs:0; no memory is written, no stack used.
     unsafe {
-        core::arch::asm!(
-            concat!("mov {w}, qword ptr [rip + ", static_tls_symbol!(), "@GOTTPOFF]"),
-            "add {w}, qword ptr fs:[0]",
-            w = out(reg) words,
-            options(nostack, pure, readonly),
-        );
+        // FRESH: not `pure`, so the compiler computes it again rather than keep an
+        // earlier result live (see fast::no_area).
+        if FRESH {
+            core::arch::asm!(
+                concat!("mov {w}, qword ptr [rip + ", static_tls_symbol!(), "@GOTTPOFF]"),
+                "add {w}, qword ptr fs:[0]",
+                w = out(reg) words,
+                options(nostack, readonly),
+            );
+        } else {
+            core::arch::asm!(
+                concat!("mov {w}, qword ptr [rip + ", static_tls_symbol!(), "@GOTTPOFF]"),
+                "add {w}, qword ptr fs:[0]",
+                w = out(reg) words,
+                options(nostack, pure, readonly),
+            );
+        }
     }
     words
 }
