@@ -32,4 +32,13 @@ fn main() {
     for t in threads {
         t.join().expect("reporting thread panicked");
     }
+    // The time-slice extension (Linux 7.0+, CONFIG_RSEQ_SLICE_EXTENSION, V2 registration).
+    let before = rseq_dsl::slice_extension();
+    match rseq_dsl::enable_slice_extension() {
+        Ok(()) => println!(
+            "time-slice extension: {before:?} before opting in, then {:?}",
+            rseq_dsl::slice_extension()
+        ),
+        Err(e) => println!("time-slice extension: {before:?} ({e}); lock guards request nothing"),
+    }
 }

@@ -248,6 +248,8 @@ pub const CPU_ID_START_OFFSET: usize = 0;
 pub const CPU_ID_OFFSET: usize = 4;
 /// Byte offset of `rseq_cs`, the descriptor pointer generated code stores first.
 pub const RSEQ_CS_OFFSET: usize = 8;
+/// Byte offset of `flags` (kernel-owned status bits since 7.0: the time-slice extension's).
+pub const FLAGS_OFFSET: usize = 16;
 /// Byte offset of `node_id`.
 pub const NODE_ID_OFFSET: usize = 20;
 /// Byte offset of `mm_cid`, used by generated code in `mm_cid` mode.

@@ -51,6 +51,14 @@ pub enum Reason {
         /// The architecture, as the target names it (`aarch64_be` for big-endian aarch64).
         arch: &'static str,
     },
+    /// The kernel refused the time-slice extension's opt-in
+    /// ([`enable_slice_extension`](crate::enable_slice_extension)): EINVAL where it has
+    /// none (Linux before 7.0, built without `CONFIG_RSEQ_SLICE_EXTENSION`, or a legacy
+    /// registration), ENOTSUPP where it is turned off, ENXIO without an area.
+    SliceExtensionUnsupported {
+        /// The `prctl`'s errno.
+        errno: i32,
+    },
 }
 
 /// rseq cannot be used on this thread; the reason says why.
@@ -114,6 +122,10 @@ impl fmt::Display for Reason {
                     "rseq is a Linux system call, and this program runs on {os}"
                 )
             }
+            Reason::SliceExtensionUnsupported { errno } => write!(
+                f,
+                "the kernel refused the time-slice extension (prctl errno {errno}: it needs Linux 7.0+ built with CONFIG_RSEQ_SLICE_EXTENSION and a V2 registration)"
+            ),
             Reason::NoBackend { arch } => write!(
                 f,
                 "rseq-dsl has no section backend for {arch} Linux (it has {})",
@@ -131,6 +143,9 @@ impl fmt::Display for Unavailable {
         // printer would otherwise repeat it).
         match self.reason {
             Reason::MmCidUnsupported => write!(f, "rseq mm_cid unavailable: {}", self.reason),
+            Reason::SliceExtensionUnsupported { .. } => {
+                write!(f, "time-slice extension unavailable: {}", self.reason)
+            }
             _ => write!(f, "rseq unavailable: {}", self.reason),
         }
     }

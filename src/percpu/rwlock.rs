@@ -239,6 +239,9 @@ unsafe impl<T: Sync> Sync for PerCpuRwLockReadGuard<'_, T> {}
 /// ```
 pub struct PerCpuRwLockWriteGuard<'a, T> {
     lock: &'a PerCpuRwLock<T>,
+    /// A time-slice extension requested while the lock is held (Linux 7.0+, where the
+    /// thread opted in; a no-op elsewhere), ended after the word is cleared.
+    _extension: crate::SliceRequest,
     /// Released after the word is cleared (fields drop after `Drop::drop`). A `MutexGuard`
     /// is not `Send`, and neither is this guard, as with std's.
     _writers: MutexGuard<'a, ()>,
@@ -326,6 +329,9 @@ impl<T> PerCpuRwLock<T> {
         }
         PerCpuRwLockWriteGuard {
             lock: self,
+            // Once the lock is held (the fence and the waiting make system calls, which
+            // would revoke a grant): a writer preempted now would stall every reader.
+            _extension: crate::SliceRequest::new(),
             _writers: writers,
         }
     }
@@ -362,6 +368,7 @@ impl<T> PerCpuRwLock<T> {
         }
         Some(PerCpuRwLockWriteGuard {
             lock: self,
+            _extension: crate::SliceRequest::new(),
             _writers: writers,
         })
     }
