@@ -116,6 +116,7 @@ backends! { $
     x86_64: "abi/x86_64.rs" if all(target_os = "linux", target_arch = "x86_64", target_pointer_width = "64");
     aarch64: "abi/aarch64.rs" if all(target_os = "linux", target_arch = "aarch64", target_endian = "little");
     riscv64: "abi/riscv64.rs" if all(target_os = "linux", target_arch = "riscv64");
+    i686: "abi/i686.rs" if all(target_os = "linux", target_arch = "x86");
 }
 
 with_backend! {

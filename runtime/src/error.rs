@@ -51,6 +51,13 @@ pub enum Reason {
         /// The architecture, as the target names it (`aarch64_be` for big-endian aarch64).
         arch: &'static str,
     },
+    /// A section that this architecture's backend cannot compile, though others can: on a
+    /// 32-bit target (i686) one that holds 64-bit integers, or needs more registers than
+    /// `asm!` offers there. Its callers take their fallback.
+    NoSection {
+        /// The architecture, as the target names it.
+        arch: &'static str,
+    },
 }
 
 /// rseq cannot be used on this thread; the reason says why.
@@ -114,6 +121,11 @@ impl fmt::Display for Reason {
                     "rseq is a Linux system call, and this program runs on {os}"
                 )
             }
+            Reason::NoSection { arch } => write!(
+                f,
+                "this rseq! section has no {arch} form: it holds 64-bit integers, or needs \
+                 more registers than {arch} has (see rseq!'s documentation, \"32-bit targets\")"
+            ),
             Reason::NoBackend { arch } => write!(
                 f,
                 "rseq-dsl has no section backend for {arch} Linux (it has {})",

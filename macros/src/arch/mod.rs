@@ -9,6 +9,7 @@ pub use emit::{Cond, Isa, Layout, Printer};
 
 pub mod aarch64;
 pub mod emit;
+pub mod i686;
 pub mod riscv64;
 pub mod x86_64;
 
@@ -81,8 +82,9 @@ pub trait Backend: Target {
 /// (Cargo sets `CARGO_CFG_TARGET_ARCH` only for build scripts), so the expansion holds one
 /// arm per backend and the runtime's `__rseq_backend!` keeps the target's. The first is the
 /// reference: targets without a backend check sections as it does.
-pub const BACKENDS: [(&str, &dyn Backend); 3] = [
+pub const BACKENDS: [(&str, &dyn Backend); 4] = [
     ("x86_64", &x86_64::X86_64),
     ("aarch64", &aarch64::Aarch64),
     ("riscv64", &riscv64::Riscv64),
+    ("i686", &i686::I686),
 ];
