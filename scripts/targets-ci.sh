@@ -65,6 +65,9 @@ RUN_TESTS=${TARGETS_RUN_TESTS:-"-p rseq-dsl-runtime --lib;-p rseq-dsl --lib;-p r
 # Targets whose sections run for real in the run phase (a backend, and a kernel with rseq
 # under the runner): their run must show threads on the rseq path and aborts in the storms.
 RSEQ_RUN_TARGETS=${TARGETS_RSEQ_RUN:-"i686-unknown-linux-musl"}
+# ...and they also run the runtime's own tests (registration, fork, fences, thread churn,
+# rseq refused by seccomp), which need a backend.
+RSEQ_RUN_TESTS=${TARGETS_RSEQ_RUN_TESTS:-"-p rseq-dsl-runtime --tests"}
 
 CROSS_DIR=${TARGETS_TARGET_DIR:-$ROOT/target/cross}
 LOGS=$CROSS_DIR/logs
@@ -339,6 +342,10 @@ run_one() { # TARGET
         while IFS= read -r kv; do export "${kv?}"; done < <(runner_env "$t")
         echo "# runner: $(runner_name "$t")"
         IFS=';' read -r -a invocations <<<"$RUN_TESTS"
+        if [[ " $RSEQ_RUN_TARGETS " == *" $t "* ]]; then
+            IFS=';' read -r -a more <<<"$RSEQ_RUN_TESTS"
+            invocations+=("${more[@]}")
+        fi
         rc=0
         for args in "${invocations[@]}"; do
             echo "# cargo test --target $t --all-features $args"
