@@ -34,17 +34,37 @@ macro_rules! backends {
 
         /// `with_backend!` for other crates of the workspace (their tests): items kept only
         /// on targets with a backend. Not an API.
+        //
+        // The exported forms decide here, in this crate, and expand to the items or to
+        // nothing: a `cfg` in their expansion would be evaluated in the calling crate,
+        // which lacks this crate's build-script cfgs (`rseq_dsl_armv7_a32`).
+        #[cfg(any($($target),*))]
         #[doc(hidden)]
         #[macro_export]
         macro_rules! __rseq_with_backend {
-            ($d($d item:item)*) => { $d( #[cfg(any($($target),*))] $d item )* };
+            ($d($d item:item)*) => { $d( $d item )* };
+        }
+
+        #[cfg(not(any($($target),*)))]
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! __rseq_with_backend {
+            ($d($d item:item)*) => {};
         }
 
         /// `without_backend!` for other crates of the workspace. Not an API.
+        #[cfg(any($($target),*))]
         #[doc(hidden)]
         #[macro_export]
         macro_rules! __rseq_without_backend {
-            ($d($d item:item)*) => { $d( #[cfg(not(any($($target),*)))] $d item )* };
+            ($d($d item:item)*) => {};
+        }
+
+        #[cfg(not(any($($target),*)))]
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! __rseq_without_backend {
+            ($d($d item:item)*) => { $d( $d item )* };
         }
 
         /// The architectures with an rseq backend (on Linux).
@@ -117,6 +137,7 @@ backends! { $
     aarch64: "abi/aarch64.rs" if all(target_os = "linux", target_arch = "aarch64", target_endian = "little");
     riscv64: "abi/riscv64.rs" if all(target_os = "linux", target_arch = "riscv64");
     i686: "abi/i686.rs" if all(target_os = "linux", target_arch = "x86");
+    armv7: "abi/armv7.rs" if all(target_os = "linux", target_arch = "arm", target_endian = "little", rseq_dsl_armv7_a32);
 }
 
 with_backend! {
