@@ -529,3 +529,58 @@ impl Isa for Armv7 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Backend;
+    use crate::expand::compile_section;
+    use crate::lower::Instrumentation;
+    use quote::quote;
+
+    fn emit(tokens: proc_macro2::TokenStream) -> Vec<String> {
+        let (_, lowered) = compile_section(tokens, &Armv7, Instrumentation::default()).unwrap();
+        Armv7.emit(&lowered)
+    }
+
+    #[test]
+    fn signature_word_is_right_before_the_abort_label() {
+        let lines = emit(quote!(|cpu| { in p: *mut usize = q; commit *p += 1; }));
+        let abort = lines.iter().position(|l| l == "6:").unwrap();
+        assert_eq!(lines[abort - 1], "  .word 0xe7f5def3");
+        assert!(lines.contains(&"  .long 4f, 0, (5f - 4f), 0, 6f, 0".to_string()));
+    }
+
+    #[test]
+    fn a_shift_by_a_register_masks_its_count() {
+        let lines = emit(quote!(|cpu| {
+            in p: *mut u32 = q;
+            in n: u32 = m;
+            let v: u32 = *p;
+            commit *p = v << n;
+        }));
+        let shift = lines.iter().position(|l| l.starts_with("lsl ")).unwrap();
+        assert!(
+            lines[shift - 1].starts_with("and {scratch}, ") && lines[shift - 1].ends_with("#31")
+        );
+    }
+
+    #[test]
+    fn release_commit_is_a_barrier_then_the_store() {
+        let lines = emit(quote!(|cpu| { in p: *mut usize = q; commit(release) *p = 1; }));
+        let store = lines.iter().rposition(|l| l.starts_with("str ")).unwrap();
+        assert_eq!(lines[store - 1], "dmb ish");
+        assert_eq!(lines[store + 1], "5:");
+    }
+
+    #[test]
+    fn immediates_outside_eight_bits_are_built_with_movw_movt() {
+        let lines = emit(quote!(|cpu| { in p: *mut usize = q; commit *p = 0x12345678; }));
+        // 0x12345678: its low half, then its high half.
+        let movw = lines
+            .iter()
+            .position(|l| l.starts_with("movw {s") && l.ends_with("#22136"))
+            .expect("a movw of the low half");
+        assert!(lines[movw + 1].starts_with("movt {s") && lines[movw + 1].ends_with("#4660"));
+    }
+}

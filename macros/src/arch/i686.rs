@@ -92,3 +92,71 @@ impl X86Mode for I686 {
         "{scratch:l}".to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Backend;
+    use crate::expand::compile_section;
+    use crate::lower::Instrumentation;
+    use quote::quote;
+
+    fn emit(tokens: proc_macro2::TokenStream) -> Vec<String> {
+        let (_, lowered) = compile_section(tokens, &I686, Instrumentation::default()).unwrap();
+        I686.emit(&lowered)
+    }
+
+    #[test]
+    fn descriptor_fields_are_32_bit_pointers_and_a_zero_word() {
+        let lines = emit(quote!(|cpu| { in p: *mut usize = q; commit *p += 1; }));
+        assert!(lines.contains(&"  .long 4f, 0, (5f - 4f), 0, 6f, 0".to_string()));
+        assert!(lines.contains(&"mov dword ptr [{s0} + 8], {scratch}".to_string()));
+        let abort = lines.iter().position(|l| l == "6:").unwrap();
+        assert_eq!(lines[abort - 1], "  .long 0x53053053");
+    }
+
+    #[test]
+    fn a_byte_store_goes_through_a_byte_register() {
+        let lines = emit(quote!(|cpu| { in p: *mut u8 = q; let v: u8 = *p; commit *p = v + 1; }));
+        let store = lines
+            .iter()
+            .position(|l| l.starts_with("mov byte ptr"))
+            .unwrap();
+        assert!(lines[store].ends_with("{scratch:l}"), "{}", lines[store]);
+        assert!(lines[store - 1].starts_with("mov {scratch}, "));
+    }
+
+    #[test]
+    fn sixty_four_bit_values_take_no_section() {
+        let error = match compile_section(
+            quote!(|cpu| { in p: *mut u64 = q; commit *p += 1; }),
+            &I686,
+            Instrumentation::default(),
+        ) {
+            Ok(_) => panic!("a u64 section compiled for i686"),
+            Err(error) => error.to_string(),
+        };
+        assert!(
+            error.contains("`p: *mut u64` needs 64-bit registers"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn register_budget_is_five() {
+        // area, index and scratch besides the inputs: two inputs fit, three do not.
+        let two = quote!(|cpu| { in p: *mut usize = q; in n: usize = m; commit *p += n; });
+        assert!(compile_section(two, &I686, Instrumentation::default()).is_ok());
+        let three = quote!(|cpu| {
+            in p: *mut usize = q;
+            in n: usize = m;
+            in k: usize = j;
+            commit *p += n + k;
+        });
+        let error = match compile_section(three, &I686, Instrumentation::default()) {
+            Ok(_) => panic!("six registers fit in five"),
+            Err(error) => error.to_string(),
+        };
+        assert!(error.contains("`asm!` on i686 offers 5"), "{error}");
+    }
+}
