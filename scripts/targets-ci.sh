@@ -21,7 +21,10 @@
 #             loongarch64 and armv7 musl, and aarch64_be is tier 3)
 #   run       the published crates' tests (a subset per target, RUN_TESTS below) and the
 #             `whereami` example: x86_64-pc-windows-gnu under wine, i686-unknown-linux-musl
-#             natively (static, linked by rust-lld: no 32-bit libraries needed),
+#             natively (static, linked by rust-lld: no 32-bit libraries needed), where
+#             the i686 backend's sections run on the host kernel's rseq (RSEQ_RUN_TARGETS:
+#             its report counts whereami's threads on the rseq path and the percpu storms
+#             that aborted, and fails without either),
 #             powerpc64le and s390x Linux under qemu-user; every test binary under
 #             scripts/deadline.sh (cargo's runner); exact counts, and the tests that need
 #             rseq listed as ignored with their reason
@@ -58,7 +61,13 @@ ADOPTER_TARGETS=${TARGETS_ADOPTER:-"x86_64-apple-darwin aarch64-apple-darwin x86
 # the runtime's unit tests, the root crate's unit tests, its smoke test (sections: they
 # need rseq) and the building blocks under load (tests/percpu.rs: exact counts on the
 # fallback paths).
-RUN_TESTS=${TARGETS_RUN_TESTS:-"-p rseq-dsl-runtime --lib;-p rseq-dsl --lib;-p rseq-dsl --test smoke --test percpu"}
+RUN_TESTS=${TARGETS_RUN_TESTS:-"-p rseq-dsl-runtime --lib;-p rseq-dsl --lib;-p rseq-dsl --test smoke --test percpu -- --nocapture"}
+# Targets whose sections run for real in the run phase (a backend, and a kernel with rseq
+# under the runner): their run must show threads on the rseq path and aborts in the storms.
+RSEQ_RUN_TARGETS=${TARGETS_RSEQ_RUN:-"i686-unknown-linux-musl"}
+# ...and they also run the runtime's own tests (registration, fork, fences, thread churn,
+# rseq refused by seccomp), which need a backend.
+RSEQ_RUN_TESTS=${TARGETS_RSEQ_RUN_TESTS:-"-p rseq-dsl-runtime --tests"}
 
 CROSS_DIR=${TARGETS_TARGET_DIR:-$ROOT/target/cross}
 LOGS=$CROSS_DIR/logs
@@ -333,11 +342,16 @@ run_one() { # TARGET
         while IFS= read -r kv; do export "${kv?}"; done < <(runner_env "$t")
         echo "# runner: $(runner_name "$t")"
         IFS=';' read -r -a invocations <<<"$RUN_TESTS"
+        if [[ " $RSEQ_RUN_TARGETS " == *" $t "* ]]; then
+            IFS=';' read -r -a more <<<"$RSEQ_RUN_TESTS"
+            invocations+=("${more[@]}")
+        fi
         rc=0
         for args in "${invocations[@]}"; do
             echo "# cargo test --target $t --all-features $args"
             # shellcheck disable=SC2086
-            cargo_n 1200 cargo test --target "$t" --all-features $args --no-fail-fast || rc=1
+            # (`--no-fail-fast` first: `$args` may end in `-- --nocapture`.)
+            cargo_n 1200 cargo test --target "$t" --all-features --no-fail-fast $args || rc=1
         done
         echo "# cargo run --target $t --example whereami"
         cargo_n 600 cargo run --quiet --target "$t" --all-features -p rseq-dsl --example whereami || rc=1
@@ -345,8 +359,20 @@ run_one() { # TARGET
     ) >>"$log" 2>&1 || status=failed
     grep -q '^test result: FAILED' "$log" && status=failed
     grep -q '^test result: ok' "$log" || status=failed
-    record run "$t" "$status" $((SECONDS - begin)) "$(grep -c '^test result: ok' "$log") binaries"
-    log "run $t: $status ($((SECONDS - begin)) s): $(grep '^test result' "$log" | tr '\n' ' ')"
+    local detail
+    detail="$(grep -c '^test result: ok' "$log") binaries"
+    if [[ " $RSEQ_RUN_TARGETS " == *" $t "* ]]; then
+        # whereami's threads on the rseq path, and the percpu storms' aborts (each storm
+        # prints "N workers, S signals, A aborts"): proof that real sections ran.
+        local on_rseq storms aborting
+        on_rseq=$(grep -c ', rseq path$' "$log" || true)
+        storms=$(grep -cE '^[0-9]+ workers, [0-9]+ signals, [0-9]+ aborts' "$log" || true)
+        aborting=$(grep -cE '^[0-9]+ workers, [0-9]+ signals, [1-9][0-9]* aborts' "$log" || true)
+        detail+=", sections on rseq: $on_rseq whereami threads, $aborting of $storms storms aborted"
+        [ "$on_rseq" -gt 0 ] && [ "$aborting" -gt 0 ] || status=failed
+    fi
+    record run "$t" "$status" $((SECONDS - begin)) "$detail"
+    log "run $t: $status ($((SECONDS - begin)) s): $detail; $(grep '^test result' "$log" | tr '\n' ' ')"
     if [ "$status" != ok ]; then
         grep -E '^(test .* FAILED|---- |thread .* panicked|error)' -A4 "$log" | head -60
         failures+=("run $t")

@@ -10,7 +10,8 @@
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        target_arch = "x86"
     )
 ))]
 #[path = "../runtime/tests/support/seccomp.rs"]
@@ -330,7 +331,11 @@ fn buffer_exact() {
     seen.extend(b.take_all());
     println!("buffer: {refused} pushes refused (full)");
     assert_conserved("buffer", pushed, &seen);
-    require_aborts("buffer", aborts);
+    // On i686 the buffer's sections need more registers than `asm!` offers there (five):
+    // they have no i686 form, and the buffer runs its fallback (`Reason::NoSection`).
+    if !cfg!(target_arch = "x86") {
+        require_aborts("buffer", aborts);
+    }
 }
 
 #[test]
@@ -396,7 +401,8 @@ const ROLE_VAR: &str = "RSEQ_DSL_PERCPU_CHILD";
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        target_arch = "x86"
     )
 ))]
 const CHILD_TEST: &str = "fallback_paths_are_exact_without_rseq";
@@ -432,7 +438,8 @@ fn fallback_paths_are_exact_without_rseq() {
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        target_arch = "x86"
     )
 )))]
 fn fallback_in_a_child() {
@@ -445,7 +452,8 @@ fn fallback_in_a_child() {
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        target_arch = "x86"
     )
 ))]
 fn fallback_in_a_child() {

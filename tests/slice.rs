@@ -151,3 +151,95 @@ fn a_holder_under_a_competitor_is_granted_time_and_yields() {
         assert_eq!(grants, 0, "grants without the extension");
     }
 }
+
+/// A spinlock that `threads` threads contend for, more threads than CPUs: each holds it
+/// for `work` of busy time. Returns (operations, the longest wait for the lock).
+fn contend(threads: usize, run: Duration, work: Duration, request: bool) -> (u64, Duration) {
+    use std::sync::atomic::AtomicU64;
+    let lock = Arc::new(AtomicBool::new(false));
+    let ops = Arc::new(AtomicU64::new(0));
+    let longest = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (lock, ops, longest, stop) =
+                (lock.clone(), ops.clone(), longest.clone(), stop.clone());
+            std::thread::spawn(move || {
+                if request {
+                    let _ = enable_slice_extension();
+                }
+                while !stop.load(Ordering::Relaxed) {
+                    let asked = Instant::now();
+                    while lock
+                        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                        .is_err()
+                    {
+                        std::hint::spin_loop();
+                    }
+                    let waited = asked.elapsed().as_nanos() as u64;
+                    longest.fetch_max(waited, Ordering::Relaxed);
+                    // Held: with `request`, ask not to be preempted until it is released.
+                    let extension = request.then(SliceRequest::new);
+                    let begin = Instant::now();
+                    while begin.elapsed() < work {
+                        std::hint::spin_loop();
+                    }
+                    lock.store(false, Ordering::Release);
+                    drop(extension);
+                    ops.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(run);
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    (
+        ops.load(Ordering::Relaxed),
+        Duration::from_nanos(longest.load(Ordering::Relaxed)),
+    )
+}
+
+/// The benchmark of issue 26, in the VM with the extension's kernel (RSEQ_DSL_TEST_SLICE=1)
+/// or anywhere with RSEQ_DSL_SLICE_BENCH=1: threads > CPUs contending a spinlock, without
+/// and with requests, interleaved three times in one run; throughput and the longest wait
+/// side by side. Under TCG the absolute figures mean little: the ratios are the result.
+#[test]
+fn contention_with_and_without_the_extension() {
+    let wanted = required() || std::env::var("RSEQ_DSL_SLICE_BENCH").as_deref() == Ok("1");
+    if !wanted {
+        eprintln!(
+            "skipped: the benchmark runs with RSEQ_DSL_TEST_SLICE=1 or RSEQ_DSL_SLICE_BENCH=1"
+        );
+        return;
+    }
+    let threads = 2 * std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (run, work) = (Duration::from_millis(500), Duration::from_micros(5));
+    let grants_before = slice_grants();
+    let (mut plain, mut extended) = ((0u64, Duration::ZERO), (0u64, Duration::ZERO));
+    for _ in 0..3 {
+        let (ops, wait) = contend(threads, run, work, false);
+        plain = (plain.0 + ops, plain.1.max(wait));
+        let (ops, wait) = contend(threads, run, work, true);
+        extended = (extended.0 + ops, extended.1.max(wait));
+    }
+    let grants = slice_grants() - grants_before;
+    println!(
+        "slice bench: {threads} threads, 5 us held, 3 x 0.5 s each: without requests {} ops, \
+         longest wait {:?}; with requests {} ops ({:.2}x), longest wait {:?} ({:.2}x); \
+         {grants} grants; extension {:?}",
+        plain.0,
+        plain.1,
+        extended.0,
+        extended.0 as f64 / plain.0.max(1) as f64,
+        extended.1,
+        extended.1.as_secs_f64() / plain.1.as_secs_f64().max(1e-9),
+        slice_extension()
+    );
+    assert!(plain.0 > 0 && extended.0 > 0, "a mode made no progress");
+    if required() {
+        assert!(grants > 0, "no grant under contention with the extension");
+    }
+}

@@ -19,7 +19,7 @@ struct Padded<T>(T);
             target_arch = "riscv64"
         )
     )),
-    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux)"
+    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux; i686 has no form of these sections: 64-bit values, or more than five registers)"
 )]
 fn counter_forms() {
     let n = rseq_dsl::possible_cpus();
@@ -54,7 +54,7 @@ fn counter_forms() {
             target_arch = "riscv64"
         )
     )),
-    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux)"
+    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux; i686 has no form of these sections: 64-bit values, or more than five registers)"
 )]
 fn lock_and_buffer() {
     let mut lock: usize = 0;
@@ -124,7 +124,7 @@ struct Node {
             target_arch = "riscv64"
         )
     )),
-    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux)"
+    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux; i686 has no form of these sections: 64-bit values, or more than five registers)"
 )]
 fn stack_push_pop_copy_mm_cid_no_retry() {
     // One thread, pinned: every section below uses the same per-CPU slot.
@@ -221,7 +221,7 @@ fn stack_push_pop_copy_mm_cid_no_retry() {
             target_arch = "riscv64"
         )
     )),
-    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux)"
+    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux; i686 has no form of these sections: 64-bit values, or more than five registers)"
 )]
 fn copy_of_a_run_time_length() {
     // Every length from 0 to past the bound, at every misalignment of source and
@@ -308,7 +308,7 @@ fn copy_of_a_run_time_length() {
             target_arch = "riscv64"
         )
     )),
-    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux)"
+    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux; i686 has no form of these sections: 64-bit values, or more than five registers)"
 )]
 fn narrow_and_signed_arithmetic() {
     let mut bytes: [u8; 2] = [250, 0];
@@ -335,6 +335,72 @@ fn narrow_and_signed_arithmetic() {
     assert_eq!(out.committed(), Some(((-15i32) >> 1) as u32));
 }
 
+/// Narrow values where the register file is small: byte stores (on i686 only eax..edx have
+/// byte forms, so the value goes through `scratch`), a shift by a register count (x86's
+/// `cl`), a signed narrow exit and a literal copy (4-, 2- and 1-byte moves on i686), each
+/// within i686's five registers, so that it runs natively there too.
+#[test]
+#[cfg_attr(
+    not(all(
+        target_os = "linux",
+        target_endian = "little",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64",
+            target_arch = "x86"
+        )
+    )),
+    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64, riscv64 and i686 Linux)"
+)]
+fn narrow_values_within_five_registers() {
+    let mut bytes: [u8; 4] = [250, 0, 3, 0];
+    let b = bytes.as_mut_ptr();
+    let out = unsafe {
+        rseq!(|cpu| {
+            in b: *mut u8 = b;
+            let x: u8 = *b;
+            let y: u8 = x + 10;
+            store *b.add(1) = y;
+            let k: u8 = *b.add(2);
+            commit *b.add(3) = y << k;
+        })
+    };
+    assert!(out.unwrap().is_committed());
+    assert_eq!(bytes, [250, 4, 3, 32]);
+
+    let mut word: i16 = -5;
+    let w = &mut word as *mut i16;
+    for _ in 0..2 {
+        // The second time `*w` is -16: still negative, the exit is not taken.
+        let out = unsafe {
+            rseq!(|cpu| {
+                in w: *mut i16 = w;
+                let s: i16 = *w;
+                if s >= 0 { exit; }
+                let t: i16 = s * 3;
+                commit *w = t - 1;
+            })
+        };
+        assert!(out.unwrap().is_committed());
+    }
+    assert_eq!(word, -49);
+
+    let src: [u8; 7] = [1, 2, 3, 4, 5, 6, 7];
+    let mut dst = [0u8; 8];
+    let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
+    let out = unsafe {
+        rseq!(|cpu| {
+            in d: *mut u8 = d;
+            in s: *const u8 = s;
+            copy(d, s, 7);
+            commit *d.add(7) = 9;
+        })
+    };
+    assert!(out.unwrap().is_committed());
+    assert_eq!(dst, [1, 2, 3, 4, 5, 6, 7, 9]);
+}
+
 /// A header with a narrow signed field away from offset 0, read by `load_acquire`
 /// through the field's address.
 #[repr(C)]
@@ -359,7 +425,7 @@ struct Stopped {
             target_arch = "riscv64"
         )
     )),
-    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux)"
+    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux; i686 has no form of these sections: 64-bit values, or more than five registers)"
 )]
 fn load_acquire_every_width() {
     let bytes: [u8; 2] = [0x7f, 0xfe];
@@ -487,7 +553,7 @@ fn pin_to_current_cpu() {}
             target_arch = "riscv64"
         )
     )),
-    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux)"
+    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux; i686 has no form of these sections: 64-bit values, or more than five registers)"
 )]
 fn registered_sections_never_register() {
     std::thread::spawn(|| {

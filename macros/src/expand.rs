@@ -47,16 +47,28 @@ pub fn rseq_instrumented(input: TokenStream) -> TokenStream {
 fn every_backend(input: &TokenStream, instrumentation: Instrumentation) -> TokenStream {
     let mut arms = Vec::new();
     let mut unsupported = None;
+    // The reference backend's section as a 32-bit backend's arm, where that backend takes
+    // no section of it (`lower::wide_value`, or more registers than it has): it returns
+    // `Err(Unavailable)` there, and its caller takes its fallback.
+    let mut no_section: Option<TokenStream> = None;
     for (arch, backend) in arch::BACKENDS {
         let backend: &dyn Backend = backend;
         let (expansion, without_backend) =
             match compile_section(input.clone(), backend, instrumentation) {
                 Ok((checked, lowered)) => {
+                    no_section.get_or_insert_with(|| {
+                        let error = quote!(::rseq_dsl::__private::no_section());
+                        unavailable_expansion(&checked, &lowered, backend.name(), error)
+                    });
                     let template = backend.emit(&lowered);
                     (
                         expansion(&checked, &lowered, &template, backend.name()),
                         unsupported_expansion(&checked, &lowered, backend.name()),
                     )
+                }
+                Err(_) if backend.word_bits() < 64 && no_section.is_some() => {
+                    let no_section = no_section.clone().expect("checked");
+                    (no_section.clone(), no_section)
                 }
                 Err(error) => {
                     let fallback = fallback(error, input);
@@ -209,14 +221,21 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
         });
     }
     let goto = lowered.goto;
+    // i686 finds the descriptor with a `call` (`Target::uses_stack`).
+    let options = if lowered.uses_stack {
+        quote!()
+    } else {
+        quote!(options(nostack))
+    };
     let status = quote_spanned!(site=> __rseq_status);
     let result = quote_spanned!(site=> __rseq_result);
     let has_result =
         !goto && (lowered.yielded.is_some() || lowered.exits.iter().any(Option::is_some));
+    let scratch_class = format_ident!("{}", lowered.scratch_class);
     if goto {
-        operands.push(quote!(scratch = out(reg) _));
+        operands.push(quote!(scratch = out(#scratch_class) _));
     } else {
-        operands.push(quote!(scratch = out(reg) #status));
+        operands.push(quote!(scratch = out(#scratch_class) #status));
     }
     if has_result {
         operands.push(quote!(result = out(reg) #result));
@@ -291,7 +310,7 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
                     #abort_label = label { #edge_fence break #attempt; },
                     #(#exit_labels,)*
                     #(#trap_labels,)*
-                    options(nostack)
+                    #options
                 );
                 break #section ::core::result::Result::Ok(#outcome::Committed {
                     index: #index,
@@ -326,7 +345,7 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
             ::core::arch::asm!(
                 #(#template),*,
                 #(#operands),*,
-                options(nostack)
+                #options
             );
             if #status == #STATUS_COMMITTED {
                 break #section ::core::result::Result::Ok(#outcome::Committed {
@@ -499,6 +518,18 @@ fn outcome_type(checked: &Checked) -> TokenStream {
 /// runtime's error naming the target as its value. The inputs are type-checked, never run,
 /// as on a backend target where rseq is unavailable.
 fn unsupported_expansion(checked: &Checked, lowered: &Lowered, arch: &str) -> TokenStream {
+    let error = quote!(::rseq_dsl::__private::unsupported_target());
+    unavailable_expansion(checked, lowered, arch, error)
+}
+
+/// A section that returns `error` (an `Unavailable`), never running, checked as on a
+/// backend target.
+fn unavailable_expansion(
+    checked: &Checked,
+    lowered: &Lowered,
+    arch: &str,
+    error: TokenStream,
+) -> TokenStream {
     let index = &checked.index;
     let outcome = outcome_type(checked);
     let field_checks = field_checks(checked, lowered, arch);
@@ -519,9 +550,7 @@ fn unsupported_expansion(checked: &Checked, lowered: &Lowered, arch: &str) -> To
             );
             #(#inputs)*
         }
-        ::core::result::Result::<#outcome, ::rseq_dsl::Unavailable>::Err(
-            ::rseq_dsl::__private::unsupported_target(),
-        )
+        ::core::result::Result::<#outcome, ::rseq_dsl::Unavailable>::Err(#error)
     }}
 }
 
@@ -530,8 +559,10 @@ fn unsupported_expansion(checked: &Checked, lowered: &Lowered, arch: &str) -> To
 fn register_image(name: &syn::Ident, ty: &Ty) -> TokenStream {
     match ty {
         Ty::Ptr { .. } => quote!(#name),
-        Ty::Int(int) if int.signed => quote!(#name as i64),
-        Ty::Int(_) => quote!(#name as u64),
+        // Word-sized, as the registers are on every target (64-bit integers are refused
+        // on 32-bit ones).
+        Ty::Int(int) if int.signed => quote!(#name as isize),
+        Ty::Int(_) => quote!(#name as usize),
     }
 }
 

@@ -18,6 +18,7 @@ use core::mem::{align_of, offset_of, size_of};
 /// hidden (never exported from a shared object) and named after this crate's version, so
 /// that two versions in one program keep two blocks.
 #[cfg(feature = "static-tls")]
+#[allow(unused_macros)] // 64-bit architectures with an initial-exec access use it
 macro_rules! static_tls_symbol {
     () => {
         concat!(
@@ -34,6 +35,7 @@ macro_rules! static_tls_symbol {
 /// The `static-tls` block's initial image (`fast::FastWords`: the stand-in area, a null
 /// `mm_cid` area, "no area"), in `.tdata`, for `abi/<arch>.rs`; `$align` is `.p2align`'s.
 #[cfg(feature = "static-tls")]
+#[allow(unused_macros)] // as static_tls_symbol
 macro_rules! static_tls_image {
     () => {
         core::arch::global_asm!(
@@ -74,17 +76,37 @@ macro_rules! backends {
 
         /// `with_backend!` for other crates of the workspace (their tests): items kept only
         /// on targets with a backend. Not an API.
+        //
+        // The exported forms decide here, in this crate, and expand to the items or to
+        // nothing: a `cfg` in their expansion would be evaluated in the calling crate,
+        // which lacks this crate's build-script cfgs (`rseq_dsl_armv7_a32`).
+        #[cfg(any($($target),*))]
         #[doc(hidden)]
         #[macro_export]
         macro_rules! __rseq_with_backend {
-            ($d($d item:item)*) => { $d( #[cfg(any($($target),*))] $d item )* };
+            ($d($d item:item)*) => { $d( $d item )* };
+        }
+
+        #[cfg(not(any($($target),*)))]
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! __rseq_with_backend {
+            ($d($d item:item)*) => {};
         }
 
         /// `without_backend!` for other crates of the workspace. Not an API.
+        #[cfg(any($($target),*))]
         #[doc(hidden)]
         #[macro_export]
         macro_rules! __rseq_without_backend {
-            ($d($d item:item)*) => { $d( #[cfg(not(any($($target),*)))] $d item )* };
+            ($d($d item:item)*) => {};
+        }
+
+        #[cfg(not(any($($target),*)))]
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! __rseq_without_backend {
+            ($d($d item:item)*) => { $d( $d item )* };
         }
 
         /// The architectures with an rseq backend (on Linux).
@@ -156,6 +178,8 @@ backends! { $
     x86_64: "abi/x86_64.rs" if all(target_os = "linux", target_arch = "x86_64", target_pointer_width = "64");
     aarch64: "abi/aarch64.rs" if all(target_os = "linux", target_arch = "aarch64", target_endian = "little");
     riscv64: "abi/riscv64.rs" if all(target_os = "linux", target_arch = "riscv64");
+    i686: "abi/i686.rs" if all(target_os = "linux", target_arch = "x86");
+    armv7: "abi/armv7.rs" if all(target_os = "linux", target_arch = "arm", target_endian = "little", rseq_dsl_armv7_a32);
 }
 
 with_backend! {

@@ -59,6 +59,13 @@ pub enum Reason {
         /// The `prctl`'s errno.
         errno: i32,
     },
+    /// A section that this architecture's backend cannot compile, though others can: on a
+    /// 32-bit target (i686) one that holds 64-bit integers, or needs more registers than
+    /// `asm!` offers there. Its callers take their fallback.
+    NoSection {
+        /// The architecture, as the target names it.
+        arch: &'static str,
+    },
 }
 
 /// rseq cannot be used on this thread; the reason says why.
@@ -125,6 +132,11 @@ impl fmt::Display for Reason {
             Reason::SliceExtensionUnsupported { errno } => write!(
                 f,
                 "the kernel refused the time-slice extension (prctl errno {errno}: it needs Linux 7.0+ built with CONFIG_RSEQ_SLICE_EXTENSION and a V2 registration)"
+            ),
+            Reason::NoSection { arch } => write!(
+                f,
+                "this rseq! section has no {arch} form: it holds 64-bit integers, or needs \
+                 more registers than {arch} has (see rseq!'s documentation, \"32-bit targets\")"
             ),
             Reason::NoBackend { arch } => write!(
                 f,

@@ -81,21 +81,37 @@ mod imp {
     }
 }
 
+/// The `static-tls` block's layout, as a 64-bit `abi/<arch>.rs`'s `.tdata` image lays it
+/// out (`static_tls_image!`); an architecture without an initial-exec access yet keeps
+/// one in a Rust thread-local, initialised with [`Words::INITIAL`].
+#[cfg(feature = "static-tls")]
+#[repr(C)]
+pub(crate) struct Words {
+    area: core::cell::Cell<*const RseqArea>,
+    mm_cid_area: core::cell::Cell<*mut RseqArea>,
+    no_area: core::cell::Cell<bool>,
+}
+
+#[cfg(feature = "static-tls")]
+impl Words {
+    /// No area: the stand-in, null, "no area".
+    #[allow(dead_code)] // only architectures without an initial-exec access use it
+    pub(crate) const INITIAL: Words = Words {
+        area: core::cell::Cell::new(crate::registration::UNREGISTERED.get()),
+        mm_cid_area: core::cell::Cell::new(core::ptr::null_mut()),
+        no_area: core::cell::Cell::new(true),
+    };
+}
+
+#[cfg(feature = "static-tls")]
+const _: () = assert!(core::mem::size_of::<Words>() == 3 * core::mem::size_of::<usize>());
+
 #[cfg(feature = "static-tls")]
 mod imp {
     use core::cell::Cell;
 
+    use super::Words;
     use crate::abi::{static_tls_words, RseqArea};
-
-    /// The block's layout, as `abi/<arch>.rs`'s `.tdata` image lays it out.
-    #[repr(C)]
-    struct Words {
-        area: Cell<*const RseqArea>,
-        mm_cid_area: Cell<*mut RseqArea>,
-        no_area: Cell<bool>,
-    }
-
-    const _: () = assert!(core::mem::size_of::<Words>() == 24);
 
     // SAFETY (of the three): the block is this thread's, laid out as Words and initialised
     // by the TLS image (the stand-in, null, true), alive as long as the thread; the

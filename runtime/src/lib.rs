@@ -182,6 +182,14 @@ pub mod __private {
             }
         }
 
+        /// The error of a section that the target's backend cannot compile (see
+        /// [`Reason::NoSection`]).
+        pub fn no_section() -> Unavailable {
+            Unavailable::new(Reason::NoSection {
+                arch: crate::abi::ARCH_NAME,
+            })
+        }
+
         /// A `registered` section's error on a thread that is not registered.
         #[inline(always)]
         pub fn not_registered() -> Unavailable {

@@ -9,7 +9,8 @@
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        target_arch = "x86"
     )
 ))]
 mod common;
@@ -20,7 +21,8 @@ mod common;
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        target_arch = "x86"
     )
 ))]
 use common::{allowed_cpus, getcpu_node, pin_to, sched_getcpu};
@@ -30,7 +32,8 @@ use common::{allowed_cpus, getcpu_node, pin_to, sched_getcpu};
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        target_arch = "x86"
     )
 ))]
 use rseq_dsl_runtime::abi::{MM_CID_OFFSET, NODE_ID_OFFSET};
@@ -41,7 +44,8 @@ use rseq_dsl_runtime::{current_cpu, possible_cpus};
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        target_arch = "x86"
     )
 ))]
 use rseq_dsl_runtime::{mm_cid, node_id, registration};
@@ -52,7 +56,8 @@ use rseq_dsl_runtime::{mm_cid, node_id, registration};
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        target_arch = "x86"
     )
 ))]
 #[test]

@@ -6,7 +6,8 @@
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        target_arch = "x86"
     )
 ))]
 use rseq_dsl_runtime::{current_cpu, fence_all};
@@ -19,7 +20,8 @@ use rseq_dsl_runtime::{fence_cpu, possible_cpus, FenceError};
     any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        target_arch = "x86"
     )
 ))]
 #[test]

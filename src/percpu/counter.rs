@@ -1,6 +1,8 @@
 //! A per-CPU counter: lock-free and atomic-free adds, a sum over every CPU.
 
 use core::fmt;
+#[cfg(target_pointer_width = "32")]
+use core::sync::atomic::AtomicU32;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::{fallback_cpu, Path, PerCpu};
@@ -23,11 +25,29 @@ use crate::rseq;
 /// (x86_64 `add [m], r`; aarch64 `ldr; add; str`), which the hardware performs as one
 /// single-copy-atomic write, the same instruction a relaxed `AtomicU64::store` emits, so a
 /// reader sees the old or the new value, never a torn one.
+///
+/// On 32-bit targets the section's word is a `u32` (registers are 32 bits there, and a
+/// section holds no 64-bit value): an add that would carry out of it leaves the section and
+/// goes to `atomic` instead, so the sum stays exact, and a CPU whose word is nearly full
+/// takes the atomic path from then on.
 #[derive(Default)]
 #[repr(C)]
 struct Slot {
-    rseq: AtomicU64,
+    rseq: RseqWord,
     atomic: AtomicU64,
+}
+
+#[cfg(target_pointer_width = "64")]
+type RseqWord = AtomicU64;
+#[cfg(target_pointer_width = "32")]
+type RseqWord = AtomicU32;
+
+impl Slot {
+    fn load(&self) -> u64 {
+        #[allow(clippy::useless_conversion)] // u64 from u64 on 64-bit targets
+        let rseq = u64::from(self.rseq.load(Ordering::Relaxed));
+        rseq.wrapping_add(self.atomic.load(Ordering::Relaxed))
+    }
 }
 
 /// A counter with one slot per CPU: [`add`](PerCpuCounter::add) is an rseq section on the
@@ -89,6 +109,7 @@ impl PerCpuCounter {
         let slots = &self.slots;
         // SAFETY: the slot belongs to the CPU the section runs on (get_raw checks the
         // bound); the `rseq` word is only ever written by this section (see Slot).
+        #[cfg(target_pointer_width = "64")]
         let out = unsafe {
             rseq!(|cpu| {
                 in slot: *mut u64 = slots.get_raw(cpu) as *mut u64;
@@ -96,7 +117,24 @@ impl PerCpuCounter {
                 commit *slot += n;
             })
         };
-        if out.is_err() {
+        // A 32-bit word (see Slot): `!v` is the room left in it, and an add that does not
+        // fit leaves through the exit, to the atomic word.
+        #[cfg(target_pointer_width = "32")]
+        let out = match u32::try_from(n) {
+            // SAFETY: as above.
+            Ok(n) => unsafe {
+                rseq!(|cpu| {
+                    in slot: *mut u32 = slots.get_raw(cpu) as *mut u32;
+                    in n: u32 = n;
+                    let v: u32 = *slot;
+                    let room: u32 = !v;
+                    if n > room { exit; }
+                    commit *slot = v + n;
+                })
+            },
+            Err(_) => return self.add_fallback(n),
+        };
+        if !matches!(out, Ok(crate::Outcome::Committed { .. })) {
             self.add_fallback(n);
         }
     }
@@ -121,10 +159,9 @@ impl PerCpuCounter {
     /// assert_eq!(c.sum(), 45);
     /// ```
     pub fn sum(&self) -> u64 {
-        self.slots.iter().fold(0u64, |sum, s| {
-            sum.wrapping_add(s.rseq.load(Ordering::Relaxed))
-                .wrapping_add(s.atomic.load(Ordering::Relaxed))
-        })
+        self.slots
+            .iter()
+            .fold(0u64, |sum, s| sum.wrapping_add(s.load()))
     }
 
     /// The path `add` takes on the calling thread.
@@ -145,14 +182,7 @@ impl PerCpuCounter {
     /// assert_eq!(c.per_cpu().iter().sum::<u64>(), 7);
     /// ```
     pub fn per_cpu(&self) -> Vec<u64> {
-        self.slots
-            .iter()
-            .map(|s| {
-                s.rseq
-                    .load(Ordering::Relaxed)
-                    .wrapping_add(s.atomic.load(Ordering::Relaxed))
-            })
-            .collect()
+        self.slots.iter().map(Slot::load).collect()
     }
 }
 

@@ -21,15 +21,8 @@
 //! its exit stubs and abort handler inline (skipped by a branch): conditional branches
 //! cannot target a `__rseq_failure` section that the linker may place after all of `.text`.
 
-use super::{abort_target, exit_target, spin_label, trap_label, trap_target};
-use super::{
-    Backend, ABORT_LABEL, ABORT_TARGET, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL,
-    POST_COMMIT_LABEL, START_LABEL, STATUS_ABORTED, STATUS_EXITED, STATUS_FIRST_TRAP,
-};
-use super::{COPY_TAIL, COPY_TAIL_LABELS, COPY_WORD_LOOP_LABEL};
-use crate::lower::{
-    AluOp, CmpOp, FieldLimit, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET,
-};
+use super::{Cond, Isa, Layout, Printer, COPY_TAIL_LABELS, COPY_WORD_LOOP_LABEL, DESCRIPTOR_LABEL};
+use crate::lower::{AluOp, FieldLimit, Mem, Operand, Target, VReg, Width, RSEQ_CS_OFFSET};
 
 pub struct Aarch64;
 
@@ -204,595 +197,502 @@ fn offset_address(base: &str, offset: i64) -> String {
     }
 }
 
-struct Printer<'a> {
-    lowered: &'a Lowered,
-    lines: Vec<String>,
+fn x(p: &Printer, vreg: VReg) -> String {
+    format!("{{s{}}}", p.slot(vreg))
 }
 
-impl Printer<'_> {
-    fn slot(&self, vreg: usize) -> usize {
-        self.lowered.alloc.slot_of[vreg]
-    }
+fn w(p: &Printer, vreg: VReg) -> String {
+    format!("{{s{}:w}}", p.slot(vreg))
+}
 
-    fn x(&self, vreg: usize) -> String {
-        format!("{{s{}}}", self.slot(vreg))
+/// The register of `vreg` sized for an access of `bytes`.
+fn sized(p: &Printer, vreg: VReg, bytes: u8) -> String {
+    if bytes < 8 {
+        w(p, vreg)
+    } else {
+        x(p, vreg)
     }
+}
 
-    fn w(&self, vreg: usize) -> String {
-        format!("{{s{}:w}}", self.slot(vreg))
+fn unsigned(bytes: u8) -> Width {
+    Width {
+        bytes,
+        signed: false,
     }
+}
 
-    /// The register of `vreg` sized for an access of `bytes`.
-    fn sized(&self, vreg: usize, bytes: u8) -> String {
-        if bytes < 8 {
-            self.w(vreg)
-        } else {
-            self.x(vreg)
+/// The address operand of a memory access that [`Target::mem_fits`] accepted, and
+/// whether it needs the unscaled (`ldur`/`stur`) form.
+fn mem(p: &Printer, mem: &Mem, bytes: u8) -> (String, bool) {
+    let base = x(p, mem.base);
+    if let Some(field) = mem.field {
+        return (format!("[{base}, #{{c{field}}}]"), false);
+    }
+    if let Some((index, scale)) = mem.index {
+        let index = x(p, index);
+        return match scale {
+            1 => (format!("[{base}, {index}]"), false),
+            _ => (
+                format!("[{base}, {index}, lsl #{}]", scale.trailing_zeros()),
+                false,
+            ),
+        };
+    }
+    let bytes = i64::from(bytes);
+    match mem.disp {
+        0 => (format!("[{base}]"), false),
+        d => {
+            let scaled = d >= 0 && d % bytes == 0 && d / bytes <= MAX_SCALED_OFFSET;
+            (format!("[{base}, #{d}]"), !scaled)
         }
     }
+}
 
-    /// The address operand of a memory access that [`Target::mem_fits`] accepted, and
-    /// whether it needs the unscaled (`ldur`/`stur`) form.
-    fn mem(&self, mem: &Mem, bytes: u8) -> (String, bool) {
-        let base = self.x(mem.base);
-        if let Some(field) = mem.field {
-            return (format!("[{base}, #{{c{field}}}]"), false);
+/// `mov dst, src` unless both live in the same slot.
+fn copy_reg(p: &mut Printer, dst: &str, src: &str) {
+    if dst != src {
+        p.line(format!("mov {dst}, {src}"));
+    }
+}
+
+/// Puts the value of `operand` into the x register `dst`.
+fn materialise(p: &mut Printer, dst: &str, operand: &Operand) {
+    match operand {
+        Operand::Reg(vreg) => {
+            let src = x(p, *vreg);
+            copy_reg(p, dst, &src);
         }
-        if let Some((index, scale)) = mem.index {
-            let index = self.x(index);
-            return match scale {
-                1 => (format!("[{base}, {index}]"), false),
-                _ => (
-                    format!("[{base}, {index}, lsl #{}]", scale.trailing_zeros()),
-                    false,
-                ),
-            };
+        Operand::Imm(value) => {
+            for line in move_immediate(dst, *value) {
+                p.line(line);
+            }
         }
-        let bytes = i64::from(bytes);
-        match mem.disp {
-            0 => (format!("[{base}]"), false),
-            d => {
-                let scaled = d >= 0 && d % bytes == 0 && d / bytes <= MAX_SCALED_OFFSET;
-                (format!("[{base}, #{d}]"), !scaled)
+        Operand::SizeOf(index) => {
+            // A `const` operand is pasted as a decimal number; build it 16 bits at a time.
+            let c = format!("{{c{index}}}");
+            p.line(format!("movz {dst}, #(({c}) & 0xffff)"));
+            for shift in [16, 32, 48] {
+                p.line(format!(
+                    "movk {dst}, #((({c}) >> {shift}) & 0xffff), lsl #{shift}"
+                ));
             }
         }
     }
+}
 
-    fn line(&mut self, text: impl Into<String>) {
-        self.lines.push(text.into());
-    }
-
-    /// `mov dst, src` unless both live in the same slot.
-    fn copy_reg(&mut self, dst: &str, src: &str) {
-        if dst != src {
-            self.line(format!("mov {dst}, {src}"));
+/// An x register holding `operand`: its own, or the scratch register loaded with it.
+fn operand_reg(p: &mut Printer, operand: &Operand) -> String {
+    match operand {
+        Operand::Reg(vreg) => x(p, *vreg),
+        other => {
+            materialise(p, SCRATCH, other);
+            SCRATCH.to_string()
         }
     }
+}
 
-    /// Puts the value of `operand` into the x register `dst`.
-    fn materialise(&mut self, dst: &str, operand: &Operand) {
-        match operand {
-            Operand::Reg(vreg) => {
-                let src = self.x(*vreg);
-                self.copy_reg(dst, &src);
-            }
-            Operand::Imm(value) => {
-                for line in move_immediate(dst, *value) {
-                    self.line(line);
-                }
-            }
-            Operand::SizeOf(index) => {
-                // A `const` operand is pasted as a decimal number; build it 16 bits at a time.
-                let c = format!("{{c{index}}}");
-                self.line(format!("movz {dst}, #(({c}) & 0xffff)"));
-                for shift in [16, 32, 48] {
-                    self.line(format!(
-                        "movk {dst}, #((({c}) >> {shift}) & 0xffff), lsl #{shift}"
-                    ));
-                }
-            }
-        }
-    }
-
-    /// Puts a value the section returns into the `result` register.
-    fn store_result(&mut self, value: &Operand) {
-        self.materialise("{result}", value);
-    }
-
-    /// An x register holding `operand`: its own, or the scratch register loaded with it.
-    fn operand_reg(&mut self, operand: &Operand) -> String {
-        match operand {
-            Operand::Reg(vreg) => self.x(*vreg),
-            other => {
-                self.materialise(SCRATCH, other);
+/// The register to store for `src` at `bytes`: `xzr`/`wzr` for zero, the scratch
+/// register for another immediate.
+fn store_source(p: &mut Printer, src: &Operand, bytes: u8) -> String {
+    let narrow = bytes < 8;
+    match src {
+        Operand::Imm(0) if narrow => "wzr".to_string(),
+        Operand::Imm(0) => "xzr".to_string(),
+        Operand::Reg(vreg) => sized(p, *vreg, bytes),
+        other => {
+            materialise(p, SCRATCH, other);
+            if narrow {
+                "{scratch:w}".to_string()
+            } else {
                 SCRATCH.to_string()
             }
         }
     }
+}
 
-    /// The register to store for `src` at `bytes`: `xzr`/`wzr` for zero, the scratch
-    /// register for another immediate.
-    fn store_source(&mut self, src: &Operand, bytes: u8) -> String {
-        let narrow = bytes < 8;
-        match src {
-            Operand::Imm(0) if narrow => "wzr".to_string(),
-            Operand::Imm(0) => "xzr".to_string(),
-            Operand::Reg(vreg) => self.sized(*vreg, bytes),
-            other => {
-                self.materialise(SCRATCH, other);
-                if narrow {
-                    "{scratch:w}".to_string()
-                } else {
-                    SCRATCH.to_string()
-                }
-            }
-        }
-    }
-
-    /// `dst = src + value` (or `- -value`) for an immediate [`Target::imm_fits`] accepted,
-    /// or any other value through the scratch register.
-    fn add_immediate(&mut self, dst: &str, src: &str, value: i64) {
-        if value == 0 {
-            self.copy_reg(dst, src);
-        } else if value != i64::MIN && is_imm12(value.abs()) {
-            let mnemonic = if value < 0 { "sub" } else { "add" };
-            self.line(format!("{mnemonic} {dst}, {src}, {}", imm12(value.abs())));
-        } else if value.abs() < 1 << 24 {
-            // Two shifted immediates, low 12 bits first.
-            let (mnemonic, magnitude) = if value < 0 {
-                ("sub", -value)
-            } else {
-                ("add", value)
-            };
-            self.line(format!("{mnemonic} {dst}, {src}, #{}", magnitude & 0xfff));
-            self.line(format!(
-                "{mnemonic} {dst}, {dst}, #{}, lsl #12",
-                magnitude >> 12
-            ));
+/// `dst = src + value` (or `- -value`) for an immediate [`Target::imm_fits`] accepted,
+/// or any other value through the scratch register.
+fn add_immediate(p: &mut Printer, dst: &str, src: &str, value: i64) {
+    if value == 0 {
+        copy_reg(p, dst, src);
+    } else if value != i64::MIN && is_imm12(value.abs()) {
+        let mnemonic = if value < 0 { "sub" } else { "add" };
+        p.line(format!("{mnemonic} {dst}, {src}, {}", imm12(value.abs())));
+    } else if value.abs() < 1 << 24 {
+        // Two shifted immediates, low 12 bits first.
+        let (mnemonic, magnitude) = if value < 0 {
+            ("sub", -value)
         } else {
-            self.materialise(SCRATCH, &Operand::Imm(value));
-            self.line(format!("add {dst}, {src}, {SCRATCH}"));
-        }
-    }
-
-    fn inst(&mut self, inst: &Inst) {
-        match inst {
-            Inst::StoreDescriptor { area } => {
-                self.line(format!("adrp {SCRATCH}, {DESCRIPTOR_LABEL}b"));
-                self.line(format!(
-                    "add {SCRATCH}, {SCRATCH}, :lo12:{DESCRIPTOR_LABEL}b"
-                ));
-                let line = format!("str {SCRATCH}, [{}, #{RSEQ_CS_OFFSET}]", self.x(*area));
-                self.line(line);
-                self.line(format!("{START_LABEL}:"));
-            }
-            Inst::CheckIndex {
-                area,
-                index,
-                offset,
-            } => {
-                let line = format!("ldr {{scratch:w}}, [{}, #{offset}]", self.x(*area));
-                self.line(line);
-                let line = format!("cmp {{scratch:w}}, {}", self.w(*index));
-                self.line(line);
-                self.line(format!("b.ne {}", abort_target(self.lowered)));
-            }
-            Inst::Load {
-                dst,
-                mem,
-                width,
-                acquire: true,
-            } => {
-                // `ldar` only zero-extends (into the w form below 8 bytes): a signed narrow
-                // value is sign-extended after it. Lowering gave it a bare base register.
-                debug_assert!(mem.index.is_none() && mem.disp == 0 && mem.field.is_none());
-                let address = format!("[{}]", self.x(mem.base));
-                let (mnemonic, loaded) = match width.bytes {
-                    1 => ("ldarb", self.w(*dst)),
-                    2 => ("ldarh", self.w(*dst)),
-                    4 => ("ldar", self.w(*dst)),
-                    _ => ("ldar", self.x(*dst)),
-                };
-                self.line(format!("{mnemonic} {loaded}, {address}"));
-                let extend = match (width.bytes, width.signed) {
-                    (1, true) => Some("sxtb"),
-                    (2, true) => Some("sxth"),
-                    (4, true) => Some("sxtw"),
-                    _ => None,
-                };
-                if let Some(extend) = extend {
-                    let line = format!("{extend} {}, {loaded}", self.x(*dst));
-                    self.line(line);
-                }
-            }
-            Inst::Load {
-                dst, mem, width, ..
-            } => {
-                let (address, unscaled) = self.mem(mem, width.bytes);
-                let dst = if uses_w(*width) {
-                    self.w(*dst)
-                } else {
-                    self.x(*dst)
-                };
-                let line = format!("{} {dst}, {address}", load_mnemonic(*width, unscaled));
-                self.line(line);
-            }
-            Inst::Store { mem, src, width } => {
-                let src = self.store_source(src, width.bytes);
-                let (address, unscaled) = self.mem(mem, width.bytes);
-                let line = format!(
-                    "{} {src}, {address}",
-                    store_mnemonic(width.bytes, unscaled, false)
-                );
-                self.line(line);
-            }
-            Inst::Mov { dst, src } => {
-                let dst = self.x(*dst);
-                self.materialise(&dst, src);
-            }
-            Inst::Lea { dst, mem } => {
-                let d = self.x(*dst);
-                let base = self.x(mem.base);
-                // Base and index first (reading both before `dst` is written, which may
-                // share a slot with either), then the displacement onto `dst`.
-                let mut from = match mem.index {
-                    Some((index, scale)) => {
-                        let index = self.x(index);
-                        let line = match scale {
-                            1 => format!("add {d}, {base}, {index}"),
-                            _ => {
-                                format!("add {d}, {base}, {index}, lsl #{}", scale.trailing_zeros())
-                            }
-                        };
-                        self.line(line);
-                        d.clone()
-                    }
-                    None => base,
-                };
-                if let Some(field) = mem.field {
-                    self.line(format!("add {d}, {from}, #{{c{field}}}"));
-                    from = d.clone();
-                }
-                self.add_immediate(&d, &from, mem.disp);
-            }
-            Inst::Alu { op, dst, lhs, rhs } => {
-                let d = self.x(*dst);
-                let l = self.x(*lhs);
-                match (op, rhs) {
-                    (AluOp::Add, Operand::Imm(value)) => self.add_immediate(&d, &l, *value),
-                    (AluOp::Sub, Operand::Imm(value)) if *value != i64::MIN => {
-                        self.add_immediate(&d, &l, -*value)
-                    }
-                    (AluOp::Mul, Operand::Imm(value))
-                        if *value > 0 && (*value as u64).is_power_of_two() =>
-                    {
-                        let shift = value.trailing_zeros();
-                        self.line(format!("lsl {d}, {l}, #{shift}"));
-                    }
-                    // A low mask (2^k - 1) is a logical immediate: shift counts masked to
-                    // a narrow width, `x & 0xff`.
-                    (AluOp::And, Operand::Imm(mask))
-                        if *mask > 0 && (*mask as u64).wrapping_add(1).is_power_of_two() =>
-                    {
-                        self.line(format!("and {d}, {l}, #{mask}"));
-                    }
-                    (AluOp::Shl | AluOp::Shr | AluOp::Sar, Operand::Imm(count)) => {
-                        let mnemonic = match op {
-                            AluOp::Shl => "lsl",
-                            AluOp::Shr => "lsr",
-                            _ => "asr",
-                        };
-                        // Immediate counts are below the width (lowering masks them).
-                        self.line(format!("{mnemonic} {d}, {l}, #{}", count & 63));
-                    }
-                    _ => {
-                        let r = self.operand_reg(rhs);
-                        let mnemonic = match op {
-                            AluOp::Add => "add",
-                            AluOp::Sub => "sub",
-                            AluOp::Mul => "mul",
-                            AluOp::And => "and",
-                            AluOp::Or => "orr",
-                            AluOp::Xor => "eor",
-                            AluOp::Shl => "lsl",
-                            AluOp::Shr => "lsr",
-                            AluOp::Sar => "asr",
-                        };
-                        self.line(format!("{mnemonic} {d}, {l}, {r}"));
-                    }
-                }
-            }
-            Inst::Not { dst, src } => {
-                let line = format!("mvn {}, {}", self.x(*dst), self.x(*src));
-                self.line(line);
-            }
-            Inst::Neg { dst, src } => {
-                let line = format!("neg {}, {}", self.x(*dst), self.x(*src));
-                self.line(line);
-            }
-            Inst::Extend { dst, src, width } => {
-                let line = match (width.bytes, width.signed) {
-                    (1, false) => format!("uxtb {}, {}", self.w(*dst), self.w(*src)),
-                    (2, false) => format!("uxth {}, {}", self.w(*dst), self.w(*src)),
-                    // Writing a w register clears the upper half.
-                    (4, false) => format!("mov {}, {}", self.w(*dst), self.w(*src)),
-                    (1, true) => format!("sxtb {}, {}", self.x(*dst), self.w(*src)),
-                    (2, true) => format!("sxth {}, {}", self.x(*dst), self.w(*src)),
-                    (4, true) => format!("sxtw {}, {}", self.x(*dst), self.w(*src)),
-                    _ => {
-                        let (d, s) = (self.x(*dst), self.x(*src));
-                        return self.copy_reg(&d, &s);
-                    }
-                };
-                self.line(line);
-            }
-            Inst::CopyBytes {
-                dst,
-                src,
-                len,
-                scratch,
-            } => {
-                // Unrolled: 16-byte pairs through the scratch slot and the scratch register,
-                // then 8, 4, 2, 1. `copy` is at most 256 bytes, within `ldp`'s offsets.
-                let (to, from) = (self.x(*dst), self.x(*src));
-                let len = i64::from(*len);
-                let mut offset = 0i64;
-                while offset < len {
-                    let left = len - offset;
-                    if left >= 16 {
-                        let pair = format!("{}, {SCRATCH}", self.x(*scratch));
-                        let (from, to) =
-                            (offset_address(&from, offset), offset_address(&to, offset));
-                        self.line(format!("ldp {pair}, {from}"));
-                        self.line(format!("stp {pair}, {to}"));
-                        offset += 16;
-                        continue;
-                    }
-                    let bytes: u8 = match left {
-                        8.. => 8,
-                        4..=7 => 4,
-                        2..=3 => 2,
-                        _ => 1,
-                    };
-                    let width = Width {
-                        bytes,
-                        signed: false,
-                    };
-                    let reg = self.sized(*scratch, bytes);
-                    let load = load_mnemonic(width, false);
-                    let store = store_mnemonic(bytes, false, false);
-                    let (src, dst) = (offset_address(&from, offset), offset_address(&to, offset));
-                    self.line(format!("{load} {reg}, {src}"));
-                    self.line(format!("{store} {reg}, {dst}"));
-                    offset += i64::from(bytes);
-                }
-            }
-            Inst::CopyLoop {
-                dst,
-                src,
-                len,
-                scratch,
-            } => {
-                // `len` counts down by 8 while 8 or more bytes are left; then its low bits
-                // are the tail, each copied if set (`tbz`). Post-indexed loads and stores
-                // advance `src` and `dst`, the loop's own registers.
-                let (d, s, n) = (self.x(*dst), self.x(*src), self.x(*len));
-                let (word, tail) = (COPY_WORD_LOOP_LABEL, COPY_TAIL_LABELS[0]);
-                self.line(format!("cmp {n}, #8"));
-                self.line(format!("b.lo {tail}f"));
-                self.line(format!("{word}:"));
-                let t = self.x(*scratch);
-                self.line(format!("ldr {t}, [{s}], #8"));
-                self.line(format!("str {t}, [{d}], #8"));
-                self.line(format!("sub {n}, {n}, #8"));
-                self.line(format!("cmp {n}, #8"));
-                self.line(format!("b.hs {word}b"));
-                self.line(format!("{tail}:"));
-                for (bytes, skip) in COPY_TAIL {
-                    let width = Width {
-                        bytes,
-                        signed: false,
-                    };
-                    let (load, store) = (
-                        load_mnemonic(width, false),
-                        store_mnemonic(bytes, false, false),
-                    );
-                    let t = self.sized(*scratch, bytes);
-                    self.line(format!("tbz {n}, #{}, {skip}f", bytes.trailing_zeros()));
-                    // The last move needs no advance: nothing follows it.
-                    if bytes > 1 {
-                        self.line(format!("{load} {t}, [{s}], #{bytes}"));
-                        self.line(format!("{store} {t}, [{d}], #{bytes}"));
-                    } else {
-                        self.line(format!("{load} {t}, [{s}]"));
-                        self.line(format!("{store} {t}, [{d}]"));
-                    }
-                    self.line(format!("{skip}:"));
-                }
-            }
-            Inst::ExitIf {
-                op,
-                signed,
-                lhs,
-                rhs,
-                exit,
-            } => {
-                let lowered = self.lowered;
-                let l = self.x(*lhs);
-                let target = exit_target(lowered, *exit);
-                match (op, rhs) {
-                    (CmpOp::Eq, Operand::Imm(0)) => {
-                        return self.line(format!("cbz {l}, {target}"));
-                    }
-                    (CmpOp::Ne, Operand::Imm(0)) => {
-                        return self.line(format!("cbnz {l}, {target}"));
-                    }
-                    (_, Operand::Imm(value))
-                        if *value < 0 && *value != i64::MIN && is_imm12(-*value) =>
-                    {
-                        // `cmn x, #v` sets the flags of `cmp x, #-v` for v > 0.
-                        let line = format!("cmn {l}, {}", imm12(-*value));
-                        self.line(line);
-                    }
-                    (_, Operand::Imm(value)) if is_imm12(*value) => {
-                        let line = format!("cmp {l}, {}", imm12(*value));
-                        self.line(line);
-                    }
-                    _ => {
-                        let r = self.operand_reg(rhs);
-                        self.line(format!("cmp {l}, {r}"));
-                    }
-                }
-                let condition = match (op, signed) {
-                    (CmpOp::Eq, _) => "eq",
-                    (CmpOp::Ne, _) => "ne",
-                    (CmpOp::Lt, true) => "lt",
-                    (CmpOp::Lt, false) => "lo",
-                    (CmpOp::Le, true) => "le",
-                    (CmpOp::Le, false) => "ls",
-                    (CmpOp::Gt, true) => "gt",
-                    (CmpOp::Gt, false) => "hi",
-                    (CmpOp::Ge, true) => "ge",
-                    (CmpOp::Ge, false) => "hs",
-                };
-                self.line(format!("b.{condition} {target}"));
-            }
-            Inst::Spin { counter, point } => {
-                let c = self.w(*counter);
-                let label = spin_label(*point);
-                self.line(format!("add {c}, {c}, #1"));
-                self.line(format!("{label}:"));
-                self.line(format!("subs {c}, {c}, #1"));
-                self.line(format!("b.ne {label}b"));
-            }
-            Inst::VerifyIndex {
-                area,
-                index,
-                offset,
-                check,
-            } => {
-                let line = format!("ldr {{scratch:w}}, [{}, #{offset}]", self.x(*area));
-                self.line(line);
-                let line = format!("cmp {{scratch:w}}, {}", self.w(*index));
-                self.line(line);
-                self.line(format!("b.ne {}", trap_target(self.lowered, *check)));
-            }
-            Inst::VerifyLoad {
-                original,
-                mem,
-                width,
-                scratch,
-                check,
-            } => {
-                let load = Inst::Load {
-                    dst: *scratch,
-                    mem: *mem,
-                    width: *width,
-                    acquire: false,
-                };
-                self.inst(&load);
-                let line = format!("cmp {}, {}", self.x(*scratch), self.x(*original));
-                self.line(line);
-                self.line(format!("b.ne {}", trap_target(self.lowered, *check)));
-            }
-            Inst::Commit {
-                mem,
-                src,
-                width,
-                add,
-                release,
-            } => {
-                let (address, unscaled) = self.mem(mem, width.bytes);
-                let value = if *add {
-                    // Load, add, then the committing store as the last instruction.
-                    let unsigned = Width {
-                        bytes: width.bytes,
-                        signed: false,
-                    };
-                    let reg = if width.bytes < 8 {
-                        "{scratch:w}"
-                    } else {
-                        SCRATCH
-                    };
-                    self.line(format!(
-                        "{} {reg}, {address}",
-                        load_mnemonic(unsigned, unscaled)
-                    ));
-                    match src {
-                        // Lowering keeps only `imm_fits` immediates, which never need the
-                        // scratch register that holds the loaded value here.
-                        Operand::Imm(value) => {
-                            debug_assert!(Aarch64.imm_fits(*value));
-                            self.add_immediate(SCRATCH, SCRATCH, *value)
-                        }
-                        Operand::Reg(vreg) => {
-                            let line = format!("add {SCRATCH}, {SCRATCH}, {}", self.x(*vreg));
-                            self.line(line);
-                        }
-                        Operand::SizeOf(_) => {
-                            unreachable!("lowering never commits a size operand")
-                        }
-                    }
-                    reg.to_string()
-                } else {
-                    self.store_source(src, width.bytes)
-                };
-                let mnemonic = store_mnemonic(width.bytes, unscaled, *release);
-                self.line(format!("{mnemonic} {value}, {address}"));
-            }
-        }
+            ("add", value)
+        };
+        p.line(format!("{mnemonic} {dst}, {src}, #{}", magnitude & 0xfff));
+        p.line(format!(
+            "{mnemonic} {dst}, {dst}, #{}, lsl #12",
+            magnitude >> 12
+        ));
+    } else {
+        materialise(p, SCRATCH, &Operand::Imm(value));
+        p.line(format!("add {dst}, {src}, {SCRATCH}"));
     }
 }
 
-impl Backend for Aarch64 {
-    fn emit(&self, lowered: &Lowered) -> Vec<String> {
-        let mut p = Printer {
-            lowered,
-            lines: Vec::new(),
-        };
-        p.lines.extend(super::descriptor_tables());
-        for inst in &lowered.insts {
-            p.inst(inst);
+impl Isa for Aarch64 {
+    fn layout(&self, goto: bool) -> Layout {
+        if goto {
+            Layout::OutOfLine
+        } else {
+            Layout::Inline
         }
-        p.line(format!("{POST_COMMIT_LABEL}:"));
-        if lowered.goto {
-            p.line("  .pushsection __rseq_failure, \"ax\"");
-            // The signature as an instruction word (a `brk`, never executed) before the
-            // abort label.
-            p.line(format!("  .inst {SIGNATURE:#010x}"));
-            p.line(format!("{ABORT_LABEL}:"));
-            p.line(format!("b {ABORT_TARGET}"));
-            p.line("  .popsection");
-            p.lines
-                .extend(super::exit_point_table(lowered.exits.len(), |_| None));
-            return p.lines;
+    }
+
+    // The signature as an instruction word (a `brk`, never executed) before the abort label.
+    fn signature(&self) -> Vec<String> {
+        vec![format!("  .inst {SIGNATURE:#010x}")]
+    }
+
+    fn condition(&self, cond: Cond) -> &'static str {
+        match cond {
+            Cond::Eq => "b.eq",
+            Cond::Ne => "b.ne",
+            Cond::Lt => "b.lt",
+            Cond::Lo => "b.lo",
+            Cond::Le => "b.le",
+            Cond::Ls => "b.ls",
+            Cond::Gt => "b.gt",
+            Cond::Hi => "b.hi",
+            Cond::Ge => "b.ge",
+            Cond::Hs => "b.hs",
         }
-        p.line("mov {scratch:w}, wzr");
-        if let Some(value) = &lowered.yielded {
-            p.store_result(value);
+    }
+
+    fn jump(&self, target: &str) -> String {
+        format!("b {target}")
+    }
+
+    fn set_status(&self, p: &mut Printer, status: usize) {
+        match status {
+            0 => p.line("mov {scratch:w}, wzr"),
+            _ => p.line(format!("mov {{scratch:w}}, #{status}")),
         }
-        p.line(format!("b {END_LABEL}f"));
-        for (exit, value) in lowered.exits.iter().enumerate() {
-            p.line(format!("{}:", FIRST_EXIT_LABEL + exit as u32));
-            if let Some(value) = value {
-                p.store_result(value);
+    }
+
+    fn store_result(&self, p: &mut Printer, value: &Operand) {
+        materialise(p, "{result}", value);
+    }
+
+    fn store_descriptor(&self, p: &mut Printer, area: VReg) {
+        p.line(format!("adrp {SCRATCH}, {DESCRIPTOR_LABEL}b"));
+        p.line(format!(
+            "add {SCRATCH}, {SCRATCH}, :lo12:{DESCRIPTOR_LABEL}b"
+        ));
+        let line = format!("str {SCRATCH}, [{}, #{RSEQ_CS_OFFSET}]", x(p, area));
+        p.line(line);
+    }
+
+    fn branch_if_index_moved(
+        &self,
+        p: &mut Printer,
+        area: VReg,
+        offset: u32,
+        index: VReg,
+        target: &str,
+    ) {
+        let line = format!("ldr {{scratch:w}}, [{}, #{offset}]", x(p, area));
+        p.line(line);
+        let line = format!("cmp {{scratch:w}}, {}", w(p, index));
+        p.line(line);
+        p.line(format!("b.ne {target}"));
+    }
+
+    fn compare_branch(&self, p: &mut Printer, cond: Cond, lhs: VReg, rhs: &Operand, target: &str) {
+        let l = x(p, lhs);
+        match (cond, rhs) {
+            (Cond::Eq, Operand::Imm(0)) => return p.line(format!("cbz {l}, {target}")),
+            (Cond::Ne, Operand::Imm(0)) => return p.line(format!("cbnz {l}, {target}")),
+            (_, Operand::Imm(value)) if *value < 0 && *value != i64::MIN && is_imm12(-*value) => {
+                // `cmn x, #v` sets the flags of `cmp x, #-v` for v > 0.
+                p.line(format!("cmn {l}, {}", imm12(-*value)));
             }
-            p.line(format!("mov {{scratch:w}}, #{STATUS_EXITED}"));
-            p.line(format!("b {END_LABEL}f"));
+            (_, Operand::Imm(value)) if is_imm12(*value) => {
+                p.line(format!("cmp {l}, {}", imm12(*value)));
+            }
+            _ => {
+                let r = operand_reg(p, rhs);
+                p.line(format!("cmp {l}, {r}"));
+            }
         }
-        for check in 0..lowered.checks.len() {
-            p.line(format!("{}:", trap_label(check)));
-            p.line(format!("mov {{scratch:w}}, #{}", STATUS_FIRST_TRAP + check));
-            p.line(format!("b {END_LABEL}f"));
+        p.line(format!("{} {target}", self.condition(cond)));
+    }
+
+    fn load(&self, p: &mut Printer, dst: VReg, mem: &Mem, width: Width, acquire: bool) {
+        if acquire {
+            // `ldar` only zero-extends (into the w form below 8 bytes): a signed narrow
+            // value is sign-extended after it. Lowering gave it a bare base register.
+            debug_assert!(mem.index.is_none() && mem.disp == 0 && mem.field.is_none());
+            let address = format!("[{}]", x(p, mem.base));
+            let (mnemonic, loaded) = match width.bytes {
+                1 => ("ldarb", w(p, dst)),
+                2 => ("ldarh", w(p, dst)),
+                4 => ("ldar", w(p, dst)),
+                _ => ("ldar", x(p, dst)),
+            };
+            p.line(format!("{mnemonic} {loaded}, {address}"));
+            let extend = match (width.bytes, width.signed) {
+                (1, true) => Some("sxtb"),
+                (2, true) => Some("sxth"),
+                (4, true) => Some("sxtw"),
+                _ => None,
+            };
+            if let Some(extend) = extend {
+                let line = format!("{extend} {}, {loaded}", x(p, dst));
+                p.line(line);
+            }
+            return;
         }
-        p.line(format!("  .inst {SIGNATURE:#010x}"));
-        p.line(format!("{ABORT_LABEL}:"));
-        p.line(format!("mov {{scratch:w}}, #{STATUS_ABORTED}"));
-        p.line(format!("{END_LABEL}:"));
-        p.lines
-            .extend(super::exit_point_table(lowered.exits.len(), |exit| {
-                Some(format!("{}b", FIRST_EXIT_LABEL + exit as u32))
-            }));
-        p.lines
+        let (address, unscaled) = self::mem(p, mem, width.bytes);
+        let dst = if uses_w(width) { w(p, dst) } else { x(p, dst) };
+        p.line(format!(
+            "{} {dst}, {address}",
+            load_mnemonic(width, unscaled)
+        ));
+    }
+
+    fn store(&self, p: &mut Printer, mem: &Mem, src: &Operand, width: Width) {
+        let src = store_source(p, src, width.bytes);
+        let (address, unscaled) = self::mem(p, mem, width.bytes);
+        let line = format!(
+            "{} {src}, {address}",
+            store_mnemonic(width.bytes, unscaled, false)
+        );
+        p.line(line);
+    }
+
+    fn mov(&self, p: &mut Printer, dst: VReg, src: &Operand) {
+        let dst = x(p, dst);
+        materialise(p, &dst, src);
+    }
+
+    fn lea(&self, p: &mut Printer, dst: VReg, mem: &Mem) {
+        let d = x(p, dst);
+        let base = x(p, mem.base);
+        // Base and index first (reading both before `dst` is written, which may
+        // share a slot with either), then the displacement onto `dst`.
+        let mut from = match mem.index {
+            Some((index, scale)) => {
+                let index = x(p, index);
+                let line = match scale {
+                    1 => format!("add {d}, {base}, {index}"),
+                    _ => format!("add {d}, {base}, {index}, lsl #{}", scale.trailing_zeros()),
+                };
+                p.line(line);
+                d.clone()
+            }
+            None => base,
+        };
+        if let Some(field) = mem.field {
+            p.line(format!("add {d}, {from}, #{{c{field}}}"));
+            from = d.clone();
+        }
+        add_immediate(p, &d, &from, mem.disp);
+    }
+
+    fn alu(&self, p: &mut Printer, op: AluOp, dst: VReg, lhs: VReg, rhs: &Operand) {
+        let d = x(p, dst);
+        let l = x(p, lhs);
+        match (op, rhs) {
+            (AluOp::Add, Operand::Imm(value)) => add_immediate(p, &d, &l, *value),
+            (AluOp::Sub, Operand::Imm(value)) if *value != i64::MIN => {
+                add_immediate(p, &d, &l, -*value)
+            }
+            (AluOp::Mul, Operand::Imm(value))
+                if *value > 0 && (*value as u64).is_power_of_two() =>
+            {
+                let shift = value.trailing_zeros();
+                p.line(format!("lsl {d}, {l}, #{shift}"));
+            }
+            // A low mask (2^k - 1) is a logical immediate: shift counts masked to
+            // a narrow width, `x & 0xff`.
+            (AluOp::And, Operand::Imm(mask))
+                if *mask > 0 && (*mask as u64).wrapping_add(1).is_power_of_two() =>
+            {
+                p.line(format!("and {d}, {l}, #{mask}"));
+            }
+            (AluOp::Shl | AluOp::Shr | AluOp::Sar, Operand::Imm(count)) => {
+                let mnemonic = match op {
+                    AluOp::Shl => "lsl",
+                    AluOp::Shr => "lsr",
+                    _ => "asr",
+                };
+                // Immediate counts are below the width (lowering masks them).
+                p.line(format!("{mnemonic} {d}, {l}, #{}", count & 63));
+            }
+            _ => {
+                let r = operand_reg(p, rhs);
+                let mnemonic = match op {
+                    AluOp::Add => "add",
+                    AluOp::Sub => "sub",
+                    AluOp::Mul => "mul",
+                    AluOp::And => "and",
+                    AluOp::Or => "orr",
+                    AluOp::Xor => "eor",
+                    AluOp::Shl => "lsl",
+                    AluOp::Shr => "lsr",
+                    AluOp::Sar => "asr",
+                };
+                p.line(format!("{mnemonic} {d}, {l}, {r}"));
+            }
+        }
+    }
+
+    fn not(&self, p: &mut Printer, dst: VReg, src: VReg) {
+        let line = format!("mvn {}, {}", x(p, dst), x(p, src));
+        p.line(line);
+    }
+
+    fn neg(&self, p: &mut Printer, dst: VReg, src: VReg) {
+        let line = format!("neg {}, {}", x(p, dst), x(p, src));
+        p.line(line);
+    }
+
+    fn extend(&self, p: &mut Printer, dst: VReg, src: VReg, width: Width) {
+        let line = match (width.bytes, width.signed) {
+            (1, false) => format!("uxtb {}, {}", w(p, dst), w(p, src)),
+            (2, false) => format!("uxth {}, {}", w(p, dst), w(p, src)),
+            // Writing a w register clears the upper half.
+            (4, false) => format!("mov {}, {}", w(p, dst), w(p, src)),
+            (1, true) => format!("sxtb {}, {}", x(p, dst), w(p, src)),
+            (2, true) => format!("sxth {}, {}", x(p, dst), w(p, src)),
+            (4, true) => format!("sxtw {}, {}", x(p, dst), w(p, src)),
+            _ => {
+                let (d, s) = (x(p, dst), x(p, src));
+                return copy_reg(p, &d, &s);
+            }
+        };
+        p.line(line);
+    }
+
+    fn commit(
+        &self,
+        p: &mut Printer,
+        mem: &Mem,
+        src: &Operand,
+        width: Width,
+        add: bool,
+        release: bool,
+    ) {
+        let (address, unscaled) = self::mem(p, mem, width.bytes);
+        let value = if add {
+            // Load, add, then the committing store as the last instruction.
+            let reg = if width.bytes < 8 {
+                "{scratch:w}"
+            } else {
+                SCRATCH
+            };
+            p.line(format!(
+                "{} {reg}, {address}",
+                load_mnemonic(unsigned(width.bytes), unscaled)
+            ));
+            match src {
+                // Lowering keeps only `imm_fits` immediates, which never need the
+                // scratch register that holds the loaded value here.
+                Operand::Imm(value) => {
+                    debug_assert!(Aarch64.imm_fits(*value));
+                    add_immediate(p, SCRATCH, SCRATCH, *value)
+                }
+                Operand::Reg(vreg) => {
+                    let line = format!("add {SCRATCH}, {SCRATCH}, {}", x(p, *vreg));
+                    p.line(line);
+                }
+                Operand::SizeOf(_) => unreachable!("lowering never commits a size operand"),
+            }
+            reg.to_string()
+        } else {
+            store_source(p, src, width.bytes)
+        };
+        let mnemonic = store_mnemonic(width.bytes, unscaled, release);
+        p.line(format!("{mnemonic} {value}, {address}"));
+    }
+
+    fn spin_enter(&self, p: &mut Printer, counter: VReg) {
+        let c = w(p, counter);
+        p.line(format!("add {c}, {c}, #1"));
+    }
+
+    fn spin_step(&self, p: &mut Printer, counter: VReg, label: &str) {
+        let c = w(p, counter);
+        p.line(format!("subs {c}, {c}, #1"));
+        p.line(format!("b.ne {label}"));
+    }
+
+    fn copy_chunk_max(&self) -> u8 {
+        16
+    }
+
+    // 16-byte pairs through the scratch slot and the scratch register, then 8, 4, 2, 1.
+    // `copy` is at most 256 bytes, within `ldp`'s offsets.
+    fn copy_chunk(
+        &self,
+        p: &mut Printer,
+        dst: VReg,
+        src: VReg,
+        scratch: VReg,
+        offset: i64,
+        bytes: u8,
+    ) {
+        let (to, from) = (x(p, dst), x(p, src));
+        let (from, to) = (offset_address(&from, offset), offset_address(&to, offset));
+        if bytes == 16 {
+            let pair = format!("{}, {SCRATCH}", x(p, scratch));
+            p.line(format!("ldp {pair}, {from}"));
+            p.line(format!("stp {pair}, {to}"));
+            return;
+        }
+        let reg = sized(p, scratch, bytes);
+        let load = load_mnemonic(unsigned(bytes), false);
+        let store = store_mnemonic(bytes, false, false);
+        p.line(format!("{load} {reg}, {from}"));
+        p.line(format!("{store} {reg}, {to}"));
+    }
+
+    // `len` counts down by 8 while 8 or more bytes are left. Post-indexed loads and stores
+    // advance `src` and `dst`, the loop's own registers.
+    fn copy_word_loop(&self, p: &mut Printer, dst: VReg, src: VReg, len: VReg, scratch: VReg) {
+        let (d, s, n) = (x(p, dst), x(p, src), x(p, len));
+        let (word, tail) = (COPY_WORD_LOOP_LABEL, COPY_TAIL_LABELS[0]);
+        p.line(format!("cmp {n}, #8"));
+        p.line(format!("b.lo {tail}f"));
+        p.label(word);
+        let t = x(p, scratch);
+        p.line(format!("ldr {t}, [{s}], #8"));
+        p.line(format!("str {t}, [{d}], #8"));
+        p.line(format!("sub {n}, {n}, #8"));
+        p.line(format!("cmp {n}, #8"));
+        p.line(format!("b.hs {word}b"));
+    }
+
+    fn copy_tail_test(&self, p: &mut Printer, len: VReg, _scratch: VReg, bytes: u8, skip: u32) {
+        let n = x(p, len);
+        p.line(format!("tbz {n}, #{}, {skip}f", bytes.trailing_zeros()));
+    }
+
+    fn copy_tail_move(
+        &self,
+        p: &mut Printer,
+        dst: VReg,
+        src: VReg,
+        scratch: VReg,
+        bytes: u8,
+        advance: bool,
+    ) {
+        let (d, s, t) = (x(p, dst), x(p, src), sized(p, scratch, bytes));
+        let load = load_mnemonic(unsigned(bytes), false);
+        let store = store_mnemonic(bytes, false, false);
+        if advance {
+            p.line(format!("{load} {t}, [{s}], #{bytes}"));
+            p.line(format!("{store} {t}, [{d}], #{bytes}"));
+        } else {
+            p.line(format!("{load} {t}, [{s}]"));
+            p.line(format!("{store} {t}, [{d}]"));
+        }
     }
 }

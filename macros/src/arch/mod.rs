@@ -5,7 +5,12 @@
 
 use crate::lower::{Lowered, Target};
 
+pub use emit::{Cond, Isa, Layout, Printer};
+
 pub mod aarch64;
+pub mod armv7;
+pub mod emit;
+pub mod i686;
 pub mod riscv64;
 pub mod x86_64;
 
@@ -47,32 +52,6 @@ pub fn trap_label(check: usize) -> u32 {
     300 + check as u32
 }
 
-/// Where a branch leaves the section: the label operands with `asm goto`, the local stubs
-/// that set the status without.
-pub fn abort_target(lowered: &Lowered) -> String {
-    if lowered.goto {
-        ABORT_TARGET.to_string()
-    } else {
-        format!("{ABORT_LABEL}f")
-    }
-}
-
-pub fn exit_target(lowered: &Lowered, exit: usize) -> String {
-    if lowered.goto {
-        exit_operand(exit)
-    } else {
-        format!("{}f", FIRST_EXIT_LABEL + exit as u32)
-    }
-}
-
-pub fn trap_target(lowered: &Lowered, check: usize) -> String {
-    if lowered.goto {
-        trap_operand(check)
-    } else {
-        format!("{}f", trap_label(check))
-    }
-}
-
 /// Label of delay point `p`'s loop: `200 + 10 * p` (never only 0s and 1s).
 pub fn spin_label(point: u8) -> u32 {
     200 + 10 * u32::from(point)
@@ -104,46 +83,10 @@ pub trait Backend: Target {
 /// (Cargo sets `CARGO_CFG_TARGET_ARCH` only for build scripts), so the expansion holds one
 /// arm per backend and the runtime's `__rseq_backend!` keeps the target's. The first is the
 /// reference: targets without a backend check sections as it does.
-pub const BACKENDS: [(&str, &dyn Backend); 3] = [
+pub const BACKENDS: [(&str, &dyn Backend); 5] = [
     ("x86_64", &x86_64::X86_64),
     ("aarch64", &aarch64::Aarch64),
     ("riscv64", &riscv64::Riscv64),
+    ("i686", &i686::I686),
+    ("armv7", &armv7::Armv7),
 ];
-
-/// The descriptor (version 0, flags 0, start, length up to post-commit, abort) in
-/// `__rseq_cs`, and its entry in `__rseq_cs_ptr_array` for debuggers and the descriptor
-/// walk: the same directives on every 64-bit little-endian architecture.
-pub fn descriptor_tables() -> Vec<String> {
-    vec![
-        "  .pushsection __rseq_cs, \"aw\"".to_string(),
-        "  .balign 32".to_string(),
-        format!("{DESCRIPTOR_LABEL}:"),
-        "  .long 0, 0".to_string(),
-        format!("  .quad {START_LABEL}f, ({POST_COMMIT_LABEL}f - {START_LABEL}f), {ABORT_LABEL}f"),
-        "  .popsection".to_string(),
-        // "R" (retain): nothing references the array, and the linker would drop it.
-        "  .pushsection __rseq_cs_ptr_array, \"awR\"".to_string(),
-        "  .balign 8".to_string(),
-        format!("  .quad {DESCRIPTOR_LABEL}b"),
-        "  .popsection".to_string(),
-    ]
-}
-
-/// One `(start, exit)` pair in `__rseq_exit_point_array` per exit, the exit being where
-/// the section's branch leaves it: `exit_stub(k)` gives the stub's label reference, or
-/// `None` where the branch goes straight to the expansion's label operand.
-pub fn exit_point_table(exits: usize, exit_stub: impl Fn(usize) -> Option<String>) -> Vec<String> {
-    if exits == 0 {
-        return Vec::new();
-    }
-    let mut lines = vec![
-        "  .pushsection __rseq_exit_point_array, \"awR\"".to_string(),
-        "  .balign 8".to_string(),
-    ];
-    for exit in 0..exits {
-        let target = exit_stub(exit).unwrap_or_else(|| exit_operand(exit));
-        lines.push(format!("  .quad {START_LABEL}b, {target}"));
-    }
-    lines.push("  .popsection".to_string());
-    lines
-}

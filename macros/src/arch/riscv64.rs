@@ -23,16 +23,8 @@
 //! abort label, as in the kernel selftests' `rseq-riscv.h` (`.balign 4` then the word:
 //! with the C extension instructions are only 2-byte aligned).
 
-use super::{exit_operand, spin_label, trap_label, trap_operand, ABORT_TARGET};
-use super::{
-    Backend, ABORT_LABEL, DESCRIPTOR_LABEL, END_LABEL, FIRST_EXIT_LABEL, POST_COMMIT_LABEL,
-    START_LABEL,
-};
-use super::{COPY_TAIL, COPY_TAIL_LABELS, COPY_WORD_LOOP_LABEL};
-use super::{STATUS_ABORTED, STATUS_EXITED, STATUS_FIRST_TRAP};
-use crate::lower::{
-    AluOp, CmpOp, FieldLimit, Inst, Lowered, Mem, Operand, Target, Width, RSEQ_CS_OFFSET,
-};
+use super::{Cond, Isa, Layout, Printer, COPY_TAIL_LABELS, COPY_WORD_LOOP_LABEL, DESCRIPTOR_LABEL};
+use crate::lower::{AluOp, FieldLimit, Mem, Operand, Target, VReg, Width, RSEQ_CS_OFFSET};
 
 pub struct Riscv64;
 
@@ -108,493 +100,411 @@ fn store_mnemonic(bytes: u8) -> &'static str {
     }
 }
 
+fn unsigned(bytes: u8) -> Width {
+    Width {
+        bytes,
+        signed: false,
+    }
+}
+
 /// `disp(base)`.
 fn address(base: &str, disp: i64) -> String {
     format!("{disp}({base})")
 }
 
-struct Printer<'a> {
-    lowered: &'a Lowered,
-    lines: Vec<String>,
+fn x(p: &Printer, vreg: VReg) -> String {
+    format!("{{s{}}}", p.slot(vreg))
 }
 
-impl Printer<'_> {
-    fn x(&self, vreg: usize) -> String {
-        format!("{{s{}}}", self.lowered.alloc.slot_of[vreg])
+/// The address operand of a memory access that [`Target::mem_fits`] accepted.
+fn mem(p: &Printer, mem: &Mem) -> String {
+    debug_assert!(mem.index.is_none() && is_disp12(mem.disp));
+    match mem.field {
+        Some(field) => format!("{{c{field}}}({})", x(p, mem.base)),
+        None => address(&x(p, mem.base), mem.disp),
+    }
+}
+
+/// `mv dst, src` unless both live in the same slot.
+fn copy_reg(p: &mut Printer, dst: &str, src: &str) {
+    if dst != src {
+        p.line(format!("mv {dst}, {src}"));
+    }
+}
+
+/// Puts the value of `operand` into the register `dst`.
+fn materialise(p: &mut Printer, dst: &str, operand: &Operand) {
+    match operand {
+        Operand::Reg(vreg) => {
+            let src = x(p, *vreg);
+            copy_reg(p, dst, &src);
+        }
+        // `li` expands to the shortest lui/addi(w)/slli sequence for any 64-bit value.
+        Operand::Imm(value) => p.line(format!("li {dst}, {value}")),
+        // A `const` operand is pasted as a decimal number.
+        Operand::SizeOf(index) => p.line(format!("li {dst}, {{c{index}}}")),
+    }
+}
+
+/// A register holding `operand`: its own, `zero`, or the scratch register loaded with it.
+fn operand_reg(p: &mut Printer, operand: &Operand) -> String {
+    match operand {
+        Operand::Reg(vreg) => x(p, *vreg),
+        Operand::Imm(0) => "zero".to_string(),
+        other => {
+            materialise(p, SCRATCH, other);
+            SCRATCH.to_string()
+        }
+    }
+}
+
+/// `dst = src + value`: `addi` for a 12-bit immediate, else through the scratch register.
+fn add_immediate(p: &mut Printer, dst: &str, src: &str, value: i64) {
+    if value == 0 {
+        copy_reg(p, dst, src);
+    } else if is_simm12(value) {
+        p.line(format!("addi {dst}, {src}, {value}"));
+    } else {
+        materialise(p, SCRATCH, &Operand::Imm(value));
+        p.line(format!("add {dst}, {src}, {SCRATCH}"));
+    }
+}
+
+impl Isa for Riscv64 {
+    fn layout(&self, _goto: bool) -> Layout {
+        Layout::Inline
     }
 
-    /// The address operand of a memory access that [`Target::mem_fits`] accepted.
-    fn mem(&self, mem: &Mem) -> String {
-        debug_assert!(mem.index.is_none() && is_disp12(mem.disp));
-        match mem.field {
-            Some(field) => format!("{{c{field}}}({})", self.x(mem.base)),
-            None => address(&self.x(mem.base), mem.disp),
+    // The signature as a data word (an illegal instruction, never executed), aligned, in
+    // the 4 bytes right before the abort label, where the kernel compares it.
+    fn signature(&self) -> Vec<String> {
+        vec![
+            "  .balign 4".to_string(),
+            format!("  .word {SIGNATURE:#010x}"),
+        ]
+    }
+
+    fn condition(&self, cond: Cond) -> &'static str {
+        match cond {
+            Cond::Eq => "beq",
+            Cond::Ne => "bne",
+            Cond::Lt => "blt",
+            Cond::Lo => "bltu",
+            Cond::Le => "ble",
+            Cond::Ls => "bleu",
+            Cond::Gt => "bgt",
+            Cond::Hi => "bgtu",
+            Cond::Ge => "bge",
+            Cond::Hs => "bgeu",
         }
     }
 
-    fn line(&mut self, text: impl Into<String>) {
-        self.lines.push(text.into());
+    fn jump(&self, target: &str) -> String {
+        format!("j {target}")
     }
 
-    /// `mv dst, src` unless both live in the same slot.
-    fn copy_reg(&mut self, dst: &str, src: &str) {
-        if dst != src {
-            self.line(format!("mv {dst}, {src}"));
+    fn set_status(&self, p: &mut Printer, status: usize) {
+        p.line(format!("li {{scratch}}, {status}"));
+    }
+
+    fn store_result(&self, p: &mut Printer, value: &Operand) {
+        materialise(p, "{result}", value);
+    }
+
+    fn store_descriptor(&self, p: &mut Printer, area: VReg) {
+        // `lla`: auipc + addi, pc-relative (position-independent, no GOT).
+        p.line(format!("lla {SCRATCH}, {DESCRIPTOR_LABEL}b"));
+        let line = format!("sd {SCRATCH}, {RSEQ_CS_OFFSET}({})", x(p, area));
+        p.line(line);
+    }
+
+    fn branch_if_index_moved(
+        &self,
+        p: &mut Printer,
+        area: VReg,
+        offset: u32,
+        index: VReg,
+        target: &str,
+    ) {
+        // `lwu`: the index operand is a zero-extended u32.
+        let line = format!("lwu {{scratch}}, {offset}({})", x(p, area));
+        p.line(line);
+        let line = format!("bne {{scratch}}, {}, {target}", x(p, index));
+        p.line(line);
+    }
+
+    // No flags: a compare-and-branch is one instruction.
+    fn compare_branch(&self, p: &mut Printer, cond: Cond, lhs: VReg, rhs: &Operand, target: &str) {
+        let l = x(p, lhs);
+        let r = operand_reg(p, rhs);
+        p.line(format!("{} {l}, {r}, {target}", self.condition(cond)));
+    }
+
+    fn load(&self, p: &mut Printer, dst: VReg, mem: &Mem, width: Width, acquire: bool) {
+        let line = format!(
+            "{} {}, {}",
+            load_mnemonic(width),
+            x(p, dst),
+            self::mem(p, mem)
+        );
+        p.line(line);
+        if acquire {
+            // The load is ordered before every later load and store (the
+            // mapping of an acquire load in the RISC-V memory model, table A.6).
+            p.line("fence r,rw");
         }
     }
 
-    /// Puts the value of `operand` into the register `dst`.
-    fn materialise(&mut self, dst: &str, operand: &Operand) {
-        match operand {
-            Operand::Reg(vreg) => {
-                let src = self.x(*vreg);
-                self.copy_reg(dst, &src);
-            }
-            // `li` expands to the shortest lui/addi(w)/slli sequence for any 64-bit value.
-            Operand::Imm(value) => self.line(format!("li {dst}, {value}")),
-            // A `const` operand is pasted as a decimal number.
-            Operand::SizeOf(index) => self.line(format!("li {dst}, {{c{index}}}")),
-        }
+    fn store(&self, p: &mut Printer, mem: &Mem, src: &Operand, width: Width) {
+        let src = operand_reg(p, src);
+        let line = format!(
+            "{} {src}, {}",
+            store_mnemonic(width.bytes),
+            self::mem(p, mem)
+        );
+        p.line(line);
     }
 
-    /// A register holding `operand`: its own, `zero`, or the scratch register loaded with it.
-    fn operand_reg(&mut self, operand: &Operand) -> String {
-        match operand {
-            Operand::Reg(vreg) => self.x(*vreg),
-            Operand::Imm(0) => "zero".to_string(),
-            other => {
-                self.materialise(SCRATCH, other);
-                SCRATCH.to_string()
-            }
-        }
+    fn mov(&self, p: &mut Printer, dst: VReg, src: &Operand) {
+        let dst = x(p, dst);
+        materialise(p, &dst, src);
     }
 
-    /// Puts a value the section returns into the `result` register.
-    fn store_result(&mut self, value: &Operand) {
-        self.materialise("{result}", value);
-    }
-
-    /// `dst = src + value`: `addi` for a 12-bit immediate, else through the scratch register.
-    fn add_immediate(&mut self, dst: &str, src: &str, value: i64) {
-        if value == 0 {
-            self.copy_reg(dst, src);
-        } else if is_simm12(value) {
-            self.line(format!("addi {dst}, {src}, {value}"));
-        } else {
-            self.materialise(SCRATCH, &Operand::Imm(value));
-            self.line(format!("add {dst}, {src}, {SCRATCH}"));
-        }
-    }
-
-    fn inst(&mut self, inst: &Inst) {
-        match inst {
-            Inst::StoreDescriptor { area } => {
-                // `lla`: auipc + addi, pc-relative (position-independent, no GOT).
-                self.line(format!("lla {SCRATCH}, {DESCRIPTOR_LABEL}b"));
-                let line = format!("sd {SCRATCH}, {RSEQ_CS_OFFSET}({})", self.x(*area));
-                self.line(line);
-                self.line(format!("{START_LABEL}:"));
-            }
-            Inst::CheckIndex {
-                area,
-                index,
-                offset,
-            } => {
-                // `lwu`: the index operand is a zero-extended u32.
-                let line = format!("lwu {{scratch}}, {offset}({})", self.x(*area));
-                self.line(line);
-                let line = format!("bne {{scratch}}, {}, {ABORT_LABEL}f", self.x(*index));
-                self.line(line);
-            }
-            Inst::Load {
-                dst,
-                mem,
-                width,
-                acquire,
-            } => {
-                let line = format!(
-                    "{} {}, {}",
-                    load_mnemonic(*width),
-                    self.x(*dst),
-                    self.mem(mem)
-                );
-                self.line(line);
-                if *acquire {
-                    // The load is ordered before every later load and store (the
-                    // mapping of an acquire load in the RISC-V memory model, table A.6).
-                    self.line("fence r,rw");
-                }
-            }
-            Inst::Store { mem, src, width } => {
-                let src = self.operand_reg(src);
-                let line = format!("{} {src}, {}", store_mnemonic(width.bytes), self.mem(mem));
-                self.line(line);
-            }
-            Inst::Mov { dst, src } => {
-                let dst = self.x(*dst);
-                self.materialise(&dst, src);
-            }
-            Inst::Lea { dst, mem } => {
-                let d = self.x(*dst);
-                let base = self.x(mem.base);
-                // Base and index first, into `dst` (which may share a slot with either):
-                // the scaled index goes through the scratch register, read before `dst`
-                // is written. Then the displacement onto `dst`.
-                let mut from = match mem.index {
-                    Some((index, scale)) => {
-                        let index = self.x(index);
-                        if scale == 1 {
-                            self.line(format!("add {d}, {base}, {index}"));
-                        } else {
-                            let shift = scale.trailing_zeros();
-                            self.line(format!("slli {SCRATCH}, {index}, {shift}"));
-                            self.line(format!("add {d}, {base}, {SCRATCH}"));
-                        }
-                        d.clone()
-                    }
-                    None => base,
-                };
-                if let Some(field) = mem.field {
-                    self.line(format!("addi {d}, {from}, {{c{field}}}"));
-                    from = d.clone();
-                }
-                self.add_immediate(&d, &from, mem.disp);
-            }
-            Inst::Alu { op, dst, lhs, rhs } => {
-                let d = self.x(*dst);
-                let l = self.x(*lhs);
-                match (op, rhs) {
-                    (AluOp::Add, Operand::Imm(value)) => self.add_immediate(&d, &l, *value),
-                    (AluOp::Sub, Operand::Imm(value)) if *value != i64::MIN => {
-                        self.add_immediate(&d, &l, -*value)
-                    }
-                    (AluOp::Mul, Operand::Imm(value))
-                        if *value > 0 && (*value as u64).is_power_of_two() =>
-                    {
-                        let shift = value.trailing_zeros();
-                        self.line(format!("slli {d}, {l}, {shift}"));
-                    }
-                    (AluOp::And | AluOp::Or | AluOp::Xor, Operand::Imm(value))
-                        if is_simm12(*value) =>
-                    {
-                        let mnemonic = match op {
-                            AluOp::And => "andi",
-                            AluOp::Or => "ori",
-                            _ => "xori",
-                        };
-                        self.line(format!("{mnemonic} {d}, {l}, {value}"));
-                    }
-                    (AluOp::Shl | AluOp::Shr | AluOp::Sar, Operand::Imm(count)) => {
-                        let mnemonic = match op {
-                            AluOp::Shl => "slli",
-                            AluOp::Shr => "srli",
-                            _ => "srai",
-                        };
-                        // Immediate counts are below the width (lowering masks them).
-                        self.line(format!("{mnemonic} {d}, {l}, {}", count & 63));
-                    }
-                    _ => {
-                        let r = self.operand_reg(rhs);
-                        let mnemonic = match op {
-                            AluOp::Add => "add",
-                            AluOp::Sub => "sub",
-                            AluOp::Mul => "mul",
-                            AluOp::And => "and",
-                            AluOp::Or => "or",
-                            AluOp::Xor => "xor",
-                            AluOp::Shl => "sll",
-                            AluOp::Shr => "srl",
-                            AluOp::Sar => "sra",
-                        };
-                        self.line(format!("{mnemonic} {d}, {l}, {r}"));
-                    }
-                }
-            }
-            Inst::Not { dst, src } => {
-                let line = format!("not {}, {}", self.x(*dst), self.x(*src));
-                self.line(line);
-            }
-            Inst::Neg { dst, src } => {
-                let line = format!("neg {}, {}", self.x(*dst), self.x(*src));
-                self.line(line);
-            }
-            Inst::Extend { dst, src, width } => {
-                let (d, s) = (self.x(*dst), self.x(*src));
-                match (width.bytes, width.signed) {
-                    (1, false) => self.line(format!("andi {d}, {s}, 255")),
-                    (4, true) => self.line(format!("sext.w {d}, {s}")),
-                    (bytes @ (1 | 2 | 4), signed) => {
-                        // Up to the top, then back: logical (zero) or arithmetic (sign).
-                        let shift = 64 - 8 * u32::from(bytes);
-                        let right = if signed { "srai" } else { "srli" };
-                        self.line(format!("slli {d}, {s}, {shift}"));
-                        self.line(format!("{right} {d}, {d}, {shift}"));
-                    }
-                    _ => self.copy_reg(&d, &s),
-                }
-            }
-            Inst::CopyBytes {
-                dst,
-                src,
-                len,
-                scratch,
-            } => {
-                // Unrolled: 16 bytes at a time through the scratch slot and the scratch
-                // register, then 8, 4, 2, 1. `copy` is at most 256 bytes, within the 12-bit
-                // displacement. The pointers need no alignment: the kernel (or the
-                // firmware) completes a misaligned access that the hardware refuses.
-                let (to, from) = (self.x(*dst), self.x(*src));
-                let temp = self.x(*scratch);
-                let len = i64::from(*len);
-                let mut offset = 0i64;
-                while offset < len {
-                    let left = len - offset;
-                    if left >= 16 {
-                        for (reg, at) in [(&temp, offset), (&SCRATCH.to_string(), offset + 8)] {
-                            self.line(format!("ld {reg}, {}", address(&from, at)));
-                        }
-                        for (reg, at) in [(&temp, offset), (&SCRATCH.to_string(), offset + 8)] {
-                            self.line(format!("sd {reg}, {}", address(&to, at)));
-                        }
-                        offset += 16;
-                        continue;
-                    }
-                    let bytes: u8 = match left {
-                        8.. => 8,
-                        4..=7 => 4,
-                        2..=3 => 2,
-                        _ => 1,
-                    };
-                    let load = load_mnemonic(Width {
-                        bytes,
-                        signed: false,
-                    });
-                    let store = store_mnemonic(bytes);
-                    self.line(format!("{load} {temp}, {}", address(&from, offset)));
-                    self.line(format!("{store} {temp}, {}", address(&to, offset)));
-                    offset += i64::from(bytes);
-                }
-            }
-            Inst::CopyLoop {
-                dst,
-                src,
-                len,
-                scratch,
-            } => {
-                // `len` counts down by 8 while 8 or more bytes are left; then its low bits
-                // are the tail, each copied if set. `dst`, `src` and `len` are the loop's
-                // own; `scratch` also holds each test's result. As for the literal copy, the
-                // pointers need no alignment: the kernel (or the firmware) completes a
-                // misaligned access that the hardware refuses.
-                let (d, s, n) = (self.x(*dst), self.x(*src), self.x(*len));
-                let t = self.x(*scratch);
-                let (word, tail) = (COPY_WORD_LOOP_LABEL, COPY_TAIL_LABELS[0]);
-                self.line(format!("{word}:"));
-                self.line(format!("sltiu {t}, {n}, 8"));
-                self.line(format!("bnez {t}, {tail}f"));
-                self.line(format!("ld {t}, 0({s})"));
-                self.line(format!("sd {t}, 0({d})"));
-                self.line(format!("addi {s}, {s}, 8"));
-                self.line(format!("addi {d}, {d}, 8"));
-                self.line(format!("addi {n}, {n}, -8"));
-                self.line(format!("j {word}b"));
-                self.line(format!("{tail}:"));
-                for (bytes, skip) in COPY_TAIL {
-                    let load = load_mnemonic(Width {
-                        bytes,
-                        signed: false,
-                    });
-                    let store = store_mnemonic(bytes);
-                    self.line(format!("andi {t}, {n}, {bytes}"));
-                    self.line(format!("beqz {t}, {skip}f"));
-                    self.line(format!("{load} {t}, 0({s})"));
-                    self.line(format!("{store} {t}, 0({d})"));
-                    // The last move needs no advance: nothing follows it.
-                    if bytes > 1 {
-                        self.line(format!("addi {s}, {s}, {bytes}"));
-                        self.line(format!("addi {d}, {d}, {bytes}"));
-                    }
-                    self.line(format!("{skip}:"));
-                }
-            }
-            Inst::ExitIf {
-                op,
-                signed,
-                lhs,
-                rhs,
-                exit,
-            } => {
-                let l = self.x(*lhs);
-                let r = self.operand_reg(rhs);
-                let target = FIRST_EXIT_LABEL + *exit as u32;
-                let branch = match (op, signed) {
-                    (CmpOp::Eq, _) => "beq",
-                    (CmpOp::Ne, _) => "bne",
-                    (CmpOp::Lt, true) => "blt",
-                    (CmpOp::Lt, false) => "bltu",
-                    (CmpOp::Le, true) => "ble",
-                    (CmpOp::Le, false) => "bleu",
-                    (CmpOp::Gt, true) => "bgt",
-                    (CmpOp::Gt, false) => "bgtu",
-                    (CmpOp::Ge, true) => "bge",
-                    (CmpOp::Ge, false) => "bgeu",
-                };
-                self.line(format!("{branch} {l}, {r}, {target}f"));
-            }
-            Inst::Spin { counter, point } => {
-                // The counter was loaded with `lwu`: at most 2^32 - 1, so + 1 cannot wrap.
-                let c = self.x(*counter);
-                let label = spin_label(*point);
-                self.line(format!("addi {c}, {c}, 1"));
-                self.line(format!("{label}:"));
-                self.line(format!("addi {c}, {c}, -1"));
-                self.line(format!("bnez {c}, {label}b"));
-            }
-            Inst::VerifyIndex {
-                area,
-                index,
-                offset,
-                check,
-            } => {
-                let line = format!("lwu {{scratch}}, {offset}({})", self.x(*area));
-                self.line(line);
-                let line = format!(
-                    "bne {{scratch}}, {}, {}f",
-                    self.x(*index),
-                    trap_label(*check)
-                );
-                self.line(line);
-            }
-            Inst::VerifyLoad {
-                original,
-                mem,
-                width,
-                scratch,
-                check,
-            } => {
-                let load = Inst::Load {
-                    dst: *scratch,
-                    mem: *mem,
-                    width: *width,
-                    acquire: false,
-                };
-                self.inst(&load);
-                let line = format!(
-                    "bne {}, {}, {}f",
-                    self.x(*scratch),
-                    self.x(*original),
-                    trap_label(*check)
-                );
-                self.line(line);
-            }
-            Inst::Commit {
-                mem,
-                src,
-                width,
-                add,
-                release,
-            } => {
-                let address = self.mem(mem);
-                let value = if *add {
-                    // Load, add, then the committing store as the last instruction.
-                    let unsigned = Width {
-                        bytes: width.bytes,
-                        signed: false,
-                    };
-                    self.line(format!("{} {SCRATCH}, {address}", load_mnemonic(unsigned)));
-                    match src {
-                        // Lowering keeps only `imm_fits` immediates: one `addi`.
-                        Operand::Imm(value) => {
-                            debug_assert!(Riscv64.imm_fits(*value));
-                            self.add_immediate(SCRATCH, SCRATCH, *value)
-                        }
-                        Operand::Reg(vreg) => {
-                            let line = format!("add {SCRATCH}, {SCRATCH}, {}", self.x(*vreg));
-                            self.line(line);
-                        }
-                        Operand::SizeOf(_) => {
-                            unreachable!("lowering never commits a size operand")
-                        }
-                    }
-                    SCRATCH.to_string()
+    fn lea(&self, p: &mut Printer, dst: VReg, mem: &Mem) {
+        let d = x(p, dst);
+        let base = x(p, mem.base);
+        // Base and index first, into `dst` (which may share a slot with either):
+        // the scaled index goes through the scratch register, read before `dst`
+        // is written. Then the displacement onto `dst`.
+        let mut from = match mem.index {
+            Some((index, scale)) => {
+                let index = x(p, index);
+                if scale == 1 {
+                    p.line(format!("add {d}, {base}, {index}"));
                 } else {
-                    self.operand_reg(src)
-                };
-                if *release {
-                    // Every earlier load and store is ordered before the committing store.
-                    self.line("fence rw, w");
+                    let shift = scale.trailing_zeros();
+                    p.line(format!("slli {SCRATCH}, {index}, {shift}"));
+                    p.line(format!("add {d}, {base}, {SCRATCH}"));
                 }
-                self.line(format!(
-                    "{} {value}, {address}",
-                    store_mnemonic(width.bytes)
-                ));
+                d.clone()
+            }
+            None => base,
+        };
+        if let Some(field) = mem.field {
+            p.line(format!("addi {d}, {from}, {{c{field}}}"));
+            from = d.clone();
+        }
+        add_immediate(p, &d, &from, mem.disp);
+    }
+
+    fn alu(&self, p: &mut Printer, op: AluOp, dst: VReg, lhs: VReg, rhs: &Operand) {
+        let d = x(p, dst);
+        let l = x(p, lhs);
+        match (op, rhs) {
+            (AluOp::Add, Operand::Imm(value)) => add_immediate(p, &d, &l, *value),
+            (AluOp::Sub, Operand::Imm(value)) if *value != i64::MIN => {
+                add_immediate(p, &d, &l, -*value)
+            }
+            (AluOp::Mul, Operand::Imm(value))
+                if *value > 0 && (*value as u64).is_power_of_two() =>
+            {
+                let shift = value.trailing_zeros();
+                p.line(format!("slli {d}, {l}, {shift}"));
+            }
+            (AluOp::And | AluOp::Or | AluOp::Xor, Operand::Imm(value)) if is_simm12(*value) => {
+                let mnemonic = match op {
+                    AluOp::And => "andi",
+                    AluOp::Or => "ori",
+                    _ => "xori",
+                };
+                p.line(format!("{mnemonic} {d}, {l}, {value}"));
+            }
+            (AluOp::Shl | AluOp::Shr | AluOp::Sar, Operand::Imm(count)) => {
+                let mnemonic = match op {
+                    AluOp::Shl => "slli",
+                    AluOp::Shr => "srli",
+                    _ => "srai",
+                };
+                // Immediate counts are below the width (lowering masks them).
+                p.line(format!("{mnemonic} {d}, {l}, {}", count & 63));
+            }
+            _ => {
+                let r = operand_reg(p, rhs);
+                let mnemonic = match op {
+                    AluOp::Add => "add",
+                    AluOp::Sub => "sub",
+                    AluOp::Mul => "mul",
+                    AluOp::And => "and",
+                    AluOp::Or => "or",
+                    AluOp::Xor => "xor",
+                    AluOp::Shl => "sll",
+                    AluOp::Shr => "srl",
+                    AluOp::Sar => "sra",
+                };
+                p.line(format!("{mnemonic} {d}, {l}, {r}"));
             }
         }
     }
-}
 
-impl Backend for Riscv64 {
-    fn emit(&self, lowered: &Lowered) -> Vec<String> {
-        let mut p = Printer {
-            lowered,
-            lines: Vec::new(),
-        };
-        p.lines.extend(super::descriptor_tables());
-        for inst in &lowered.insts {
-            p.inst(inst);
-        }
-        p.line(format!("{POST_COMMIT_LABEL}:"));
-        let goto = lowered.goto;
-        if !goto {
-            p.line("li {scratch}, 0");
-        }
-        if let Some(value) = &lowered.yielded {
-            p.store_result(value);
-        }
-        p.line(format!("j {END_LABEL}f"));
-        for (exit, value) in lowered.exits.iter().enumerate() {
-            p.line(format!("{}:", FIRST_EXIT_LABEL + exit as u32));
-            if goto {
-                p.line(format!("j {}", exit_operand(exit)));
-                continue;
+    fn not(&self, p: &mut Printer, dst: VReg, src: VReg) {
+        let line = format!("not {}, {}", x(p, dst), x(p, src));
+        p.line(line);
+    }
+
+    fn neg(&self, p: &mut Printer, dst: VReg, src: VReg) {
+        let line = format!("neg {}, {}", x(p, dst), x(p, src));
+        p.line(line);
+    }
+
+    fn extend(&self, p: &mut Printer, dst: VReg, src: VReg, width: Width) {
+        let (d, s) = (x(p, dst), x(p, src));
+        match (width.bytes, width.signed) {
+            (1, false) => p.line(format!("andi {d}, {s}, 255")),
+            (4, true) => p.line(format!("sext.w {d}, {s}")),
+            (bytes @ (1 | 2 | 4), signed) => {
+                // Up to the top, then back: logical (zero) or arithmetic (sign).
+                let shift = 64 - 8 * u32::from(bytes);
+                let right = if signed { "srai" } else { "srli" };
+                p.line(format!("slli {d}, {s}, {shift}"));
+                p.line(format!("{right} {d}, {d}, {shift}"));
             }
-            if let Some(value) = value {
-                p.store_result(value);
-            }
-            p.line(format!("li {{scratch}}, {STATUS_EXITED}"));
-            p.line(format!("j {END_LABEL}f"));
+            _ => copy_reg(p, &d, &s),
         }
-        for check in 0..lowered.checks.len() {
-            p.line(format!("{}:", trap_label(check)));
-            if goto {
-                p.line(format!("j {}", trap_operand(check)));
-            } else {
-                p.line(format!("li {{scratch}}, {}", STATUS_FIRST_TRAP + check));
-                p.line(format!("j {END_LABEL}f"));
+    }
+
+    fn commit(
+        &self,
+        p: &mut Printer,
+        mem: &Mem,
+        src: &Operand,
+        width: Width,
+        add: bool,
+        release: bool,
+    ) {
+        let address = self::mem(p, mem);
+        let value = if add {
+            // Load, add, then the committing store as the last instruction.
+            p.line(format!(
+                "{} {SCRATCH}, {address}",
+                load_mnemonic(unsigned(width.bytes))
+            ));
+            match src {
+                // Lowering keeps only `imm_fits` immediates: one `addi`.
+                Operand::Imm(value) => {
+                    debug_assert!(Riscv64.imm_fits(*value));
+                    add_immediate(p, SCRATCH, SCRATCH, *value)
+                }
+                Operand::Reg(vreg) => {
+                    let line = format!("add {SCRATCH}, {SCRATCH}, {}", x(p, *vreg));
+                    p.line(line);
+                }
+                Operand::SizeOf(_) => unreachable!("lowering never commits a size operand"),
             }
-        }
-        // The signature as a data word (an illegal instruction, never executed), aligned,
-        // in the 4 bytes right before the abort label, where the kernel compares it.
-        p.line("  .balign 4");
-        p.line(format!("  .word {SIGNATURE:#010x}"));
-        p.line(format!("{ABORT_LABEL}:"));
-        if goto {
-            p.line(format!("j {ABORT_TARGET}"));
+            SCRATCH.to_string()
         } else {
-            p.line(format!("li {{scratch}}, {STATUS_ABORTED}"));
+            operand_reg(p, src)
+        };
+        if release {
+            // Every earlier load and store is ordered before the committing store.
+            p.line("fence rw, w");
         }
-        p.line(format!("{END_LABEL}:"));
-        p.lines
-            .extend(super::exit_point_table(lowered.exits.len(), |exit| {
-                Some(format!("{}b", FIRST_EXIT_LABEL + exit as u32))
-            }));
-        p.lines
+        p.line(format!(
+            "{} {value}, {address}",
+            store_mnemonic(width.bytes)
+        ));
+    }
+
+    fn spin_enter(&self, p: &mut Printer, counter: VReg) {
+        // The counter was loaded with `lwu`: at most 2^32 - 1, so + 1 cannot wrap.
+        let c = x(p, counter);
+        p.line(format!("addi {c}, {c}, 1"));
+    }
+
+    fn spin_step(&self, p: &mut Printer, counter: VReg, label: &str) {
+        let c = x(p, counter);
+        p.line(format!("addi {c}, {c}, -1"));
+        p.line(format!("bnez {c}, {label}"));
+    }
+
+    fn copy_chunk_max(&self) -> u8 {
+        16
+    }
+
+    // 16 bytes at a time through the scratch slot and the scratch register, then 8, 4, 2,
+    // 1. `copy` is at most 256 bytes, within the 12-bit displacement. The pointers need no
+    // alignment: the kernel (or the firmware) completes a misaligned access that the
+    // hardware refuses.
+    fn copy_chunk(
+        &self,
+        p: &mut Printer,
+        dst: VReg,
+        src: VReg,
+        scratch: VReg,
+        offset: i64,
+        bytes: u8,
+    ) {
+        let (to, from, temp) = (x(p, dst), x(p, src), x(p, scratch));
+        if bytes == 16 {
+            for (reg, at) in [(&temp, offset), (&SCRATCH.to_string(), offset + 8)] {
+                p.line(format!("ld {reg}, {}", address(&from, at)));
+            }
+            for (reg, at) in [(&temp, offset), (&SCRATCH.to_string(), offset + 8)] {
+                p.line(format!("sd {reg}, {}", address(&to, at)));
+            }
+            return;
+        }
+        let (load, store) = (load_mnemonic(unsigned(bytes)), store_mnemonic(bytes));
+        p.line(format!("{load} {temp}, {}", address(&from, offset)));
+        p.line(format!("{store} {temp}, {}", address(&to, offset)));
+    }
+
+    // `len` counts down by 8 while 8 or more bytes are left. `dst`, `src` and `len` are
+    // the loop's own; `scratch` also holds each test's result. As for the literal copy,
+    // the pointers need no alignment.
+    fn copy_word_loop(&self, p: &mut Printer, dst: VReg, src: VReg, len: VReg, scratch: VReg) {
+        let (d, s, n, t) = (x(p, dst), x(p, src), x(p, len), x(p, scratch));
+        let (word, tail) = (COPY_WORD_LOOP_LABEL, COPY_TAIL_LABELS[0]);
+        p.label(word);
+        p.line(format!("sltiu {t}, {n}, 8"));
+        p.line(format!("bnez {t}, {tail}f"));
+        p.line(format!("ld {t}, 0({s})"));
+        p.line(format!("sd {t}, 0({d})"));
+        p.line(format!("addi {s}, {s}, 8"));
+        p.line(format!("addi {d}, {d}, 8"));
+        p.line(format!("addi {n}, {n}, -8"));
+        p.line(format!("j {word}b"));
+    }
+
+    fn copy_tail_test(&self, p: &mut Printer, len: VReg, scratch: VReg, bytes: u8, skip: u32) {
+        let (n, t) = (x(p, len), x(p, scratch));
+        p.line(format!("andi {t}, {n}, {bytes}"));
+        p.line(format!("beqz {t}, {skip}f"));
+    }
+
+    fn copy_tail_move(
+        &self,
+        p: &mut Printer,
+        dst: VReg,
+        src: VReg,
+        scratch: VReg,
+        bytes: u8,
+        advance: bool,
+    ) {
+        let (d, s, t) = (x(p, dst), x(p, src), x(p, scratch));
+        let (load, store) = (load_mnemonic(unsigned(bytes)), store_mnemonic(bytes));
+        p.line(format!("{load} {t}, 0({s})"));
+        p.line(format!("{store} {t}, 0({d})"));
+        if advance {
+            p.line(format!("addi {s}, {s}, {bytes}"));
+            p.line(format!("addi {d}, {d}, {bytes}"));
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arch::Backend;
     use crate::expand::compile_section;
     use crate::lower::Instrumentation;
     use quote::quote;

@@ -121,6 +121,14 @@ impl Lowerer<'_> {
 
     /// `mem` moved by `count` elements of `elem` bytes (back when `subtract`).
     fn offset(&mut self, mut mem: Mem, count: &TExpr, elem: &ElemSize, subtract: bool) -> Mem {
+        // The checker sizes pointer-sized elements at 8 bytes; on a 32-bit target, where
+        // 64-bit integers take no section (`wide_value`), an 8-byte element is a word.
+        let word = u32::from(self.target.word_bits() / 8);
+        let native = match elem {
+            ElemSize::Known(8) => ElemSize::Known(word),
+            other => other.clone(),
+        };
+        let elem = &native;
         let sign: i128 = if subtract { -1 } else { 1 };
         match (elem, self.literal(count)) {
             (ElemSize::Known(size), Some(n)) => {

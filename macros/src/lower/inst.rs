@@ -255,6 +255,20 @@ pub enum Source {
 pub trait Target {
     /// Name used in diagnostics.
     fn name(&self) -> &'static str;
+    /// Register and pointer width: 64, or 32 on i686 and armv7.
+    fn word_bits(&self) -> u8 {
+        64
+    }
+    /// The `asm!` register class of the `scratch` operand: `reg`, or a class whose
+    /// registers have a form the backend needs (i686's `reg_abcd`, for byte stores).
+    fn scratch_class(&self) -> &'static str {
+        "reg"
+    }
+    /// Whether the template pushes to the stack (i686's `call` that finds the program
+    /// counter): the expansion then leaves out `options(nostack)`.
+    fn uses_stack(&self) -> bool {
+        false
+    }
     /// General registers `asm!` can hand out.
     fn registers(&self) -> usize;
     /// Whether `value` can be an immediate operand of an ALU op, compare or store of `width`.
@@ -303,6 +317,10 @@ pub struct Lowered {
     pub alloc: Allocation,
     /// What each compare-twice check verifies, by check number, for the failure report.
     pub checks: Vec<String>,
+    /// The `scratch` operand's register class ([`Target::scratch_class`]).
+    pub scratch_class: &'static str,
+    /// Whether the template uses the stack ([`Target::uses_stack`]).
+    pub uses_stack: bool,
     /// Whether the section leaves through `asm goto` label operands (it returns nothing
     /// computed); otherwise it leaves a status, and its values, in output registers.
     pub goto: bool,

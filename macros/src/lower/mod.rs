@@ -1,9 +1,11 @@
 //! Stage 3: [`Checked`] -> [`Lowered`], a short arch-neutral instruction list over virtual
 //! registers, then a register assignment onto `asm!` operands ("slots").
 //!
-//! Every value lives in a 64-bit register, normalised to its type: zero-extended when
-//! unsigned, sign-extended when signed. Narrow arithmetic re-normalises its result, so
-//! comparisons and stores never see stale upper bits.
+//! Every value lives in a register of the target's word size ([`Target::word_bits`]: 64,
+//! or 32 on i686), normalised to its type: zero-extended when unsigned, sign-extended when
+//! signed. Narrow arithmetic re-normalises its result, so comparisons and stores never see
+//! stale upper bits. `usize`, `isize` and pointers are a word wide; on a 32-bit target a
+//! section holding 64-bit integers (`u64`, `i64`) gets no section (see [`wide_value`]).
 //!
 //! This file lowers the statements and values; the rest, one idea a file: `inst` (the
 //! instruction set the backends consume), `addr` (memory operands), `fold` (constants),
@@ -34,6 +36,9 @@ pub fn lower(
     span: Span,
     instrumentation: Instrumentation,
 ) -> syn::Result<Lowered> {
+    if let Some(error) = wide_value(checked, target, span) {
+        return Err(error);
+    }
     let mut cx = Lowerer {
         checked,
         target,
@@ -68,7 +73,7 @@ pub fn lower(
                 cx.var_operands[*var] = Some(operand);
             }
             Op::Store { ptr, value } => {
-                let width = Width::of(value.ty.scalar());
+                let width = Width::of(cx.int(&value.ty));
                 let mem = cx.addr(ptr, width);
                 let src = cx.stored(value);
                 cx.insts.push(Inst::Store { mem, src, width });
@@ -124,7 +129,7 @@ pub fn lower(
         checks = cx.compare_twice(area, index, offset);
     }
     let commit = &checked.commit;
-    let width = Width::of(commit.value.ty.scalar());
+    let width = Width::of(cx.int(&commit.value.ty));
     let mem = cx.addr_for(
         &commit.ptr,
         width,
@@ -185,8 +190,55 @@ pub fn lower(
         clobbers,
         alloc,
         checks,
+        scratch_class: target.scratch_class(),
+        uses_stack: target.uses_stack(),
         goto,
     })
+}
+
+/// On a 32-bit target, why a section holding 64-bit integers has no section there.
+///
+/// The decision (issue 25): registers are a word wide, and a 64-bit value would take a
+/// pair of them, with carry-propagating arithmetic, and its commit two stores where the
+/// commit must be one instruction (no 64-bit store or add to memory exists on i686 or armv7
+/// besides the locked or exclusive ones a restartable sequence exists to avoid). So such a
+/// section gets no section on a 32-bit target: the expansion's arm for it is the one of a
+/// target without a backend, and the section returns `Err(Unavailable)`, which sends its
+/// caller down its fallback, slower, never broken. Sections of `usize`/`u32` values run
+/// natively; `PerCpuCounter` keeps a 32-bit word per CPU whose carries leave the section
+/// (`src/percpu/counter.rs`). The error names the value, for the golden files and tests.
+pub fn wide_value(checked: &Checked, target: &dyn Target, span: Span) -> Option<syn::Error> {
+    let word = target.word_bits();
+    let wide = |int: IntTy| int.bits > word && !int.pointer_sized;
+    fn mentions(ty: &Ty, wide: &dyn Fn(IntTy) -> bool) -> bool {
+        match ty {
+            Ty::Int(int) => wide(*int),
+            Ty::Ptr {
+                pointee: crate::ty::Pointee::Value(inner),
+                ..
+            } => mentions(inner, wide),
+            Ty::Ptr { .. } => false,
+        }
+    }
+    let culprit = checked.vars.iter().find(|var| mentions(&var.ty, &wide));
+    let commit_wide = mentions(&checked.commit.value.ty, &wide);
+    if culprit.is_none() && !commit_wide {
+        return None;
+    }
+    let (span, what) = match culprit {
+        Some(var) => (var.name.span(), format!("`{}: {}`", var.name, var.ty)),
+        None => (span, format!("the commit's `{}`", checked.commit.value.ty)),
+    };
+    Some(syn::Error::new(
+        span,
+        format!(
+            "rseq!: {what} needs 64-bit registers, and {} has {word}-bit ones: the section \
+             has no section there and returns `Err(Unavailable)`; for a native section use \
+             `usize` or `u32` values (a 32-bit counter whose carry exits the section, as \
+             `PerCpuCounter` does)",
+            target.name()
+        ),
+    ))
 }
 
 /// Which part of the section an instruction lowers, for errors about it.
@@ -214,6 +266,20 @@ struct Lowerer<'a> {
 }
 
 impl Lowerer<'_> {
+    /// The register representation of `ty` on this target: pointers and `usize`/`isize`
+    /// are a word wide.
+    fn int(&self, ty: &Ty) -> IntTy {
+        let int = ty.scalar();
+        if int.pointer_sized {
+            IntTy {
+                bits: self.target.word_bits(),
+                ..int
+            }
+        } else {
+            int
+        }
+    }
+
     /// Every instruction emitted since the last mark comes from `origin`.
     fn mark(&mut self, origin: Origin) {
         self.origins.resize(self.insts.len(), origin);
@@ -267,7 +333,7 @@ impl Lowerer<'_> {
     }
 
     fn immediate(&mut self, value: i128, ty: &Ty) -> Operand {
-        let image = normalise(value, ty.scalar());
+        let image = normalise(value, self.int(ty));
         if self.target.imm_fits(image) {
             Operand::Imm(image)
         } else {
@@ -286,7 +352,7 @@ impl Lowerer<'_> {
             Kind::Var(var) => self.var(*var),
             Kind::Lit(value) => self.immediate(*value, &expr.ty),
             Kind::Load { ptr, acquire } => {
-                let width = Width::of(expr.ty.scalar());
+                let width = Width::of(self.int(&expr.ty));
                 let access = if *acquire {
                     Access::Acquire
                 } else {
@@ -322,8 +388,8 @@ impl Lowerer<'_> {
                 Operand::Reg(self.mem_to_reg(mem))
             }
             Kind::Cast(inner) => {
-                let from = inner.ty.scalar();
-                let to = expr.ty.scalar();
+                let from = self.int(&inner.ty);
+                let to = self.int(&expr.ty);
                 if let Some(value) = self.literal(inner) {
                     let image = normalise(value, from);
                     let converted = if from.signed {
@@ -334,7 +400,7 @@ impl Lowerer<'_> {
                     return self.immediate(converted, &expr.ty);
                 }
                 let src = self.reg(inner);
-                let already_normal = to.bits == 64
+                let already_normal = to.bits >= self.target.word_bits()
                     || (from.bits < to.bits && !from.signed)
                     || (from.bits <= to.bits && from.signed == to.signed);
                 if already_normal {
@@ -349,7 +415,7 @@ impl Lowerer<'_> {
                 Operand::Reg(dst)
             }
             Kind::Binary { op, lhs, rhs } => {
-                let int = expr.ty.scalar();
+                let int = self.int(&expr.ty);
                 if let (Some(a), Some(b)) = (self.literal(lhs), self.literal(rhs)) {
                     return self.immediate(fold(*op, a, b, int), &expr.ty);
                 }
@@ -391,7 +457,7 @@ impl Lowerer<'_> {
                 Operand::Reg(self.renormalise(dst, int, may_leave_width))
             }
             Kind::Not(inner) => {
-                let int = expr.ty.scalar();
+                let int = self.int(&expr.ty);
                 let src = self.reg(inner);
                 let dst = self.fresh();
                 self.insts.push(Inst::Not { dst, src });
@@ -400,7 +466,7 @@ impl Lowerer<'_> {
                 Operand::Reg(self.renormalise(dst, int, !int.signed))
             }
             Kind::Neg(inner) => {
-                let int = expr.ty.scalar();
+                let int = self.int(&expr.ty);
                 let src = self.reg(inner);
                 let dst = self.fresh();
                 self.insts.push(Inst::Neg { dst, src });
@@ -415,7 +481,7 @@ impl Lowerer<'_> {
     fn stored(&mut self, expr: &TExpr) -> Operand {
         let before = self.insts.len();
         let operand = self.value(expr);
-        let stored = Width::of(expr.ty.scalar());
+        let stored = Width::of(self.int(&expr.ty));
         if let (Operand::Reg(value), Some(Inst::Extend { dst, src, width })) =
             (operand, self.insts.last())
         {
@@ -432,13 +498,13 @@ impl Lowerer<'_> {
     }
 
     /// A shift's count taken modulo the width of `int`, as Rust's wrapping shifts take
-    /// it. Every backend's 64-bit shift takes its count modulo 64 itself (x86's `shl`,
+    /// it. Every backend's word-sized shift takes its count modulo the word itself (x86's `shl`,
     /// aarch64's `lslv`, riscv64's `sll`), so only narrower widths need the mask.
     fn shift_count(&mut self, count: Operand, int: IntTy) -> Operand {
         let mask = i64::from(int.bits) - 1;
         match count {
             Operand::Imm(value) => Operand::Imm(value & mask),
-            Operand::Reg(count) if int.bits < 64 => {
+            Operand::Reg(count) if int.bits < self.target.word_bits() => {
                 let dst = self.fresh();
                 self.insts.push(Inst::Alu {
                     op: AluOp::And,
@@ -453,7 +519,7 @@ impl Lowerer<'_> {
     }
 
     fn renormalise(&mut self, vreg: VReg, int: IntTy, needed: bool) -> VReg {
-        if !needed || int.bits == 64 {
+        if !needed || int.bits >= self.target.word_bits() {
             return vreg;
         }
         let dst = self.fresh();

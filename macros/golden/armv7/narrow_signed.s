@@ -1,0 +1,44 @@
+# s0: in area
+# s1: inout index
+# s2: in b
+# s3: in w
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .long 4f, 0, (5f - 4f), 0, 6f, 0
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .long 3b, 0
+  .popsection
+movw {scratch}, #:lower16:(3b - (7f + 8))
+movt {scratch}, #:upper16:(3b - (7f + 8))
+7:
+add {scratch}, pc, {scratch}
+str {scratch}, [{s0}, #8]
+4:
+ldr {scratch}, [{s0}, #4]
+cmp {scratch}, {s1}
+bne {abort}
+ldrb {s1}, [{s2}]
+add {s1}, {s1}, #10
+strb {s1}, [{s2}, #1]
+ldrsh {s1}, [{s3}]
+cmp {s1}, #0
+bge {exit0}
+mov {scratch}, #3
+mul {s1}, {s1}, {scratch}
+sxth {s1}, {s1}
+sub {s1}, {s1}, #1
+strh {s1}, [{s3}]
+5:
+  .pushsection __rseq_failure, "ax"
+  .word 0xe7f5def3
+6:
+b {abort}
+  .popsection
+  .pushsection __rseq_exit_point_array, "awR"
+  .balign 8
+  .long 4b, 0, {exit0}, 0
+  .popsection

@@ -1,0 +1,56 @@
+# s0: in area
+# s1: inout index
+# s2: in head
+# s3: out 
+# s4: out 
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .long 4f, 0, (5f - 4f), 0, 6f, 0
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .long 3b, 0
+  .popsection
+movw {scratch}, #:lower16:(3b - (7f + 8))
+movt {scratch}, #:upper16:(3b - (7f + 8))
+7:
+add {scratch}, pc, {scratch}
+str {scratch}, [{s0}, #8]
+4:
+ldr {scratch}, [{s0}, #4]
+cmp {scratch}, {s1}
+bne 6f
+ldr {s3}, [{s2}]
+cmp {s3}, #0
+beq 20f
+ldr {s4}, [{s3}]
+ldr {scratch}, [{s0}, #4]
+cmp {scratch}, {s1}
+bne 300f
+ldr {s1}, [{s2}]
+cmp {s1}, {s3}
+bne 301f
+str {s4}, [{s2}]
+5:
+mov {scratch}, #0
+mov {result}, {s3}
+b 9f
+20:
+mov {scratch}, #1
+b 9f
+300:
+mov {scratch}, #3
+b 9f
+301:
+mov {scratch}, #4
+b 9f
+  .word 0xe7f5def3
+6:
+mov {scratch}, #2
+9:
+  .pushsection __rseq_exit_point_array, "awR"
+  .balign 8
+  .long 4b, 0, 20b, 0
+  .popsection

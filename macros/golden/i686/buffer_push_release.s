@@ -1,0 +1,3 @@
+# u64/i64 read as usize/isize: 64-bit values take no section here
+# does not compile for i686:
+#   this section needs 8 registers at once, but `asm!` on i686 offers 5: here 6 values are live (the rseq area's address, `cpu`, `len_p`, `slots`, `cap` and `item`), besides the `scratch` operand and the `result` operand; keep fewer values live across this statement (fewer inputs, loads later, or computations folded into the `in` expressions)

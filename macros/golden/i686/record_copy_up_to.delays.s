@@ -1,0 +1,2 @@
+# does not compile for i686:
+#   this section needs 9 registers at once, but `asm!` on i686 offers 5: here 8 values are live (the delay table's address, the rseq area's address, `cpu`, `len_p`, `slots`, `src`, `n` and 1 intermediate value), besides the `scratch` operand; keep fewer values live across this statement (fewer inputs, loads later, or computations folded into the `in` expressions)
