@@ -18,7 +18,7 @@ use rseq_dsl::{rseq, PerCpuCounter};
 /// Slots 16 bytes apart, as the counter: `base + cpu * 16`.
 #[no_mangle]
 #[inline(never)]
-pub fn counter_rseq(base: *mut u64) {
+fn counter_rseq(base: *mut u64) {
     // SAFETY: `base` has a 16-byte slot per possible CPU (see main). Like the hand-written
     // one, it returns nothing: main counts the slots.
     let _ = unsafe {
@@ -31,7 +31,7 @@ pub fn counter_rseq(base: *mut u64) {
 
 #[no_mangle]
 #[inline(never)]
-pub fn counter_rseq_registered(base: *mut u64) {
+fn counter_rseq_registered(base: *mut u64) {
     // SAFETY: as above.
     let _ = unsafe {
         rseq!(registered, |cpu| {

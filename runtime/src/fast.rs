@@ -83,7 +83,7 @@ mod imp {
 
 /// The `static-tls` block's layout, as a 64-bit `abi/<arch>.rs`'s `.tdata` image lays it
 /// out (`static_tls_image!`); an architecture without an initial-exec access yet keeps
-/// one in a Rust thread-local, initialised with [`Words::INITIAL`].
+/// one in a Rust thread-local, initialised with [`Words::initial`].
 #[cfg(feature = "static-tls")]
 #[repr(C)]
 pub(crate) struct Words {
@@ -96,11 +96,13 @@ pub(crate) struct Words {
 impl Words {
     /// No area: the stand-in, null, "no area".
     #[allow(dead_code)] // only architectures without an initial-exec access use it
-    pub(crate) const INITIAL: Words = Words {
-        area: core::cell::Cell::new(crate::registration::UNREGISTERED.get()),
-        mm_cid_area: core::cell::Cell::new(core::ptr::null_mut()),
-        no_area: core::cell::Cell::new(true),
-    };
+    pub(crate) const fn initial() -> Words {
+        Words {
+            area: core::cell::Cell::new(crate::registration::UNREGISTERED.get()),
+            mm_cid_area: core::cell::Cell::new(core::ptr::null_mut()),
+            no_area: core::cell::Cell::new(true),
+        }
+    }
 }
 
 #[cfg(feature = "static-tls")]

@@ -77,7 +77,7 @@ pub fn glibc_rseq_symbols() -> (*const isize, *const u32) {
 #[inline(always)]
 pub(crate) fn static_tls_words<const FRESH: bool>() -> *mut u8 {
     std::thread_local! {
-        static WORDS: crate::fast::Words = const { crate::fast::Words::INITIAL };
+        static WORDS: crate::fast::Words = const { crate::fast::Words::initial() };
     }
     WORDS.with(|words| words as *const crate::fast::Words as *mut u8)
 }
