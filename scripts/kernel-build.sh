@@ -70,8 +70,8 @@ die() {
 #   MEMBARRIER FUTEX POSIX_TIMERS   what the tests and glibc/Rust std use: membarrier
 #   EPOLL EVENTFD SIGNALFD TIMERFD  fences, futex locks and condvars, timers, madvise (the
 #   ADVISE_SYSCALLS SHMEM TMPFS     allocator's trim), tmpfs for /tmp, seccomp filters (the
-#   SECCOMP NET SECCOMP_FILTER      ENOSYS tests; filters need NET, no protocol), uid
-#   MULTIUSER                       syscalls
+#   SECCOMP NET SECCOMP_FILTER      ENOSYS tests; filters need NET), uid syscalls, AF_UNIX
+#   MULTIUSER UNIX                  (Rust's std spawns children with a socketpair)
 #   BINFMT_ELF BINFMT_SCRIPT        executables, static and dynamic (PT_INTERP)
 #   BLK_DEV_INITRD RD_GZIP          scripts/vm/newc.py writes a gzip newc archive
 #   DEVTMPFS PROC_FS SYSFS          what scripts/vm/init.c mounts
@@ -81,8 +81,10 @@ die() {
 #   UNWINDER_FRAME_POINTER          readable kernel stacks without objtool (tinyconfig: guess)
 #   TTY SERIAL_8250                 console=ttyS0, as scripts/vm.sh boots x86_64
 #   SERIAL_8250_CONSOLE PRINTK
-#   ACPI                            power-off at the end of /init (reboot(RB_POWER_OFF)),
-#                                   CPUs enumerated as with Debian's kernels
+#   ACPI PCI                        power-off at the end of /init (reboot(RB_POWER_OFF)),
+#                                   CPUs enumerated as with Debian's kernels; without PCI
+#                                   the DSDT does not load (AE_BAD_PARAMETER, PCI regions)
+#                                   and the machine halts instead of powering off
 #   HOTPLUG_CPU                     tests/hotplug offlines and onlines CPUs
 #   IKCONFIG IKCONFIG_PROC          /proc/config.gz: the VM's check reads the option there
 #   KERNEL_GZIP (not XZ)            faster than tinyconfig's xz
@@ -108,6 +110,7 @@ SHMEM=y
 TMPFS=y
 SECCOMP=y
 NET=y
+UNIX=y
 SECCOMP_FILTER=y
 MULTIUSER=y
 BINFMT_ELF=y
@@ -129,6 +132,7 @@ SERIAL_8250=y
 SERIAL_8250_CONSOLE=y
 PRINTK=y
 ACPI=y
+PCI=y
 HOTPLUG_CPU=y
 IKCONFIG=y
 IKCONFIG_PROC=y
@@ -140,6 +144,10 @@ LOCALVERSION_AUTO=n'
 SRC_ROOT=$VM_ROOT/src
 SRC=$SRC_ROOT/$SOURCE_PACKAGE
 
+# lib.sh's private APT configuration for SOURCE_SUITE, in $VM_DIR/src/ rather than beside
+# scripts/vm.sh's (CI runs this script while `vm.sh --fetch-only` updates those lists).
+source_apt() { VM=$SRC_ROOT suite_apt "$SOURCE_SUITE"; }
+
 # The source package's version: the unpacked tree's record, else the APT candidate (the
 # private configuration's lists, fetched once).
 source_version() {
@@ -148,7 +156,7 @@ source_version() {
         return
     fi
     local apt
-    apt=$(suite_apt "$SOURCE_SUITE")
+    apt=$(source_apt)
     APT_CONFIG="$apt/apt.conf" apt-cache policy "$SOURCE_PACKAGE" | sed -n 's/^ *Candidate: *//p'
 }
 
@@ -156,7 +164,7 @@ source_version() {
 fetch_source() {
     [ -f "$SRC/.complete" ] && return
     local apt tmp version
-    apt=$(suite_apt "$SOURCE_SUITE")
+    apt=$(source_apt)
     log "downloading $SOURCE_PACKAGE ($SOURCE_SUITE)"
     mkdir -p "$SRC_ROOT"
     tmp=$(mktemp -d "$SRC_ROOT/dl.XXXXXX")
@@ -266,14 +274,17 @@ build_tools
 fetch_source
 [ "$(cat "$SRC/.deb-version")" = "$version" ] || die "unpacked $(cat "$SRC/.deb-version"), expected $version"
 BUILD=$VM_ROOT/kbuild/$ARCH/build
-# A build tree of other inputs (or an interrupted one) starts over: out-of-tree, so the
-# source stays clean for the selftests and the next key.
-if [ "$(cat "$BUILD/key" 2>/dev/null)" != "$KEY" ]; then
+# Out of tree, so the source stays clean for the selftests. The build tree is kept across
+# option changes (kbuild rebuilds what a changed option touches); another source version
+# starts over.
+kind=incremental
+if [ "$(cat "$BUILD/.rseq-dsl-source" 2>/dev/null)" != "$SOURCE_PACKAGE $version" ]; then
     rm -rf "$BUILD"
     mkdir -p "$BUILD"
+    echo "$SOURCE_PACKAGE $version" >"$BUILD/.rseq-dsl-source"
+    kind=fresh
 fi
 configure "$BUILD"
-echo "$KEY" >"$BUILD/key"
 log "building $IMAGE of $SOURCE_PACKAGE $version (key $KEY) with nice -n 19 make -j$JOBS, deadline ${KERNEL_BUILD_DEADLINE:-3600} s"
 TIMEFORMAT='%R %U %S'
 load_before=$(cut -d' ' -f1 /proc/loadavg)
@@ -288,8 +299,8 @@ mkdir -p "$CACHE.tmp"
 cp "$BUILD/$IMAGE" "$CACHE.tmp/bzImage"
 cp "$BUILD/.config" "$CACHE.tmp/config"
 make -s -C "$SRC" O="$BUILD" ARCH="$KARCH" kernelrelease >"$CACHE.tmp/release"
-printf '%.0f s wall, %.0f s user, %.0f s sys (make -j%s, nice 19, load %s before)\n' \
-    "$real" "$user" "$sys" "$JOBS" "$load_before" >"$CACHE.tmp/build-time"
+printf '%.0f s wall, %.0f s user, %.0f s sys (%s build, make -j%s, nice 19, load %s before)\n' \
+    "$real" "$user" "$sys" "$kind" "$JOBS" "$load_before" >"$CACHE.tmp/build-time"
 rm -rf "$CACHE"
 mv "$CACHE.tmp" "$CACHE"
 install_image
