@@ -6,9 +6,9 @@
 #     scripts/kernel-build.sh [x86_64] [--check]
 #
 # Debian's 7.3 kernels are built without CONFIG_RSEQ_SLICE_EXTENSION. This script fetches
-# `linux-source-7.3` (trixie-backports, through the same private APT configuration as
-# scripts/vm.sh's kernels: scripts/vm/lib.sh) once, unpacks it into $VM_DIR/src/ (vm/ is
-# ignored by git), configures a minimal kernel (`make tinyconfig`, then only the options
+# `linux-source-7.3` (trixie-backports, through a private APT configuration made by
+# scripts/vm/lib.sh's suite_apt, its lists in $VM_DIR/src/) once, unpacks it into
+# $VM_DIR/src/ (vm/ is ignored by git), configures a minimal kernel (`make tinyconfig`, then only the options
 # below, each one checked in the final .config after olddefconfig), and builds its bzImage
 # with `nice -n 19 make -j2` under scripts/deadline.sh (KERNEL_BUILD_DEADLINE seconds,
 # default 3600). The image is cached in $VM_DIR/kbuild/ARCH/KEY/ where KEY hashes the
@@ -17,8 +17,12 @@
 # (with a `package` line for the boot log), so `scripts/vm.sh x86_64 --kernel slice` boots it.
 # The build's wall, user and system times go to stdout and to KEY/build-time.
 #
+# Measured on the shared 2-vCPU machine (2026-12-07): from nothing (download 1 s, unpack and
+# configure 42 s, the build 619 s wall, 476 s user, 93 s system at load 5 to 11) 11m01s in
+# all; a second run 0.1 s. The bzImage is 2.5 MB.
+#
 # `--check` only says whether the cached image exists for the current inputs (exit 0) or
-# not (exit 1); nothing is downloaded or built.
+# not (exit 1); nothing is built or downloaded (but APT's lists, once).
 #
 # Environment: VM_DIR (default vm), KERNEL_BUILD_DEADLINE (seconds, 3600),
 # KERNEL_BUILD_JOBS (2), SLICE_KERNEL_SOURCE (package, linux-source-7.3),
