@@ -37,14 +37,16 @@ test -f "$SO"
 # g++ for the C++ test: installed if missing, only where apt would remove nothing.
 if ! command -v g++ >/dev/null; then
     echo "g++ is missing: installing it"
-    "$DL" 300 apt-get update -qq
+    # The lock scripts/vm/lib.sh's apt_turn takes (.ci/run may be installing beside it).
+    APT_LOCK=${RSEQ_DSL_APT_LOCK:-/tmp/rseq-dsl-apt.lock}
+    "$DL" 300 flock "$APT_LOCK" apt-get update -qq
     plan=$("$DL" 120 apt-get -s install -y g++)
     if grep -q '^Remv' <<<"$plan"; then
         echo "FAIL: installing g++ would remove packages:" >&2
         grep '^Remv' <<<"$plan" >&2
         exit 1
     fi
-    "$DL" 600 apt-get install -y -qq g++
+    "$DL" 600 flock "$APT_LOCK" apt-get install -y -qq g++
 fi
 
 # preloaded LABEL PROGRAM MIN COMMAND...: runs COMMAND with the library preloaded and its

@@ -18,7 +18,9 @@ rseq_selftests_source() {
     pkg=${RSEQ_VERIFY_LINUX_SOURCE:-linux-source-6.1}
     src="$cache/$pkg"
     if [ ! -f "$src/.complete" ]; then
-        apt-cache show "$pkg" >/dev/null 2>&1 || apt-get update -qq
+        # The lock scripts/vm/lib.sh's apt_turn takes: .ci/run installs beside it.
+        apt-cache show "$pkg" >/dev/null 2>&1 ||
+            flock "${RSEQ_DSL_APT_LOCK:-/tmp/rseq-dsl-apt.lock}" apt-get update -qq
         # The selftests need their folder, kselftest.h, the uapi rseq.h and tools/include;
         # xz must still decompress the whole tarball (about 25 s): hence the cache.
         download=$(mktemp -d)

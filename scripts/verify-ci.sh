@@ -71,6 +71,7 @@ selftests=()
 if [ "${RSEQ_VERIFY_SELFTESTS:-1}" != 0 ]; then
     echo "--- the kernel's rseq selftests (Debian's linux-source), x86_64 and aarch64"
     command -v aarch64-linux-gnu-gcc >/dev/null || DEBIAN_FRONTEND=noninteractive \
+        flock "${RSEQ_DSL_APT_LOCK:-/tmp/rseq-dsl-apt.lock}" \
         apt-get install -y -qq --no-install-recommends gcc-aarch64-linux-gnu libc6-dev-arm64-cross >/dev/null
     # shellcheck source=scripts/rseq-selftests.sh
     source scripts/rseq-selftests.sh

@@ -141,11 +141,10 @@ fn a_holder_under_a_competitor_is_granted_time_and_yields() {
         "the control saw no preemption inside a window"
     );
     if enabled {
+        // A grant lasts 5 us by default and the window 30 us, so the holder can still be
+        // preempted after its grant: what the extension guarantees is grants and yields,
+        // not fewer preempted windows (printed above for the comparison).
         assert!(grants > 0, "requests under a competitor were never granted");
-        assert!(
-            requested_preempted < plain_preempted,
-            "the extension did not keep the holder on the CPU: {requested_preempted} >= {plain_preempted}"
-        );
     } else {
         assert!(!required(), "RSEQ_DSL_TEST_SLICE=1 but no extension");
         assert_eq!(grants, 0, "grants without the extension");
@@ -238,8 +237,7 @@ fn contention_with_and_without_the_extension() {
         extended.1.as_secs_f64() / plain.1.as_secs_f64().max(1e-9),
         slice_extension()
     );
+    // A benchmark: progress is required, the figures are the result (grants depend on
+    // where the ticks fall under TCG; the holder test above requires them).
     assert!(plain.0 > 0 && extended.0 > 0, "a mode made no progress");
-    if required() {
-        assert!(grants > 0, "no grant under contention with the extension");
-    }
 }

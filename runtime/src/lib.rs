@@ -127,6 +127,10 @@ pub mod __private {
     /// does not maintain `mm_cid`. Inline: a `registered` section makes no call.
     #[inline(always)]
     fn mm_cid_unregistered() -> Unavailable {
+        if crate::registration::registered_area().is_none() {
+            // Not registered comes first, whatever the kernel maintains.
+            return Unavailable::new(Reason::NotRegistered);
+        }
         match crate::registration::known_feature_size() {
             Some(size) if size < (MM_CID_OFFSET + 4) as u32 => {
                 Unavailable::new(Reason::MmCidUnsupported)

@@ -18,16 +18,23 @@ die() {
 # some multilib packages (gcc-multilib removes gcc-aarch64-linux-gnu and the others), and
 # what one script installs must never take away what another one needs.
 apt_updated=0
+# Scripts that install host packages take turns: .ci/run builds the slice kernel
+# (kernel-build.sh) beside its downloads (vm.sh, targets-ci.sh), and apt and dpkg fail at
+# once on each other's locks.
+apt_turn() { # COMMAND...
+    flock "${RSEQ_DSL_APT_LOCK:-/tmp/rseq-dsl-apt.lock}" "$@"
+}
+
 apt_install() { # PACKAGE... (host packages from the system's own sources)
     if [ "$apt_updated" = 0 ]; then
-        apt-get update -qq
+        apt_turn apt-get update -qq
         apt_updated=1
     fi
     local removed
     removed=$(DEBIAN_FRONTEND=noninteractive apt-get -s install -y --no-install-recommends "$@" |
         sed -n 's/^Remv \([^ ]*\).*/\1/p' | tr '\n' ' ')
     [ -z "$removed" ] || die "installing $* would remove $removed: refused"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt_turn apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 # The Debian archive this machine uses, read from its own sources (never hard-coded here).
@@ -130,8 +137,8 @@ install_host_tools() {
         # qemu 10's x86 and riscv machines want ipxe-qemu, which only bookworm has (the
         # backports resolution alone fails on it).
         dpkg -s ipxe-qemu >/dev/null 2>&1 ||
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ipxe-qemu >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            DEBIAN_FRONTEND=noninteractive apt_turn apt-get install -y -qq --no-install-recommends ipxe-qemu >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt_turn apt-get install -y -qq --no-install-recommends \
             -t bookworm-backports "$QEMU_PACKAGE" >/dev/null
         unset APT_CONFIG
     fi
