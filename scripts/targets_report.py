@@ -6,7 +6,8 @@ Usage: targets_report.py [--doc docs/targets.md] LOGS_DIR
 Reads LOGS_DIR/results.tsv (one line per phase and target: kind, target, status, seconds,
 detail) and the logs beside it (check-TARGET.log, run-TARGET.log, ui-TARGET.log). What a
 target gets (rseq sections or the fallback paths) follows from its cfg (`rustc --print cfg
---target`: the backends are x86_64, aarch64 and riscv64 Linux, little-endian) and, where
+--target`: the backends are x86_64, aarch64, riscv64, i686 and armv7 Linux, little-endian,
+as runtime/src/abi.rs lists them) and, where
 the tests ran, from the runtime's own words (the `whereami` example's first line). Prints
 the table; with --doc, replaces the rows between `<!-- targets:begin -->` and
 `<!-- targets:end -->` in that file.
@@ -17,7 +18,15 @@ import re
 import subprocess
 import sys
 
-BACKEND_ARCHES = {"x86_64", "aarch64", "riscv64"}
+BACKEND_ARCHES = {"x86_64", "aarch64", "riscv64", "x86"}
+
+
+def has_backend(target, cfg):
+    """runtime/src/abi.rs's backends! list, for the table (arm only as armv7, A32)."""
+    arch = cfg.get("target_arch")
+    if cfg.get("target_os") != "linux" or cfg.get("target_endian") != "little":
+        return False
+    return arch in BACKEND_ARCHES or (arch == "arm" and target.startswith("armv7"))
 
 
 def target_cfg(target):
@@ -36,7 +45,7 @@ def target_cfg(target):
 def gets(target):
     cfg = target_cfg(target)
     os_, arch, endian = cfg.get("target_os", "?"), cfg.get("target_arch", "?"), cfg.get("target_endian", "?")
-    if os_ == "linux" and arch in BACKEND_ARCHES and endian == "little":
+    if has_backend(target, cfg):
         return "rseq sections"
     if os_ != "linux":
         return "fallback (not Linux: %s)" % os_

@@ -70,10 +70,11 @@ write_slice_plan() {
         plan_registration "$cell"
         if has_slice_tests; then
             # The hook for our own slice-extension tests: RSEQ_DSL_TEST_SLICE=1 says the
-            # kernel has the extension (a test must not skip here).
+            # kernel has the extension (a test must not skip here); --nocapture puts the
+            # figures the tests print (grants, preempted windows, the benchmark) in the console.
             env=$(cell_env "$cell")
             [ "$env" = - ] && env= || env+=" "
-            printf '%s slice\t%s\t%sRSEQ_DSL_TEST_SLICE=1\t/t/%s/slice --test-threads=1\n' \
+            printf '%s slice\t%s\t%sRSEQ_DSL_TEST_SLICE=1\t/t/%s/slice --test-threads=1 --nocapture\n' \
                 "$cell" "$TEST_DEADLINE" "$env" "$(cell_dir "$cell")"
         fi
     done
