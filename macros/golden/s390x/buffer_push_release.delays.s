@@ -61,6 +61,7 @@ lghi {scratch}, 0
 lgr {result}, {s1}
 lghi {scratch}, 1
 jg 9b
+  .balign 2
   .long 0xb2ff0fff
 6:
 lghi {scratch}, 2

@@ -40,6 +40,7 @@ agr {s7}, {s3}
 stg {s7}, {c1}({s2})
 5:
   .pushsection __rseq_failure, "ax"
+  .balign 2
   .long 0xb2ff0fff
 6:
 jg {abort}

@@ -54,6 +54,7 @@ brctg {s5}, 260b
 stg {s3}, {c1}({s2})
 5:
   .pushsection __rseq_failure, "ax"
+  .balign 2
   .long 0xb2ff0fff
 6:
 jg {abort}

@@ -32,6 +32,7 @@ agr {s3}, {s1}
 stg {s3}, {c1}({s2})
 5:
   .pushsection __rseq_failure, "ax"
+  .balign 2
   .long 0xb2ff0fff
 6:
 jg {abort}

@@ -23,6 +23,7 @@ lghi {scratch}, 1
 stg {scratch}, 0({s2})
 5:
   .pushsection __rseq_failure, "ax"
+  .balign 2
   .long 0xb2ff0fff
 6:
 jg {abort}

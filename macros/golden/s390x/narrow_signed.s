@@ -29,6 +29,7 @@ aghi {s1}, -1
 sthy {s1}, 0({s3})
 5:
   .pushsection __rseq_failure, "ax"
+  .balign 2
   .long 0xb2ff0fff
 6:
 jg {abort}

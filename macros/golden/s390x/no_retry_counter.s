@@ -21,6 +21,7 @@ aghi {scratch}, 1
 stg {scratch}, 0({s2})
 5:
   .pushsection __rseq_failure, "ax"
+  .balign 2
   .long 0xb2ff0fff
 6:
 jg {abort}

@@ -66,6 +66,7 @@ aghi {s6}, 1
 stg {s6}, 0({s2})
 5:
   .pushsection __rseq_failure, "ax"
+  .balign 2
   .long 0xb2ff0fff
 6:
 jg {abort}

@@ -59,6 +59,7 @@ aghi {s1}, 1
 stg {s1}, 0({s2})
 5:
   .pushsection __rseq_failure, "ax"
+  .balign 2
   .long 0xb2ff0fff
 6:
 jg {abort}

@@ -40,6 +40,7 @@ lgr {result}, {s0}
 20:
 lghi {scratch}, 1
 jg 9b
+  .balign 2
   .long 0xb2ff0fff
 6:
 lghi {scratch}, 2

@@ -42,6 +42,7 @@ jg 9b
 301:
 lghi {scratch}, 4
 jg 9b
+  .balign 2
   .long 0xb2ff0fff
 6:
 lghi {scratch}, 2

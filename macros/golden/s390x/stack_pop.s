@@ -29,6 +29,7 @@ lgr {result}, {s1}
 20:
 lghi {scratch}, 1
 jg 9b
+  .balign 2
   .long 0xb2ff0fff
 6:
 lghi {scratch}, 2

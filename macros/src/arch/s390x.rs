@@ -208,8 +208,14 @@ impl Isa for S390x {
         Layout::OutOfLine
     }
 
+    // `.balign 2`: `__rseq_failure` would otherwise have byte alignment, and instructions
+    // (the stubs, the abort handler) need even addresses. Every piece is even-sized, so it
+    // pads nothing between the word and the label.
     fn signature(&self) -> Vec<String> {
-        vec![format!("  .long {SIGNATURE:#010x}")]
+        vec![
+            "  .balign 2".to_string(),
+            format!("  .long {SIGNATURE:#010x}"),
+        ]
     }
 
     fn condition(&self, cond: Cond) -> &'static str {
@@ -281,13 +287,22 @@ impl Isa for S390x {
 
     // Acquire: a plain load under TSO.
     fn load(&self, p: &mut Printer, dst: VReg, mem: &Mem, width: Width, _acquire: bool) {
-        let line = format!("{} {}, {}", load_mnemonic(width), r(p, dst), self::mem(p, mem));
+        let line = format!(
+            "{} {}, {}",
+            load_mnemonic(width),
+            r(p, dst),
+            self::mem(p, mem)
+        );
         p.line(line);
     }
 
     fn store(&self, p: &mut Printer, mem: &Mem, src: &Operand, width: Width) {
         let src = operand_reg(p, src);
-        let line = format!("{} {src}, {}", store_mnemonic(width.bytes), self::mem(p, mem));
+        let line = format!(
+            "{} {src}, {}",
+            store_mnemonic(width.bytes),
+            self::mem(p, mem)
+        );
         p.line(line);
     }
 
@@ -317,7 +332,9 @@ impl Isa for S390x {
             copy_reg(p, &d, &base);
         } else {
             // `la` takes a 12-bit unsigned displacement, `lay` a 20-bit signed one.
-            let short = disp.parse::<i64>().is_ok_and(|disp| (0..4096).contains(&disp));
+            let short = disp
+                .parse::<i64>()
+                .is_ok_and(|disp| (0..4096).contains(&disp));
             let mnemonic = if short { "la" } else { "lay" };
             p.line(format!(
                 "{mnemonic} {d}, {}",
@@ -513,5 +530,173 @@ impl Isa for S390x {
             p.line(format!("la {s}, {bytes}({s})"));
             p.line(format!("la {d}, {bytes}({d})"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Backend;
+    use crate::expand::compile_section;
+    use crate::lower::Instrumentation;
+    use quote::quote;
+
+    fn emit(tokens: proc_macro2::TokenStream) -> Vec<String> {
+        let (_, lowered) = compile_section(tokens, &S390x, Instrumentation::default()).unwrap();
+        S390x.emit(&lowered)
+    }
+
+    fn has(lines: &[String], line: &str) -> bool {
+        lines.iter().any(|l| l == line)
+    }
+
+    #[test]
+    fn descriptor_is_64_bit_and_stored_pc_relative() {
+        let lines = emit(quote!(|cpu| { in p: *mut u64 = q; commit *p += 1; }));
+        assert!(has(&lines, "  .long 0, 0"));
+        assert!(has(&lines, "  .quad 4f, (5f - 4f), 6f"));
+        let store = lines
+            .iter()
+            .position(|l| l == "larl {scratch}, 3b")
+            .unwrap();
+        assert_eq!(lines[store + 1], "stg {scratch}, 8({s0})");
+        assert_eq!(lines[store + 2], "4:");
+        // The index check: the 32-bit `cpu_id` field, then a branch that reaches anywhere.
+        assert_eq!(lines[store + 3], "c {s1}, 4({s0})");
+        assert_eq!(lines[store + 4], "jgne {abort}");
+    }
+
+    #[test]
+    fn signature_word_is_right_before_the_abort_label_out_of_line() {
+        let lines = emit(quote!(|cpu| { in p: *mut u64 = q; commit *p += 1; }));
+        let abort = lines.iter().position(|l| l == "6:").unwrap();
+        assert_eq!(lines[abort - 1], "  .long 0xb2ff0fff");
+        assert_eq!(lines[abort - 2], "  .balign 2");
+        assert_eq!(lines[abort - 3], "  .pushsection __rseq_failure, \"ax\"");
+        assert_eq!(lines[abort + 1], "jg {abort}");
+        // The committed path falls through: the commit is right before the post-commit label.
+        let post = lines.iter().position(|l| l == "5:").unwrap();
+        assert_eq!(lines[post - 1], "stg {scratch}, 0({s2})");
+    }
+
+    /// A section with `n` inputs (a pointer and `n - 1` values), all live until the sum.
+    fn section_with_inputs(n: usize) -> proc_macro2::TokenStream {
+        let names: Vec<_> = (1..n).map(|i| quote::format_ident!("v{}", i)).collect();
+        let sum = names
+            .iter()
+            .skip(1)
+            .fold(quote!(v1), |acc, next| quote!(#acc + #next));
+        quote!(|cpu| {
+            in p: *mut u64 = base;
+            #(in #names: u64 = x;)*
+            commit *p = #sum;
+        })
+    }
+
+    #[test]
+    fn register_budget_is_reg_addr() {
+        // area, index and scratch besides the inputs: ten fit in thirteen registers.
+        let fits = compile_section(section_with_inputs(10), &S390x, Instrumentation::default());
+        assert!(fits.is_ok(), "10 inputs fit in 13 registers");
+        let error =
+            match compile_section(section_with_inputs(11), &S390x, Instrumentation::default()) {
+                Ok(_) => panic!("11 inputs need 14 registers"),
+                Err(error) => error.to_string(),
+            };
+        assert!(error.contains("`asm!` on s390x offers 13"), "{error}");
+        // Every operand of the s390x arm comes from `reg_addr` (never r0), the other
+        // backends' from `reg`.
+        let expansion = crate::expand::rseq(quote!(|cpu| {
+            in p: *mut u64 = q;
+            in n: u64 = m;
+            let v: u64 = *p;
+            if v == 0 { exit v; }
+            commit *p = v + n;
+        }))
+        .to_string();
+        let arm = expansion.split("s390x =>").nth(1).unwrap();
+        let arm = arm.split("none =>").next().unwrap();
+        assert!(arm.contains("s0 = in (reg_addr)"), "{arm}");
+        assert!(arm.contains("scratch = out (reg_addr)"), "{arm}");
+        assert!(arm.contains("result = out (reg_addr)"), "{arm}");
+        assert!(!arm.contains("(reg)"), "{arm}");
+        assert!(expansion.contains("s0 = in (reg)"), "{expansion}");
+    }
+
+    #[test]
+    fn immediates_beyond_32_bits_go_through_a_register() {
+        for value in [-(1 << 31) + 1, -1, 0, (1 << 31) - 1] {
+            assert!(S390x.imm_fits(value), "{value}");
+        }
+        for value in [-(1 << 31), 1 << 31, i64::MIN, i64::MAX] {
+            assert!(!S390x.imm_fits(value), "{value}");
+        }
+        let lines = emit(quote!(|cpu| {
+            in p: *mut u64 = q;
+            let v: u64 = *p;
+            if v > 0x1_0000_0005 { exit; }
+            commit *p = v + 0x7fff_0000;
+        }));
+        // 16 bits: `aghi`; 32: `agfi`; 64: `llihf` + `oilf`, then a register compare.
+        let high = lines.iter().position(|l| l.starts_with("llihf")).unwrap();
+        assert!(lines[high].ends_with(", 1"), "{}", lines[high]);
+        assert!(lines[high + 1].starts_with("oilf") && lines[high + 1].ends_with(", 5"));
+        assert!(lines[high + 2].starts_with("clgr"), "{}", lines[high + 2]);
+        assert!(lines[high + 3].starts_with("jgh "), "{}", lines[high + 3]);
+        assert!(lines
+            .iter()
+            .any(|l| l.starts_with("agfi") && l.ends_with(", 2147418112")));
+    }
+
+    #[test]
+    fn displacements_are_20_bit_signed_and_indexes_unscaled() {
+        let mem = |index: Option<(usize, u8)>, disp| Mem {
+            base: 0,
+            index,
+            disp,
+            field: None,
+        };
+        let width = unsigned(8);
+        assert!(S390x.mem_fits(&mem(None, -(1 << 19)), width));
+        assert!(S390x.mem_fits(&mem(Some((1, 1)), (1 << 19) - 1), width));
+        assert!(!S390x.mem_fits(&mem(None, 1 << 19), width));
+        assert!(!S390x.mem_fits(&mem(None, -(1 << 19) - 1), width));
+        assert!(!S390x.mem_fits(&mem(Some((1, 8)), 0), width));
+    }
+
+    #[test]
+    fn widths_load_extended_and_store_narrow() {
+        let lines = emit(quote!(|cpu| {
+            in b: *mut u8 = b;
+            in w: *mut i16 = w;
+            let x: u8 = *b;
+            let s: i16 = *w;
+            if s >= 0 { exit; }
+            store *b.add(1) = x + 10;
+            commit *w = s * 3;
+        }));
+        assert!(lines.iter().any(|l| l.starts_with("llgc ")), "{lines:?}");
+        assert!(lines.iter().any(|l| l.starts_with("lgh ")), "{lines:?}");
+        assert!(lines.iter().any(|l| l.starts_with("stcy ")), "{lines:?}");
+        assert!(lines.iter().any(|l| l.starts_with("sthy ")), "{lines:?}");
+        // The signed compare of a sign-extended value.
+        assert!(lines.iter().any(|l| l.starts_with("cghi ")), "{lines:?}");
+    }
+
+    #[test]
+    fn release_and_acquire_are_plain_accesses_under_tso() {
+        let lines = emit(quote!(|cpu| {
+            in len_p: *mut usize = lens;
+            in flag: *const u32 = flag;
+            let stopped: u32 = flag.load_acquire();
+            if stopped != 0 { exit; }
+            let len: usize = *len_p;
+            commit(release) *len_p = len + 1;
+        }));
+        // No serialisation (`bcr 14,0`/`bcr 15,0`): a load before the exit, a store last.
+        assert!(!lines.iter().any(|l| l.starts_with("bcr")), "{lines:?}");
+        assert!(lines.iter().any(|l| l.starts_with("llgf ")), "{lines:?}");
+        let post = lines.iter().position(|l| l == "5:").unwrap();
+        assert!(lines[post - 1].starts_with("stg "), "{}", lines[post - 1]);
     }
 }
