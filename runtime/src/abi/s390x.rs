@@ -66,14 +66,47 @@ pub fn glibc_rseq_symbols() -> (*const isize, *const u32) {
     (offset, size)
 }
 
-/// The `static-tls` words: no initial-exec access is written for this architecture yet, so
-/// they stay in a Rust thread-local (general-dynamic TLS in a shared object), as without
-/// the feature.
+#[cfg(feature = "static-tls")]
+static_tls_image!();
+
+/// The initial-exec access to the `static-tls` block, with the `asm!` options given: `larl`
+/// of its GOT entry (`@INDNTPOFF`, which the linker or loader fills with the block's offset
+/// from the thread pointer), the load, and the thread pointer added with `la` (no condition
+/// code set). Both registers are `reg_addr`: `r0` as a base or index reads as zero.
+#[cfg(feature = "static-tls")]
+macro_rules! static_tls_access {
+    ($words:ident, $($option:ident),*) => {
+        core::arch::asm!(
+            concat!("larl {w}, ", static_tls_symbol!(), "@INDNTPOFF"),
+            "lg {w}, 0({w})",
+            "ear {tp}, %a0",
+            "sllg {tp}, {tp}, 32",
+            "ear {tp}, %a1",
+            "la {w}, 0({w},{tp})",
+            w = out(reg_addr) $words,
+            tp = out(reg_addr) _,
+            options($($option),*),
+        )
+    };
+}
+
+/// This thread's `static-tls` block (`fast.rs`): its offset from the thread pointer, from
+/// the GOT (initial-exec), plus the thread pointer. No call, in executables and shared
+/// objects alike.
 #[cfg(feature = "static-tls")]
 #[inline(always)]
 pub(crate) fn static_tls_words<const FRESH: bool>() -> *mut u8 {
-    std::thread_local! {
-        static WORDS: crate::fast::Words = const { crate::fast::Words::initial() };
+    let words: *mut u8;
+    // SAFETY: reads a GOT entry the loader filled with the block's offset, and the access
+    // registers; no memory is written, no stack used.
+    unsafe {
+        // FRESH: not `pure`, so the compiler computes it again rather than keep an
+        // earlier result live (see fast::no_area).
+        if FRESH {
+            static_tls_access!(words, nostack, readonly, preserves_flags);
+        } else {
+            static_tls_access!(words, nostack, pure, readonly, preserves_flags);
+        }
     }
-    WORDS.with(|words| words as *const crate::fast::Words as *mut u8)
+    words
 }
