@@ -357,8 +357,8 @@ impl Isa for S390x {
             (_, Operand::Imm(count), Some(shift)) => {
                 p.line(format!("{shift} {d}, {l}, {}", count & 63));
             }
-            (_, Operand::Reg(count), Some(shift)) => {
-                let count = r(p, *count);
+            (_, _, Some(shift)) => {
+                let count = operand_reg(p, rhs);
                 p.line(format!("{shift} {d}, {l}, 0({count})"));
             }
             (AluOp::Mul, Operand::Imm(value), _)
