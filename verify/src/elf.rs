@@ -128,7 +128,9 @@ impl ElfImage {
 
     /// In a big-endian powerpc64 ELFv1 file a function symbol is the address of its
     /// descriptor in `.opd`, whose first doubleword is the code's address: the symbols are
-    /// moved there so that code addresses find their function.
+    /// moved there so that code addresses find their function. Their size is the
+    /// descriptor's (24), not the code's: a moved symbol encloses what follows it up to
+    /// the next one.
     fn resolve_function_descriptors(&mut self) {
         let Some(&(opd, size)) = self.sections.get(".opd") else {
             return;
@@ -141,6 +143,7 @@ impl ElfImage {
             if (opd..opd.saturating_add(size)).contains(&symbol.address) {
                 if let Some(entry) = self.pointer(symbol.address) {
                     symbol.address = entry;
+                    symbol.size = 0;
                 }
             }
         }

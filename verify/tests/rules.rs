@@ -37,6 +37,7 @@ fn variant(machine: Machine, shared: bool) -> String {
         Machine::Armv7 => "armv7",
         Machine::S390x => "s390x",
         Machine::Powerpc64le => "powerpc64le",
+        Machine::Powerpc64 => "powerpc64",
         Machine::Loongarch64 => "loongarch64",
     };
     format!("{arch}-{}", if shared { "so" } else { "exec" })
