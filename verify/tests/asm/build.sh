@@ -11,10 +11,12 @@
 #     verify/tests/asm/build.sh
 set -euo pipefail
 cd "$(dirname "$0")"
-# section.s for a signature, a comment-free template: `$PTR a, b, c` writes 64-bit fields.
-template() { # SIGNATURE FIELDS(quad|pair)
-    local f
-    f() { if [ "$2" = quad ]; then echo "  .quad $1"; else echo "  .long ${1//, /, 0, }, 0"; fi; }
+# 64-bit fields: `.quad a, b`, or a 32-bit file's `.long a, 0, b, 0`.
+f() { # VALUES quad|pair
+    if [ "$2" = quad ]; then echo "  .quad $1"; else echo "  .long ${1//, /, 0, }, 0"; fi
+}
+# section.s for a signature.
+template() { # SIGNATURE quad|pair
     cat <<ASM
   .text
   .globl f
