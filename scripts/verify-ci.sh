@@ -9,8 +9,9 @@
 #      step 9 builds them later (static musl, linked by rust-lld, RSEQ_VERIFY_I686=0 skips
 #      this), each descriptor valid and as many as the file has abort signatures
 #      (`0f b9 3d 53 30 05 53`, one per section), and tests/descriptors.rs run natively
-#      (the process's view of its descriptors against the file's): about 70 s from
-#      nothing on the 2-vCPU machine, 1 s when built;
+#      (the process's view of its descriptors against the file's). Built into
+#      target/cross with step 9's flags, which then finds them fresh: 264 s from nothing
+#      on the shared 2-vCPU machine (load 11 to 15), 2 s when built;
 #   4. the broken fixtures of verify/tests/rules.rs (every rule on eight machines: x86_64,
 #      aarch64, i686, armv7, s390x, powerpc64le and -be, loongarch64): each `fail-*` must be
 #      rejected (exit 1), each `pass-*` accepted (valid, or warnings only);
@@ -61,14 +62,16 @@ i686=()
 if [ "${RSEQ_VERIFY_I686:-1}" != 0 ]; then
     echo "--- i686: whereami and test binaries (static musl, rust-lld)"
     i686_start=$SECONDS
-    # Without step 1's instrumentation: these are the sections users get, as in step 9.
-    # RUSTFLAGS would replace the target's own flags, and the host's proc-macros are
-    # built without any.
+    # Without step 1's instrumentation: the sections users get. Built where and as
+    # scripts/targets-ci.sh (step 9) builds i686, which then finds them built: its target
+    # directory and flags (RUSTFLAGS would replace the targets' own).
     i686_build=$(mktemp)
-    env -u RUSTFLAGS -u RUSTDOCFLAGS \
+    env -u RUSTFLAGS -u RUSTDOCFLAGS -u CARGO_ENCODED_RUSTFLAGS \
+        CARGO_TARGET_DIR="${TARGETS_TARGET_DIR:-$PWD/target/cross}" \
         CARGO_TARGET_I686_UNKNOWN_LINUX_MUSL_RUSTFLAGS="--cfg rseq_dsl_vm -C linker=rust-lld -C target-feature=+crt-static" \
-        cargo build --target i686-unknown-linux-musl --all-features -p rseq-dsl \
-        --example whereami --test descriptors --test smoke \
+        CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="--cfg rseq_dsl_vm" \
+        scripts/deadline.sh 420 cargo build --target i686-unknown-linux-musl --all-features \
+        -p rseq-dsl --example whereami --test descriptors --test smoke \
         --message-format=json-render-diagnostics >"$i686_build"
     mapfile -t i686 < <(grep -o '"executable":"[^"]*"' "$i686_build" \
         | sed 's/^"executable":"//; s/"$//' | sort -u)
