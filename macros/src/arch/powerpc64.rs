@@ -523,3 +523,279 @@ impl Isa for Powerpc64 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Backend;
+    use crate::expand::compile_section;
+    use crate::lower::{Instrumentation, Lowered};
+    use quote::quote;
+
+    fn lower(tokens: proc_macro2::TokenStream) -> Lowered {
+        compile_section(tokens, &Powerpc64, Instrumentation::default())
+            .unwrap()
+            .1
+    }
+
+    fn emit(tokens: proc_macro2::TokenStream) -> Vec<String> {
+        Powerpc64.emit(&lower(tokens))
+    }
+
+    /// The value `lines` leave in `dst`, for the instructions `materialise` writes.
+    fn evaluate(lines: &[String], dst: &str) -> i64 {
+        let mut value = 0i64;
+        for line in lines {
+            let (mnemonic, operands) = line.split_once(' ').unwrap();
+            let operands: Vec<&str> = operands.split(", ").collect();
+            assert_eq!(operands[0], dst, "{line}");
+            let imm: i64 = operands.last().unwrap().parse().unwrap();
+            assert!(
+                match mnemonic {
+                    "li" | "lis" => is_simm16(imm),
+                    "ori" | "oris" => is_uimm16(imm),
+                    _ => true,
+                },
+                "{line}: immediate out of range"
+            );
+            value = match mnemonic {
+                "li" => imm,
+                "lis" => imm << 16,
+                "ori" => value | imm,
+                "oris" => value | (imm << 16),
+                "rldicr" if operands[2..] == ["32", "31"] => value << 32,
+                _ => panic!("unexpected {line}"),
+            };
+        }
+        value
+    }
+
+    #[test]
+    fn descriptor_is_64_bit_and_its_address_pc_relative() {
+        let lines = emit(quote!(|cpu| { in p: *mut u64 = q; commit *p += 1; }));
+        assert!(lines.contains(&"  .quad 4f, (5f - 4f), 6f".to_string()));
+        let bcl = lines.iter().position(|l| l == "bcl 20, 31, 7f").unwrap();
+        assert_eq!(
+            lines[bcl + 1..bcl + 6],
+            [
+                "7:",
+                "mflr {scratch}",
+                "addis {scratch}, {scratch}, (3b - 7b)@ha",
+                "addi {scratch}, {scratch}, (3b - 7b)@l",
+                "std {scratch}, 8({s0})",
+            ]
+        );
+        assert_eq!(lines[bcl + 6], "4:");
+    }
+
+    #[test]
+    fn signature_word_is_right_before_the_abort_label() {
+        let lines = emit(quote!(|cpu| { in p: *mut u64 = q; commit *p += 1; }));
+        let abort = lines.iter().position(|l| l == "6:").unwrap();
+        assert_eq!(lines[abort - 1], "  .long 0x0fe5000b");
+        // The word is never executed: a branch is right before it.
+        assert!(lines[abort - 2].starts_with("b "), "{}", lines[abort - 2]);
+    }
+
+    #[test]
+    fn registers_exclude_r0_and_the_template_clobbers_lr_cr0_xer() {
+        let lowered = lower(quote!(|cpu| { in p: *mut u64 = q; commit *p += 1; }));
+        assert_eq!(lowered.register_class, "reg_nonzero");
+        assert_eq!(lowered.scratch_class, "reg_nonzero");
+        assert_eq!(lowered.clobbers, ["lr", "cr0", "xer"]);
+    }
+
+    /// A section with `n` inputs (a pointer and `n - 1` values), all live until the sum.
+    fn section_with_inputs(n: usize) -> proc_macro2::TokenStream {
+        let names: Vec<_> = (1..n).map(|i| quote::format_ident!("v{}", i)).collect();
+        let sum = names
+            .iter()
+            .skip(1)
+            .fold(quote!(v1), |acc, next| quote!(#acc + #next));
+        quote!(|cpu| {
+            in p: *mut u64 = base;
+            #(in #names: u64 = x;)*
+            commit *p = #sum;
+        })
+    }
+
+    #[test]
+    fn register_budget_is_twenty_five() {
+        // area, index and scratch besides the inputs; the clobbers are no general registers.
+        let fits = compile_section(
+            section_with_inputs(22),
+            &Powerpc64,
+            Instrumentation::default(),
+        );
+        assert!(fits.is_ok(), "22 inputs fit in 25 registers");
+        let error = match compile_section(
+            section_with_inputs(23),
+            &Powerpc64,
+            Instrumentation::default(),
+        ) {
+            Ok(_) => panic!("23 inputs need 26 registers"),
+            Err(error) => error.to_string(),
+        };
+        assert!(
+            error.contains("`asm!` on powerpc64 offers 25"),
+            "unexpected message: {error}"
+        );
+    }
+
+    #[test]
+    fn immediates_beyond_16_bits_are_built_and_hold_their_value() {
+        for value in [
+            0,
+            -1,
+            32767,
+            -32768,
+            32768,
+            65535,
+            0x1234_0000,
+            0x1234_5678,
+            i64::from(i32::MAX),
+            i64::from(i32::MIN),
+            0x8000_0000,
+            0xffff_ffff,
+            0x1_0000_0000,
+            0x1234_5678_9abc_def0,
+            -0x1234_5678_9abc_def0,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let literal = proc_macro2::Literal::i64_unsuffixed(value);
+            let lines = emit(quote!(|cpu| { in p: *mut i64 = q; commit *p = #literal; }));
+            // From the index check's branch to the committing store, whose source it is.
+            let from = lines.iter().position(|l| l == "bne 6f").unwrap() + 1;
+            let to = from
+                + lines[from..]
+                    .iter()
+                    .position(|l| l.starts_with("std "))
+                    .unwrap();
+            let dst = lines[to]
+                .split_once(' ')
+                .unwrap()
+                .1
+                .split(", ")
+                .next()
+                .unwrap();
+            let built = &lines[from..to];
+            if value == 0 {
+                assert!(built.is_empty() || evaluate(built, dst) == 0, "{built:?}");
+                continue;
+            }
+            assert_eq!(evaluate(built, dst), value, "{built:?}");
+            let most = if i64::from(value as i32) == value {
+                2
+            } else {
+                5
+            };
+            assert!(built.len() <= most, "{value:#x}: {built:?}");
+        }
+        assert!(Powerpc64.imm_fits(-32767) && Powerpc64.imm_fits(32767));
+        assert!(!Powerpc64.imm_fits(-32768) && !Powerpc64.imm_fits(32768));
+        let lines = emit(quote!(|cpu| { in p: *mut u64 = q; commit *p = 0x12345678; }));
+        // Its high half, then its low half, into the register the store takes.
+        let lis = lines.iter().position(|l| l.starts_with("lis ")).unwrap();
+        let reg = &lines[lis][4..lines[lis].len() - ", 4660".len()];
+        assert_eq!(lines[lis], format!("lis {reg}, 4660"));
+        assert_eq!(lines[lis + 1], format!("ori {reg}, {reg}, 22136"));
+        assert!(lines[lis + 2].starts_with(&format!("std {reg}, ")));
+    }
+
+    #[test]
+    fn widths_pick_their_loads_and_ds_form_displacements() {
+        let lines = emit(quote!(|cpu| {
+            in p: *mut i8 = q;
+            in w: *mut i32 = r;
+            in u: *mut u32 = s;
+            let a: i8 = *p;
+            let b: i32 = *w;
+            let c: u32 = *u;
+            store *u = c + 1;
+            store *w = b + 1;
+            commit *p = a + 1;
+        }));
+        let byte = lines.iter().position(|l| l.starts_with("lbz ")).unwrap();
+        assert!(lines[byte + 1].starts_with("extsb "), "{}", lines[byte + 1]);
+        assert!(lines.iter().any(|l| l.starts_with("lwa ")));
+        assert!(lines
+            .iter()
+            .any(|l| l.starts_with("lwz ") && !l.ends_with("4({s0})")));
+        assert!(lines.iter().any(|l| l.starts_with("stw ")));
+        assert!(lines.iter().any(|l| l.starts_with("stb ")));
+        let mem = |disp| Mem {
+            base: 0,
+            index: None,
+            disp,
+            field: None,
+        };
+        let wide = Width {
+            bytes: 8,
+            signed: false,
+        };
+        let word = Width {
+            bytes: 4,
+            signed: false,
+        };
+        let signed_word = Width {
+            bytes: 4,
+            signed: true,
+        };
+        assert!(Powerpc64.mem_fits(&mem(-32768), wide) && Powerpc64.mem_fits(&mem(32764), wide));
+        assert!(!Powerpc64.mem_fits(&mem(6), wide) && !Powerpc64.mem_fits(&mem(6), signed_word));
+        assert!(Powerpc64.mem_fits(&mem(6), word) && !Powerpc64.mem_fits(&mem(32768), word));
+        assert_eq!(
+            Powerpc64.field_fits(&mem(0), wide, false).unwrap().multiple,
+            4
+        );
+        assert_eq!(
+            Powerpc64.field_fits(&mem(0), word, false).unwrap().multiple,
+            1
+        );
+        let indexed = Mem {
+            index: Some((1, 8)),
+            ..mem(0)
+        };
+        assert!(!Powerpc64.mem_fits(&indexed, wide));
+        assert!(Powerpc64.mem_fits(
+            &Mem {
+                index: Some((1, 1)),
+                ..mem(0)
+            },
+            wide
+        ));
+    }
+
+    #[test]
+    fn a_shift_by_a_register_masks_its_count_to_63() {
+        let lines = emit(quote!(|cpu| {
+            in p: *mut u64 = q;
+            in n: u64 = m;
+            let v: u64 = *p;
+            commit *p = v << n;
+        }));
+        let shift = lines.iter().position(|l| l.starts_with("sld ")).unwrap();
+        assert!(
+            lines[shift - 1].starts_with("clrldi {scratch}, ")
+                && lines[shift - 1].ends_with(", 58")
+        );
+        assert!(lines[shift].ends_with(", {scratch}"));
+    }
+
+    #[test]
+    fn release_commit_and_acquire_load_are_ordered_by_lwsync() {
+        let lines = emit(quote!(|cpu| { in p: *mut u64 = q; commit(release) *p = 1; }));
+        let store = lines.iter().rposition(|l| l.starts_with("std ")).unwrap();
+        assert_eq!(lines[store - 1], "lwsync");
+        assert_eq!(lines[store + 1], "5:");
+        let lines = emit(quote!(|cpu| {
+            in p: *mut u64 = q;
+            let v: u64 = p.load_acquire();
+            commit *p = v + 1;
+        }));
+        let load = lines.iter().position(|l| l.starts_with("ld ")).unwrap();
+        assert_eq!(lines[load + 1], "lwsync");
+        assert_eq!(lines.iter().filter(|l| *l == "lwsync").count(), 1);
+    }
+}
