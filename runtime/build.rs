@@ -1,24 +1,107 @@
-//! Which targets the armv7 and powerpc64 backends serve.
+//! Which rseq backend this build has: the one list of backends and the targets each serves.
 //!
-//! - armv7: stable Rust's `cfg` names neither the Arm architecture version nor Thumb mode,
-//!   and the backend's asm needs both (`movw`/`movt` are v6T2+, and it is A32 code): the
-//!   target triple decides. `armv7-*` Linux targets compile A32 code; `thumbv7*` ones are
-//!   Thumb and get no backend.
-//! - powerpc64: `asm!` there is stable from rustc 1.95, and the workspace's MSRV is older.
-//!   `rseq_dsl_powerpc64_asm` says the compiler has it; without it the target has no
-//!   backend (its sections take the fallback), so older compilers still build the crates.
+//! Everything that differs between a target with rseq sections and one without follows from
+//! the cfg set here: the runtime's `abi/<arch>.rs` and platform modules (`abi.rs`'s
+//! `backends!`), which arm of a section's expansion is compiled (`__rseq_backend!`), and, in
+//! the other crates of the workspace, which tests need sections. Adding an architecture is a
+//! line here, a file in `abi/` and its backend in the macro crate's `arch/`.
+//!
+//! It is a build script rather than a `cfg` expression because stable `cfg` cannot say all
+//! of it: it names neither the Arm architecture version nor Thumb mode (the armv7 backend's
+//! asm is A32 code using v6T2's `movw`/`movt`), so the target triple decides there; nor the
+//! compiler's version (powerpc64's `asm!` is stable from rustc 1.95, newer than the MSRV:
+//! on older compilers that target has no backend and its sections take the fallback).
+//!
+//! Sets, for the runtime's own code and tests:
+//! - `rseq_dsl_backend = "<name>"`, the backend's name, on a target that has one;
+//! - `rseq_dsl_sections` on such a target.
+//!
+//! and passes the name to the build scripts of crates that depend on this one directly
+//! (`links = "rseq_dsl_runtime"`: `DEP_RSEQ_DSL_RUNTIME_BACKEND`, "none" without one), which
+//! set the same two cfgs for themselves.
+
+/// Each backend's name and whether it serves the target being built.
+///
+/// Big-endian aarch64 has no backend: the abort signature is emitted with `.inst`, which is
+/// little-endian on every aarch64 target, while the kernel compares it as a data word in the
+/// process's byte order (every abort would be a SIGSEGV). x32 (`x86_64` with 32-bit
+/// pointers) has none either: the sections' type model is 64-bit there.
+fn backends(target: &Target) -> [(&'static str, bool); 6] {
+    let linux = target.os == "linux";
+    [
+        (
+            "x86_64",
+            linux && target.arch == "x86_64" && target.pointer_width == "64",
+        ),
+        (
+            "aarch64",
+            linux && target.arch == "aarch64" && target.endian == "little",
+        ),
+        ("riscv64", linux && target.arch == "riscv64"),
+        ("i686", linux && target.arch == "x86"),
+        (
+            "armv7",
+            linux
+                && target.arch == "arm"
+                && target.endian == "little"
+                && target.triple.starts_with("armv7-"),
+        ),
+        // Little-endian (ELFv2) only: big-endian powerpc64 is untested.
+        (
+            "powerpc64",
+            linux
+                && target.arch == "powerpc64"
+                && target.endian == "little"
+                && rustc_has_powerpc64_asm(),
+        ),
+    ]
+}
+
+/// Whether the compiler has powerpc64's `asm!` (stable from 1.95). Asked only when building
+/// for powerpc64 (the `&&` above): the probe runs the compiler.
+fn rustc_has_powerpc64_asm() -> bool {
+    autocfg::new().probe_rustc_version(1, 95)
+}
+
+/// What the build script knows of the target (Cargo's `CARGO_CFG_*` and `TARGET`).
+struct Target {
+    triple: String,
+    os: String,
+    arch: String,
+    endian: String,
+    pointer_width: String,
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_default()
+}
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rustc-check-cfg=cfg(rseq_dsl_armv7_a32)");
-    println!("cargo:rustc-check-cfg=cfg(rseq_dsl_powerpc64_asm)");
-    let target = std::env::var("TARGET").unwrap_or_default();
-    if target.starts_with("armv7-") {
-        println!("cargo:rustc-cfg=rseq_dsl_armv7_a32");
+    let target = Target {
+        triple: env("TARGET"),
+        os: env("CARGO_CFG_TARGET_OS"),
+        arch: env("CARGO_CFG_TARGET_ARCH"),
+        endian: env("CARGO_CFG_TARGET_ENDIAN"),
+        pointer_width: env("CARGO_CFG_TARGET_POINTER_WIDTH"),
+    };
+    let all = backends(&target);
+    let names: Vec<String> = all.iter().map(|(name, _)| format!("\"{name}\"")).collect();
+    println!(
+        "cargo:rustc-check-cfg=cfg(rseq_dsl_backend, values({}))",
+        names.join(", ")
+    );
+    println!("cargo:rustc-check-cfg=cfg(rseq_dsl_sections)");
+    let chosen = all
+        .iter()
+        .find(|(_, serves)| *serves)
+        .map(|(name, _)| *name);
+    if let Some(name) = chosen {
+        println!("cargo:rustc-cfg=rseq_dsl_backend=\"{name}\"");
+        println!("cargo:rustc-cfg=rseq_dsl_sections");
     }
-    // Only probed for the architecture that needs it: the probe runs the compiler.
-    if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("powerpc64")
-        && autocfg::new().probe_rustc_version(1, 95)
-    {
-        println!("cargo:rustc-cfg=rseq_dsl_powerpc64_asm");
-    }
+    // For dependents' build scripts: the chosen name, and every name (their check-cfg).
+    println!("cargo:backend={}", chosen.unwrap_or("none"));
+    let bare: Vec<&str> = all.iter().map(|(name, _)| *name).collect();
+    println!("cargo:backends={}", bare.join(","));
 }

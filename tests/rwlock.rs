@@ -11,15 +11,7 @@
 //! injection (the sections' windows widened) and compare-twice.
 
 // The seccomp children: only where rseq could be on (an rseq backend) is there a need.
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-))]
+#[cfg(all(rseq_dsl_sections, target_pointer_width = "64"))]
 #[path = "../runtime/tests/support/seccomp.rs"]
 mod seccomp;
 
@@ -342,27 +334,11 @@ fn writers_exclude_readers_and_reads_are_never_torn_under_a_storm() {
     }
 }
 
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-))]
+#[cfg(all(rseq_dsl_sections, target_pointer_width = "64"))]
 fn refuse_rseq_on_this_thread() {
     seccomp::refuse_rseq_here(rseq_dsl::abi::SYS_RSEQ).expect("seccomp filter");
 }
-#[cfg(not(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-)))]
+#[cfg(not(all(rseq_dsl_sections, target_pointer_width = "64")))]
 fn refuse_rseq_on_this_thread() {
     // No backend: rseq is off on every thread anyway.
 }
@@ -550,15 +526,7 @@ fn fallback_threads_share_the_lock_with_sections() {
     }
 }
 
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-))]
+#[cfg(all(rseq_dsl_sections, target_pointer_width = "64"))]
 fn fallback_child(role: &str) {
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
     cmd.args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
@@ -583,15 +551,7 @@ fn fallback_child(role: &str) {
     );
 }
 
-#[cfg(not(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-)))]
+#[cfg(not(all(rseq_dsl_sections, target_pointer_width = "64")))]
 fn fallback_child(_: &str) {
     unreachable!("{CHILD_TEST}: rseq sections ran on a target without an rseq backend");
 }

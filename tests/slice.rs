@@ -77,6 +77,7 @@ fn current_cpu() -> usize {
 
 /// Windows of `window` busy-waiting for `run`, each with a request if `request`; returns
 /// (windows, windows in which the thread was off the CPU for more than `gap`).
+#[cfg(target_os = "linux")]
 fn windows(request: bool, run: Duration, window: Duration, gap: Duration) -> (u64, u64) {
     let (mut total, mut preempted) = (0u64, 0u64);
     let start = Instant::now();

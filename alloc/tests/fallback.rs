@@ -65,15 +65,7 @@ fn all_threads_without_rseq() {
 }
 
 /// Where rseq is available: the two children, made with a seccomp filter that refuses it.
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-))]
+#[cfg(all(rseq_dsl_sections, target_pointer_width = "64"))]
 mod children {
     use std::os::unix::process::CommandExt;
     use std::process::Command;
@@ -196,15 +188,7 @@ mod children {
 
 /// Where rseq is available off the Linux architectures the filter is built for (none
 /// today): nothing can refuse it.
-#[cfg(not(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-)))]
+#[cfg(not(all(rseq_dsl_sections, target_pointer_width = "64")))]
 mod children {
     use super::common::skipped;
 

@@ -31,183 +31,103 @@
 // a target with an rseq backend (x86_64, aarch64 and riscv64 Linux).
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 #[path = "../../runtime/tests/support/seccomp.rs"]
 mod seccomp;
 
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 #[macro_use]
 mod section;
 
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod buffer;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod control;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod harness;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod increment;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod list;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod matrix;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod membarrier;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod memory;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod modes;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod process;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod records;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod runner;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod spinlock;
 
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 fn main() -> std::process::ExitCode {
     runner::main()
@@ -218,13 +138,8 @@ fn main() -> std::process::ExitCode {
 /// do), the binary fails, so that a build that lost the cfg cannot pass for a run.
 #[cfg(not(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 )))]
 fn main() -> std::process::ExitCode {
     let asked: Vec<String> = std::env::args().skip(1).collect();
