@@ -14,6 +14,9 @@ pub enum Arch {
     /// RISC-V 64: the signature is a 4-byte-aligned data word (`.word 0xf1401073`, which
     /// decodes as `csrw mhartid, x0`, illegal in user mode).
     Riscv64,
+    /// 64-bit PowerPC, little-endian: the signature is a data word (`.long 0x0fe5000b`,
+    /// `twui r5,11`), in the image's byte order.
+    Powerpc64,
 }
 
 impl Arch {
@@ -25,6 +28,8 @@ impl Arch {
             Some(Arch::Aarch64)
         } else if cfg!(target_arch = "riscv64") {
             Some(Arch::Riscv64)
+        } else if cfg!(all(target_arch = "powerpc64", target_endian = "little")) {
+            Some(Arch::Powerpc64)
         } else {
             None
         }
@@ -36,6 +41,7 @@ impl Arch {
             Arch::X86_64 => "x86_64",
             Arch::Aarch64 => "aarch64",
             Arch::Riscv64 => "riscv64",
+            Arch::Powerpc64 => "powerpc64",
         }
     }
 
@@ -45,6 +51,7 @@ impl Arch {
             Arch::X86_64 => 0x5305_3053,
             Arch::Aarch64 => 0xd428_bc00,
             Arch::Riscv64 => 0xf140_1073,
+            Arch::Powerpc64 => 0x0fe5_000b,
         }
     }
 
