@@ -730,17 +730,10 @@ mod tests {
             disp,
             field: None,
         };
-        let wide = Width {
-            bytes: 8,
-            signed: false,
-        };
-        let word = Width {
-            bytes: 4,
-            signed: false,
-        };
+        let (wide, word) = (unsigned(8), unsigned(4));
         let signed_word = Width {
-            bytes: 4,
             signed: true,
+            ..word
         };
         assert!(Powerpc64.mem_fits(&mem(-32768), wide) && Powerpc64.mem_fits(&mem(32764), wide));
         assert!(!Powerpc64.mem_fits(&mem(6), wide) && !Powerpc64.mem_fits(&mem(6), signed_word));
