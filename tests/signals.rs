@@ -14,8 +14,8 @@ fn main() -> std::process::ExitCode {
 #[cfg(not(all(rseq_dsl_sections, target_pointer_width = "64")))]
 fn main() {
     println!(
-        "skipped: signals: sections in signal handlers need Linux's signals and an rseq \
-         backend (x86_64, aarch64 and riscv64 Linux), and this target is {}-{}",
+        "skipped: signals: sections in signal handlers need Linux's signals and a 64-bit \
+         rseq! backend, and this target is {}-{}",
         std::env::consts::ARCH,
         std::env::consts::OS
     );

@@ -1,6 +1,6 @@
 //! Every kind of section once, with exact results. The sections need an rseq backend
-//! (x86_64, aarch64 and riscv64 Linux); on any other target they are listed as ignored with
-//! that reason, and `sections_are_unavailable_without_a_backend` checks what they return
+//! (`cfg(rseq_dsl_sections)`, runtime/build.rs); on any other target they are listed as
+//! ignored with that reason, and `sections_are_unavailable_without_a_backend` checks what they return
 //! there instead.
 
 use rseq_dsl::{rseq, Outcome};

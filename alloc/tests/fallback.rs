@@ -14,7 +14,7 @@
 //! Where rseq is unavailable to begin with (every target but Linux, a Linux architecture
 //! without an rseq backend, qemu-user), `all` runs in this process and `mixed`, which needs
 //! threads with rseq, says it was skipped. The children and their seccomp filter are built
-//! where rseq can be available: Linux on x86_64, aarch64 and riscv64.
+//! where rseq can be available: a target with a backend (`cfg(rseq_dsl_sections)`).
 
 mod common;
 

@@ -28,7 +28,7 @@
 
 // The scenarios force restarts with injected delays: they exist only in a build with
 // `--cfg rseq_dsl_delay_injection` (scripts/instrumented.sh, as CI's step 1 runs it), for
-// a target with an rseq backend (x86_64, aarch64 and riscv64 Linux).
+// a target with a 64-bit rseq backend (`cfg(rseq_dsl_sections)`, runtime/build.rs).
 #[cfg(all(
     rseq_dsl_delay_injection,
     rseq_dsl_sections,
@@ -144,7 +144,7 @@ fn main() -> std::process::ExitCode {
 fn main() -> std::process::ExitCode {
     let asked: Vec<String> = std::env::args().skip(1).collect();
     let why = if cfg!(rseq_dsl_delay_injection) {
-        "its sections need an rseq backend (x86_64, aarch64 and riscv64 Linux)"
+        "its sections need a 64-bit rseq backend (runtime/build.rs lists them)"
     } else {
         "built without `--cfg rseq_dsl_delay_injection` (run it under \
          scripts/instrumented.sh, or with that cfg in RUSTFLAGS)"
