@@ -56,10 +56,6 @@ impl Target for S390x {
         13
     }
 
-    fn scratch_class(&self) -> &'static str {
-        "reg_addr"
-    }
-
     fn register_class(&self) -> &'static str {
         "reg_addr"
     }
