@@ -11,6 +11,7 @@ pub mod aarch64;
 pub mod armv7;
 pub mod emit;
 pub mod i686;
+pub mod risc;
 pub mod riscv64;
 pub mod x86_64;
 
@@ -86,7 +87,7 @@ pub trait Backend: Target {
 pub const BACKENDS: [(&str, &dyn Backend); 5] = [
     ("x86_64", &x86_64::X86_64),
     ("aarch64", &aarch64::Aarch64),
-    ("riscv64", &riscv64::Riscv64),
+    ("riscv64", &riscv64::BACKEND),
     ("i686", &i686::I686),
     ("armv7", &armv7::Armv7),
 ];
