@@ -180,6 +180,7 @@ backends! { $
     riscv64: "abi/riscv64.rs" if all(target_os = "linux", target_arch = "riscv64");
     i686: "abi/i686.rs" if all(target_os = "linux", target_arch = "x86");
     armv7: "abi/armv7.rs" if all(target_os = "linux", target_arch = "arm", target_endian = "little", rseq_dsl_armv7_a32);
+    loongarch64: "abi/loongarch64.rs" if all(target_os = "linux", target_arch = "loongarch64");
 }
 
 with_backend! {
