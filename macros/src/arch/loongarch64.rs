@@ -17,7 +17,7 @@
 //! - Conditional branches reach +-128 KiB, `b` +-128 MiB.
 
 use super::risc::{Risc, RiscBackend};
-use super::{Cond, Printer};
+use super::Printer;
 use crate::lower::{AluOp, Width};
 
 /// The table; [`BACKEND`] is the backend.
@@ -78,23 +78,6 @@ impl Risc for Loongarch64 {
 
     fn logic_imm_fits(value: i64) -> bool {
         (0..=4095).contains(&value)
-    }
-
-    // `bgt`, `ble`, `bgtu`, `bleu` are the assembler's aliases of `blt`/`bge` with the
-    // operands swapped.
-    fn condition(cond: Cond) -> &'static str {
-        match cond {
-            Cond::Eq => "beq",
-            Cond::Ne => "bne",
-            Cond::Lt => "blt",
-            Cond::Lo => "bltu",
-            Cond::Le => "ble",
-            Cond::Ls => "bleu",
-            Cond::Gt => "bgt",
-            Cond::Hi => "bgtu",
-            Cond::Ge => "bge",
-            Cond::Hs => "bgeu",
-        }
     }
 
     fn address(base: &str, disp: &str) -> String {

@@ -64,8 +64,23 @@ pub trait Risc {
     fn op_imm(op: AluOp) -> &'static str;
     /// Whether `and`/`or`/`xor` take `value` as their immediate.
     fn logic_imm_fits(value: i64) -> bool;
-    /// The branch of each condition.
-    fn condition(cond: Cond) -> &'static str;
+    /// The branch of each condition: the same names in both ISAs (LoongArch's `bgt`,
+    /// `ble`, `bgtu`, `bleu`, like RISC-V's, are the assembler's aliases of `blt`/`bge`
+    /// with the operands swapped).
+    fn condition(cond: Cond) -> &'static str {
+        match cond {
+            Cond::Eq => "beq",
+            Cond::Ne => "bne",
+            Cond::Lt => "blt",
+            Cond::Lo => "bltu",
+            Cond::Le => "ble",
+            Cond::Ls => "bleu",
+            Cond::Gt => "bgt",
+            Cond::Hi => "bgtu",
+            Cond::Ge => "bge",
+            Cond::Hs => "bgeu",
+        }
+    }
     /// The memory operand `base + disp` (`disp` a number or a `const` operand).
     fn address(base: &str, disp: &str) -> String;
     /// `dst = !src`.

@@ -12,7 +12,7 @@
 //!   aligned).
 
 use super::risc::{is_simm12, Risc, RiscBackend};
-use super::{Cond, Printer};
+use super::Printer;
 use crate::lower::{AluOp, Width};
 
 /// The table; [`BACKEND`] is the backend.
@@ -70,21 +70,6 @@ impl Risc for Riscv64 {
 
     fn logic_imm_fits(value: i64) -> bool {
         is_simm12(value)
-    }
-
-    fn condition(cond: Cond) -> &'static str {
-        match cond {
-            Cond::Eq => "beq",
-            Cond::Ne => "bne",
-            Cond::Lt => "blt",
-            Cond::Lo => "bltu",
-            Cond::Le => "ble",
-            Cond::Ls => "bleu",
-            Cond::Gt => "bgt",
-            Cond::Hi => "bgtu",
-            Cond::Ge => "bge",
-            Cond::Hs => "bgeu",
-        }
     }
 
     fn address(base: &str, disp: &str) -> String {
