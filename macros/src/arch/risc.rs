@@ -193,6 +193,41 @@ fn add_immediate<T: Risc>(p: &mut Printer, dst: &str, src: &str, value: i64) {
     }
 }
 
+/// Test helper: a section with `n` inputs (a pointer and `n - 1` values), all live until
+/// the sum, fits the table's register budget exactly when area, index and scratch (three
+/// registers) fit beside them.
+#[cfg(test)]
+pub fn assert_register_budget<T: Risc>(backend: &RiscBackend<T>) {
+    use crate::expand::compile_section;
+    use crate::lower::Instrumentation;
+    use quote::quote;
+    let section = |n: usize| {
+        let names: Vec<_> = (1..n).map(|i| quote::format_ident!("v{}", i)).collect();
+        let sum = names
+            .iter()
+            .skip(1)
+            .fold(quote!(v1), |acc, next| quote!(#acc + #next));
+        quote!(|cpu| {
+            in p: *mut u64 = base;
+            #(in #names: u64 = x;)*
+            commit *p = #sum;
+        })
+    };
+    let most = T::REGISTERS - 3;
+    let fits = compile_section(section(most), backend, Instrumentation::default());
+    assert!(
+        fits.is_ok(),
+        "{most} inputs fit in {} registers",
+        T::REGISTERS
+    );
+    let error = match compile_section(section(most + 1), backend, Instrumentation::default()) {
+        Ok(_) => panic!("{} inputs fit in {} registers", most + 1, T::REGISTERS),
+        Err(error) => error.to_string(),
+    };
+    let expected = format!("`asm!` on {} offers {}", T::NAME, T::REGISTERS);
+    assert!(error.contains(&expected), "unexpected message: {error}");
+}
+
 impl<T: Risc> Target for RiscBackend<T> {
     fn name(&self) -> &'static str {
         T::NAME
