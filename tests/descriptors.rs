@@ -6,7 +6,7 @@
 //! leaving a known section for code. Then the tool's reading of this binary's file must agree.
 
 // The rseq descriptors of sections: only a target with an rseq backend has them.
-#![cfg(all(rseq_dsl_sections, target_pointer_width = "64"))]
+#![cfg(rseq_dsl_sections)]
 
 use rseq_dsl::{rseq, Outcome};
 use rseq_verify::{check, ElfImage, FileReport, ProcessImage, Report, Tables};
@@ -68,27 +68,24 @@ fn assert_clean(what: &str, kind: &str, report: Report) -> Report {
 const SECTIONS: usize = 5;
 const EXITS: usize = 3;
 
+// Word-sized values: a 32-bit target's backend takes no section with 64-bit values.
 #[inline(never)]
 fn exercise() {
-    let mut counter = [0u64; 1];
+    let mut counter = [0usize; 1];
     let mut lock = [0usize; 1];
-    let mut len = [0usize; 1];
-    let mut items = [0u64; 2];
-    let (c, l, n, it) = (
-        counter.as_mut_ptr(),
-        lock.as_mut_ptr(),
-        len.as_mut_ptr(),
-        items.as_mut_ptr(),
-    );
+    // A stack of two: its length, then its items, each pushed as its index (one pointer
+    // and no computed value keep the push within i686's five registers).
+    let mut stack = [0usize; 3];
+    let (c, l, s) = (counter.as_mut_ptr(), lock.as_mut_ptr(), stack.as_mut_ptr());
     // SAFETY: every pointer is to a live local (one thread: no per-CPU split needed).
     unsafe {
         let out = rseq!(|cpu| {
-            in slot: *mut u64 = c;
-            let v: u64 = *slot;
+            in slot: *mut usize = c;
+            let v: usize = *slot;
             commit *slot = v + 1;
         });
         assert!(out.unwrap().is_committed());
-        let out = rseq!(|cpu| { in slot: *mut u64 = c; commit *slot += 1; });
+        let out = rseq!(|cpu| { in slot: *mut usize = c; commit *slot += 1; });
         assert!(out.unwrap().is_committed());
         for expect_exit in [false, true] {
             let out = rseq!(|cpu| {
@@ -99,15 +96,13 @@ fn exercise() {
             });
             assert_eq!(out.unwrap().is_committed(), !expect_exit);
         }
-        for item in 1..=3u64 {
+        for item in 1..=3usize {
             let out = rseq!(|cpu| {
-                in len_p: *mut usize = n;
-                in slots: *mut u64 = it;
-                in item: u64 = item;
-                let len: usize = *len_p;
+                in stack: *mut usize = s;
+                let len: usize = *stack;
                 if len == 2 { exit len; }
-                store *slots.add(len) = item;
-                commit(release) *len_p = len + 1;
+                store *stack.add(1).add(len) = len;
+                commit(release) *stack = len + 1;
             });
             match out.unwrap() {
                 Outcome::Committed { .. } => assert!(item <= 2),
@@ -116,19 +111,18 @@ fn exercise() {
             }
         }
         let out = rseq!(|cpu| {
-            in len_p: *mut usize = n;
-            in slots: *mut u64 = it;
-            let len: usize = *len_p;
+            in stack: *mut usize = s;
+            let len: usize = *stack;
             if len == 0 { exit; }
-            let item: u64 = *slots.add(len - 1);
-            commit *len_p = len - 1;
+            let item: usize = *stack.add(len);
+            commit *stack = len - 1;
             item
         });
-        assert_eq!(out.unwrap().committed(), Some(2));
+        assert_eq!(out.unwrap().committed(), Some(1));
     }
     assert_eq!(counter, [2]);
     assert_eq!(lock, [1]);
-    assert_eq!((len, items), ([1], [1, 2]));
+    assert_eq!(stack, [1, 0, 1]);
 }
 
 #[test]

@@ -377,7 +377,7 @@ fn flags(flags: u32, options: CheckOptions, f: &mut Vec<Finding>) {
 /// The 4 bytes before the abort handler must be the architecture's signature.
 fn signature(image: &dyn Image, abort_ip: u64, f: &mut Vec<Finding>) {
     let arch = image.arch();
-    let expected = arch.signature_bytes();
+    let expected = arch.signature_bytes(image.big_endian());
     let mut found = [0u8; 4];
     if abort_ip < 4 || !image.read(abort_ip - 4, &mut found) {
         f.push(Finding::violation(
@@ -390,6 +390,12 @@ fn signature(image: &dyn Image, abort_ip: u64, f: &mut Vec<Finding>) {
     reversed.reverse();
     let (rule, what) = match found {
         _ if found == expected => return,
+        // `.inst.w 0xe7f5def3` in Thumb code: two halfwords, the first one high, each
+        // little-endian; the kernel reads a data word and finds 0xdef3e7f5.
+        [0xf5, 0xe7, 0xf3, 0xde] if arch == Arch::Arm => (
+            Rule::Signature,
+            format!("signature before abort_ip {abort_ip:#x} is the Thumb-2 encoding (`.inst.w`), whose halfwords the kernel reads swapped; write it as data (`.word 0xe7f5def3`), which traps in both instruction sets"),
+        ),
         // Written as a data word of the other byte order (a `.long` where the architecture
         // wants `.inst`, or the big-endian `RSEQ_SIG_DATA` in a little-endian file).
         _ if found == reversed => (

@@ -4,7 +4,7 @@
 use crate::check::{Image, Tables};
 use crate::model::{Arch, Finding, Region, Rule};
 use object::elf;
-use object::read::elf::{Dyn, ElfFile64, FileHeader, ProgramHeader, Rel, Rela, SectionHeader, Sym};
+use object::read::elf::{Dyn, ElfFile, FileHeader, ProgramHeader, Rel, Rela, SectionHeader, Sym};
 use object::Endianness;
 use std::collections::HashMap;
 use std::fmt;
@@ -51,7 +51,8 @@ struct Symbol {
     name: String,
 }
 
-/// An x86_64 or aarch64 ELF file (executable, PIE or shared object), read whole.
+/// An ELF file (executable, PIE or shared object) of an architecture with an rseq
+/// signature ([`Arch`]), 32- or 64-bit, read whole.
 #[derive(Debug)]
 pub struct ElfImage {
     data: Vec<u8>,
@@ -81,25 +82,21 @@ impl ElfImage {
             return Err(Error("not an ELF file".into()));
         }
         if data.get(4) == Some(&elf::ELFCLASS32) {
-            return Err(Error(
-                "32-bit ELF file: only x86_64, aarch64 and riscv64 (64-bit) files are supported"
-                    .into(),
-            ));
+            Self::parse_as::<elf::FileHeader32<Endianness>>(data)
+        } else {
+            Self::parse_as::<elf::FileHeader64<Endianness>>(data)
         }
-        let file = ElfFile64::<Endianness>::parse(&data[..])
+    }
+
+    /// [`Self::parse`] for one ELF class: object's reader is generic over it.
+    fn parse_as<Elf: FileHeader<Endian = Endianness>>(data: Vec<u8>) -> Result<Self, Error> {
+        let file = ElfFile::<Elf>::parse(&data[..])
             .map_err(|e| Error(format!("malformed ELF file: {e}")))?;
         let endian = file.endian();
         let header = file.elf_header();
-        let arch = match header.e_machine(endian) {
-            elf::EM_X86_64 => Arch::X86_64,
-            elf::EM_AARCH64 => Arch::Aarch64,
-            elf::EM_RISCV => Arch::Riscv64,
-            other => {
-                return Err(Error(format!(
-                "ELF machine {other} has no rseq signature here: supported are x86_64, aarch64 and riscv64"
-            )))
-            }
-        };
+        let big_endian = endian == Endianness::Big;
+        let arch = Arch::from_elf(header.e_machine(endian), header.is_class_64(), big_endian)
+            .map_err(Error)?;
         let kind = match header.e_type(endian) {
             elf::ET_EXEC => "executable",
             elf::ET_DYN if is_pie(&file) => "PIE executable",
@@ -113,10 +110,10 @@ impl ElfImage {
         };
         let (chunks, regions, sections) = layout(&file);
         let fixups = fixups(&file, arch);
-        let symbols = symbols(&file);
-        Ok(ElfImage {
+        let symbols = symbols(&file, arch);
+        let mut image = ElfImage {
             arch,
-            big_endian: endian == Endianness::Big,
+            big_endian,
             kind,
             chunks,
             regions,
@@ -124,7 +121,34 @@ impl ElfImage {
             symbols,
             sections,
             data,
-        })
+        };
+        image.resolve_function_descriptors();
+        Ok(image)
+    }
+
+    /// In a big-endian powerpc64 ELFv1 file a function symbol is the address of its
+    /// descriptor in `.opd`, whose first doubleword is the code's address: the symbols are
+    /// moved there so that code addresses find their function. Their size is the
+    /// descriptor's (24), not the code's: a moved symbol encloses what follows it up to
+    /// the next one.
+    fn resolve_function_descriptors(&mut self) {
+        let Some(&(opd, size)) = self.sections.get(".opd") else {
+            return;
+        };
+        if self.arch != Arch::Powerpc64 {
+            return;
+        }
+        let mut symbols = std::mem::take(&mut self.symbols);
+        for symbol in &mut symbols {
+            if (opd..opd.saturating_add(size)).contains(&symbol.address) {
+                if let Some(entry) = self.pointer(symbol.address) {
+                    symbol.address = entry;
+                    symbol.size = 0;
+                }
+            }
+        }
+        symbols.sort_by_key(|s| s.address);
+        self.symbols = symbols;
     }
 
     /// "executable", "PIE executable" or "shared object".
@@ -146,12 +170,9 @@ impl ElfImage {
                 ));
             }
             for entry in (address..address + size / 8 * 8).step_by(8) {
-                match self.pointer(entry) {
-                    Some(descriptor) => tables.descriptors.push(descriptor),
-                    None => tables.findings.push(Finding::violation(
-                        Rule::Table,
-                        format!("__rseq_cs_ptr_array entry at {entry:#x} has no value in the file"),
-                    )),
+                match self.entry(entry, "__rseq_cs_ptr_array") {
+                    Ok(descriptor) => tables.descriptors.push(descriptor),
+                    Err(finding) => tables.findings.push(finding),
                 }
             }
         }
@@ -177,18 +198,45 @@ impl ElfImage {
                 ));
             }
             for entry in (address..address + size / 16 * 16).step_by(16) {
-                match (self.pointer(entry), self.pointer(entry + 8)) {
-                    (Some(start), Some(exit)) => tables.exit_points.push((start, exit)),
-                    _ => tables.findings.push(Finding::violation(
-                        Rule::Table,
-                        format!(
-                            "__rseq_exit_point_array entry at {entry:#x} has no value in the file"
-                        ),
-                    )),
+                let table = "__rseq_exit_point_array";
+                match (self.entry(entry, table), self.entry(entry + 8, table)) {
+                    (Ok(start), Ok(exit)) => tables.exit_points.push((start, exit)),
+                    (Err(finding), _) | (_, Err(finding)) => tables.findings.push(finding),
                 }
             }
         }
         tables
+    }
+
+    /// The pointer in the 64-bit field at `entry` of `table`. In a 32-bit file the pointer
+    /// is the field's low-order word and the other word is 0 (librseq's and `rseq!`'s
+    /// `.long sym, 0`): a table of bare 32-bit pointers puts a second pointer there.
+    fn entry(&self, entry: u64, table: &str) -> Result<u64, Finding> {
+        let value = self.pointer(entry).ok_or_else(|| {
+            Finding::violation(
+                Rule::Table,
+                format!("{table} entry at {entry:#x} has no value in the file"),
+            )
+        })?;
+        if self.arch.pointer_bytes() == 4 && value > u64::from(u32::MAX) {
+            return Err(Finding::violation(
+                Rule::Table,
+                format!(
+                    "{table} entry at {entry:#x} is {value:#x}: its high word is not 0; a 32-bit file stores each pointer in a 64-bit field (`.long sym, 0`), not in 4 bytes"
+                ),
+            ));
+        }
+        Ok(value)
+    }
+
+    /// Where the loader writes a pointer stored in the 64-bit field at `field`: the field
+    /// itself, or its low-order word in a 32-bit file.
+    fn pointer_word(&self, field: u64) -> u64 {
+        if self.arch.pointer_bytes() == 4 && self.big_endian {
+            field + 4
+        } else {
+            field
+        }
     }
 
     /// The descriptors of `__rseq_cs` (`[address, address + size)`) other than `listed`:
@@ -206,8 +254,8 @@ impl ElfImage {
             let mut bytes = [0u8; 32];
             let filled = self.read(slot, &mut bytes)
                 && (bytes != [0; 32]
-                    || self.fixups.contains_key(&(slot + 8))
-                    || self.fixups.contains_key(&(slot + 24)));
+                    || self.fixups.contains_key(&self.pointer_word(slot + 8))
+                    || self.fixups.contains_key(&self.pointer_word(slot + 24)));
             if filled && !overlaps {
                 found.push(slot);
             }
@@ -255,12 +303,28 @@ impl Image for ElfImage {
     }
 
     fn pointer(&self, address: u64) -> Option<u64> {
-        match self.fixups.get(&address) {
-            Some(Fixup::Value(value)) => Some(*value),
-            Some(Fixup::Unresolved) => None,
-            Some(Fixup::InPlacePlus(value)) => Some(self.u64_at(address)?.wrapping_add(*value)),
-            None => self.u64_at(address),
+        if self.arch.pointer_bytes() == 8 {
+            return match self.fixups.get(&address) {
+                Some(Fixup::Value(value)) => Some(*value),
+                Some(Fixup::Unresolved) => None,
+                Some(Fixup::InPlacePlus(value)) => Some(self.u64_at(address)?.wrapping_add(*value)),
+                None => self.u64_at(address),
+            };
         }
+        // A 32-bit pointer in a 64-bit field: the loader relocates the pointer's word only
+        // (modulo 2^32), and the kernel reads the whole field.
+        let (low_at, high_at) = if self.big_endian {
+            (address + 4, address)
+        } else {
+            (address, address + 4)
+        };
+        let low = match self.fixups.get(&low_at) {
+            Some(Fixup::Value(value)) => *value as u32,
+            Some(Fixup::Unresolved) => return None,
+            Some(Fixup::InPlacePlus(value)) => self.u32_at(low_at)?.wrapping_add(*value as u32),
+            None => self.u32_at(low_at)?,
+        };
+        Some(u64::from(self.u32_at(high_at)?) << 32 | u64::from(low))
     }
 
     fn symbol(&self, address: u64) -> Option<String> {
@@ -278,11 +342,9 @@ impl Image for ElfImage {
     }
 }
 
-type File<'a> = ElfFile64<'a, Endianness>;
-
 /// A position-independent executable is an `ET_DYN` with an interpreter, or one whose
 /// dynamic section says `DF_1_PIE` (static PIEs have no interpreter).
-fn is_pie(file: &File) -> bool {
+fn is_pie<Elf: FileHeader<Endian = Endianness>>(file: &ElfFile<Elf>) -> bool {
     let endian = file.endian();
     if file
         .elf_program_headers()
@@ -293,8 +355,8 @@ fn is_pie(file: &File) -> bool {
     }
     file.elf_section_table().iter().any(|section| {
         matches!(section.dynamic(endian, file.data()), Ok(Some((entries, _)))
-            if entries.iter().any(|d| d.d_tag(endian) == elf::DT_FLAGS_1.into()
-                && d.d_val(endian) & u64::from(elf::DF_1_PIE) != 0))
+            if entries.iter().any(|d| d.tag32(endian) == Some(elf::DT_FLAGS_1)
+                && d.d_val(endian).into() & u64::from(elf::DF_1_PIE) != 0))
     })
 }
 
@@ -303,7 +365,7 @@ type Layout = (Vec<Chunk>, Vec<Region>, HashMap<String, (u64, u64)>);
 /// Where the file's bytes land in memory (PT_LOAD segments, or allocated sections in a
 /// file without program headers), and the regions the rules speak of (allocated sections,
 /// or segments in a file without section headers).
-fn layout(file: &File) -> Layout {
+fn layout<Elf: FileHeader<Endian = Endianness>>(file: &ElfFile<Elf>) -> Layout {
     let endian = file.endian();
     let mut chunks = Vec::new();
     let mut segments = Vec::new();
@@ -312,7 +374,7 @@ fn layout(file: &File) -> Layout {
             continue;
         }
         let (offset, file_size) = p.file_range(endian);
-        let (start, mem_size) = (p.p_vaddr(endian), p.p_memsz(endian));
+        let (start, mem_size) = (p.p_vaddr(endian).into(), p.p_memsz(endian).into());
         chunks.push(Chunk {
             start,
             mem_size,
@@ -330,13 +392,16 @@ fn layout(file: &File) -> Layout {
     let mut named = HashMap::new();
     let table = file.elf_section_table();
     for section in table.iter() {
-        let flags = section.sh_flags(endian);
-        if flags & u64::from(elf::SHF_ALLOC) == 0 || section.sh_size(endian) == 0 {
+        let flags: u64 = section.sh_flags(endian).into();
+        if flags & u64::from(elf::SHF_ALLOC) == 0 || section.sh_size(endian).into() == 0 {
             continue;
         }
         let name = table.section_name(endian, section).unwrap_or(b"?");
         let name = String::from_utf8_lossy(name).into_owned();
-        let (start, size) = (section.sh_addr(endian), section.sh_size(endian));
+        let (start, size) = (
+            section.sh_addr(endian).into(),
+            section.sh_size(endian).into(),
+        );
         named.insert(name.clone(), (start, size));
         regions.push(Region {
             name,
@@ -349,7 +414,7 @@ fn layout(file: &File) -> Layout {
             chunks.push(Chunk {
                 start,
                 mem_size: size,
-                offset: section.sh_offset(endian),
+                offset: section.sh_offset(endian).into(),
                 file_size: if nobits { 0 } else { size },
             });
         }
@@ -360,38 +425,23 @@ fn layout(file: &File) -> Layout {
     (chunks, regions, named)
 }
 
-/// The relocation types that fill a 64-bit pointer: (relative, absolute, GOT entry).
-fn pointer_relocations(arch: Arch) -> [u32; 3] {
-    match arch {
-        Arch::X86_64 => [
-            elf::R_X86_64_RELATIVE,
-            elf::R_X86_64_64,
-            elf::R_X86_64_GLOB_DAT,
-        ],
-        Arch::Aarch64 => [
-            elf::R_AARCH64_RELATIVE,
-            elf::R_AARCH64_ABS64,
-            elf::R_AARCH64_GLOB_DAT,
-        ],
-        // RISC-V fills GOT entries with the plain absolute relocation.
-        Arch::Riscv64 => [elf::R_RISCV_RELATIVE, elf::R_RISCV_64, elf::R_RISCV_64],
-    }
-}
-
 /// What the loader writes at each relocated address, from the allocated (dynamic)
 /// relocation sections: RELA, REL and packed RELR.
-fn fixups(file: &File, arch: Arch) -> HashMap<u64, Fixup> {
+fn fixups<Elf: FileHeader<Endian = Endianness>>(
+    file: &ElfFile<Elf>,
+    arch: Arch,
+) -> HashMap<u64, Fixup> {
     let endian = file.endian();
     let data = file.data();
     let table = file.elf_section_table();
-    let [relative, absolute, got] = pointer_relocations(arch);
+    let [relative, absolute, got] = arch.pointer_relocations();
     let mut fixups = HashMap::new();
     // The value of a relocation against symbol `index` of the table `link`: its address, or
     // unresolved when the symbol is undefined here (another object provides it).
     let symbol_value = |link, index: u32| -> Option<u64> {
         let symbols = table.symbol_table_by_index(endian, data, link).ok()?;
         let symbol = symbols.symbol(object::SymbolIndex(index as usize)).ok()?;
-        (!symbol.is_undefined(endian)).then(|| symbol.st_value(endian))
+        (!symbol.is_undefined(endian)).then(|| symbol.st_value(endian).into())
     };
     let fixup = |r_type: u32, sym: u32, link, addend: Option<u64>| {
         Some(if r_type == relative {
@@ -399,7 +449,7 @@ fn fixups(file: &File, arch: Arch) -> HashMap<u64, Fixup> {
         } else if r_type == absolute || r_type == got {
             match (symbol_value(link, sym), addend) {
                 (Some(value), Some(addend)) => Fixup::Value(value.wrapping_add(addend)),
-                // REL: the addend is the field's contents; rare on these architectures.
+                // REL (i386, Arm): the addend is the field's contents.
                 (Some(value), None) => Fixup::InPlacePlus(value),
                 (None, _) => Fixup::Unresolved,
             }
@@ -408,30 +458,31 @@ fn fixups(file: &File, arch: Arch) -> HashMap<u64, Fixup> {
         })
     };
     for section in table.iter() {
-        if section.sh_flags(endian) & u64::from(elf::SHF_ALLOC) == 0 {
+        if section.sh_flags(endian).into() & u64::from(elf::SHF_ALLOC) == 0 {
             // Non-allocated relocation sections (`--emit-relocs`) are not applied at load.
             continue;
         }
         if let Ok(Some((relas, link))) = section.rela(endian, data) {
             for r in relas {
                 let (offset, r_type, sym) = (
-                    r.r_offset(endian),
+                    r.r_offset(endian).into(),
                     r.r_type(endian, false),
                     r.r_sym(endian, false),
                 );
-                if let Some(f) = fixup(r_type, sym, link, Some(r.r_addend(endian) as u64)) {
+                let addend: i64 = r.r_addend(endian).into();
+                if let Some(f) = fixup(r_type, sym, link, Some(addend as u64)) {
                     fixups.insert(offset, f);
                 }
             }
         } else if let Ok(Some((rels, link))) = section.rel(endian, data) {
             for r in rels {
                 if let Some(f) = fixup(r.r_type(endian), r.r_sym(endian), link, None) {
-                    fixups.insert(r.r_offset(endian), f);
+                    fixups.insert(r.r_offset(endian).into(), f);
                 }
             }
         } else if let Ok(Some(relrs)) = section.relr(endian, data) {
             for offset in relrs {
-                fixups.insert(offset, Fixup::InPlacePlus(0));
+                fixups.insert(offset.into(), Fixup::InPlacePlus(0));
             }
         }
     }
@@ -439,8 +490,9 @@ fn fixups(file: &File, arch: Arch) -> HashMap<u64, Fixup> {
 }
 
 /// The file's function symbols, demangled, sorted by address: the full symbol table, or
-/// the dynamic one in a stripped file.
-fn symbols(file: &File) -> Vec<Symbol> {
+/// the dynamic one in a stripped file. An Arm Thumb function's address has bit 0 set
+/// (interworking); its code starts one byte lower.
+fn symbols<Elf: FileHeader<Endian = Endianness>>(file: &ElfFile<Elf>, arch: Arch) -> Vec<Symbol> {
     let endian = file.endian();
     let table = if file.elf_symbol_table().is_empty() {
         file.elf_dynamic_symbol_table()
@@ -453,9 +505,14 @@ fn symbols(file: &File) -> Vec<Symbol> {
         .filter_map(|s| {
             let name = table.symbol_name(endian, s).ok()?;
             let name = String::from_utf8_lossy(name);
+            let address: u64 = s.st_value(endian).into();
             Some(Symbol {
-                address: s.st_value(endian),
-                size: s.st_size(endian),
+                address: if arch == Arch::Arm {
+                    address & !1
+                } else {
+                    address
+                },
+                size: s.st_size(endian).into(),
                 // `{:#}` leaves out the hash suffix of Rust's legacy mangling; names that
                 // are not Rust's (C, C++) come back unchanged.
                 name: format!("{:#}", rustc_demangle::demangle(&name)),

@@ -11,6 +11,16 @@
 //! outside `[start_ip, start_ip + post_commit_offset)` and preceded by the architecture's
 //! signature; each exit point must leave a known section for code.
 //!
+//! The ELF machines it knows ([`Arch`]) are those of librseq that Rust's stable `asm!`
+//! reaches: x86_64, aarch64 (both byte orders), riscv64, i686 (`EM_386`), armv7
+//! (`EM_ARM`, little-endian), s390x, powerpc64 (ELFv2 little-endian, and big-endian ELFv1
+//! whose function symbols it reads through `.opd`) and loongarch64, each with its
+//! signature and the dynamic relocations that fill a pointer. In a 32-bit file the
+//! descriptor is still the kernel's 32-byte `struct rseq_cs` with 64-bit fields, and the
+//! two pointer arrays hold 64-bit fields too (librseq's and `rseq!`'s `.long sym, 0`):
+//! a pointer is the field's low word, relocated modulo 2^32, and a non-zero high word is
+//! a finding.
+//!
 //! ```no_run
 //! use rseq_verify::{check, ElfImage};
 //!

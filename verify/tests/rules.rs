@@ -1,18 +1,18 @@
-//! One broken fixture per rule: each must produce exactly its own finding, on both
-//! architectures, as an executable and as a shared object (whose pointers only
-//! relocations give), and the valid baseline none.
+//! One broken fixture per rule: each must produce exactly its own finding, on every
+//! machine (64- and 32-bit, little- and big-endian, RELA and REL), as an executable and as
+//! a shared object (whose pointers only relocations give), and the valid baseline none.
 
 mod fixtures;
 
 use fixtures::{Fixture, Machine, Pointer, ABORT, EXIT, LEN, START};
 use rseq_verify::{check, ElfImage, Report, Rule, Severity};
 
-const VARIANTS: [(Machine, bool); 4] = [
-    (Machine::X86_64, false),
-    (Machine::X86_64, true),
-    (Machine::Aarch64, false),
-    (Machine::Aarch64, true),
-];
+/// Every machine, as an executable and as a shared object.
+fn variants() -> impl Iterator<Item = (Machine, bool)> {
+    Machine::ALL
+        .into_iter()
+        .flat_map(|machine| [(machine, false), (machine, true)])
+}
 
 /// Keeps a copy of a fixture for scripts/verify-ci.sh, which runs the tool on each: named
 /// `pass-*` where it must exit 0 (valid, or warnings only), `fail-*` where it must exit 1.
@@ -33,6 +33,12 @@ fn variant(machine: Machine, shared: bool) -> String {
     let arch = match machine {
         Machine::X86_64 => "x86_64",
         Machine::Aarch64 => "aarch64",
+        Machine::I686 => "i686",
+        Machine::Armv7 => "armv7",
+        Machine::S390x => "s390x",
+        Machine::Powerpc64le => "powerpc64le",
+        Machine::Powerpc64 => "powerpc64",
+        Machine::Loongarch64 => "loongarch64",
     };
     format!("{arch}-{}", if shared { "so" } else { "exec" })
 }
@@ -45,7 +51,7 @@ fn verify(fixture: &Fixture) -> (ElfImage, Report) {
 
 #[test]
 fn the_valid_baseline_has_no_finding() {
-    for (machine, shared) in VARIANTS {
+    for (machine, shared) in variants() {
         let fixture = Fixture::valid(machine, shared);
         let (image, report) = verify(&fixture);
         let findings: Vec<_> = report.all_findings().collect();
@@ -61,6 +67,7 @@ fn the_valid_baseline_has_no_finding() {
                 "executable"
             }
         );
+        assert_eq!(report.arch.name(), machine.arch_name());
         assert_eq!(report.descriptors.len(), 1);
         assert_eq!(report.exit_points.len(), 1);
         let d = &report.descriptors[0];
@@ -196,7 +203,7 @@ const CASES: &[Case] = &[
 
 #[test]
 fn each_broken_fixture_fails_with_its_own_finding() {
-    for (machine, shared) in VARIANTS {
+    for (machine, shared) in variants() {
         let mut messages = Vec::new();
         for (i, case) in CASES.iter().enumerate() {
             if case.shared_only && !shared {
@@ -233,18 +240,97 @@ fn each_broken_fixture_fails_with_its_own_finding() {
 
 #[test]
 fn the_signature_is_checked_in_memory_order() {
-    // The bytes, not a u32 read in the wrong order: x86's `.long` and aarch64's `.inst`.
-    assert_eq!(Machine::X86_64.signature(), [0x53, 0x30, 0x05, 0x53]);
-    assert_eq!(Machine::Aarch64.signature(), [0x00, 0xbc, 0x28, 0xd4]);
+    // The bytes, not a u32 read in the wrong order: the tool's table against the ABIs'
+    // (the fixtures' own list), in each machine's byte order.
+    for machine in Machine::ALL {
+        let image = ElfImage::parse(Fixture::valid(machine, false).build()).unwrap();
+        let arch = rseq_verify::Image::arch(&image);
+        assert_eq!(
+            arch.signature_bytes(machine.big_endian()),
+            machine.signature(),
+            "{machine:?}"
+        );
+    }
+    // s390x's is a big-endian word; aarch64's an instruction, little-endian in aarch64_be.
     assert_eq!(
-        rseq_verify::Arch::Aarch64.signature_bytes(),
+        rseq_verify::Arch::S390x.signature_bytes(true),
+        [0xb2, 0xff, 0x0f, 0xff]
+    );
+    assert_eq!(
+        rseq_verify::Arch::Aarch64.signature_bytes(true),
         Machine::Aarch64.signature()
+    );
+    assert_eq!(
+        rseq_verify::Arch::Powerpc64.signature_bytes(true),
+        [0x0f, 0xe5, 0x00, 0x0b]
     );
 }
 
 #[test]
+fn a_32_bit_table_of_bare_pointers_is_rejected() {
+    // `.long d0, d1` in __rseq_cs_ptr_array: the kernel's and librseq's 64-bit fields
+    // read as one pointer whose high word is the second descriptor.
+    for machine in [Machine::I686, Machine::Armv7] {
+        for shared in [false, true] {
+            let what = format!("{machine:?} shared={shared}");
+            let mut fixture = with_unlisted(machine, shared, 0);
+            fixture.pointers = vec![fixtures::Pointer::Packed(0, 1)];
+            keep(
+                &format!("{}-packed-pointers", variant(machine, shared)),
+                &fixture,
+                false,
+            );
+            let (_, report) = verify(&fixture);
+            let (d0, d1) = (fixture.descriptor_at(0), fixture.descriptor_at(1));
+            let expected = format!(
+                "__rseq_cs_ptr_array entry at {:#x} is {:#x}: its high word is not 0",
+                fixture.base() + 0x2400,
+                d1 << 32 | d0
+            );
+            let tables: Vec<String> = report.findings.iter().map(|f| f.to_string()).collect();
+            assert_eq!(tables.len(), 1, "{what}: {tables:#?}");
+            assert!(tables[0].contains(&expected), "{what}: {tables:#?}");
+            // Both descriptors are still found in __rseq_cs and checked: valid, but
+            // unlisted as far as a reader of the array can tell.
+            let addresses: Vec<u64> = report.descriptors.iter().map(|d| d.address).collect();
+            assert_eq!(addresses, [d0, d1], "{what}");
+            for d in &report.descriptors {
+                let rules: Vec<Rule> = d.findings.iter().map(|f| f.rule).collect();
+                assert_eq!(rules, [Rule::Unlisted], "{what}");
+            }
+            assert_eq!((report.violations(), report.warnings()), (1, 2), "{what}");
+        }
+    }
+}
+
+#[test]
+fn an_arm_signature_in_thumb_encoding_is_named() {
+    for shared in [false, true] {
+        let mut fixture = Fixture::valid(Machine::Armv7, shared);
+        // `.inst.w 0xe7f5def3` in Thumb code: the high halfword first.
+        fixture.patch_text(ABORT - 4, &[0xf5, 0xe7, 0xf3, 0xde]);
+        keep(
+            &format!("{}-thumb-signature", variant(Machine::Armv7, shared)),
+            &fixture,
+            false,
+        );
+        let (_, report) = verify(&fixture);
+        let findings: Vec<_> = report.all_findings().collect();
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].rule, Rule::Signature);
+        assert!(
+            findings[0]
+                .message
+                .contains("is the Thumb-2 encoding (`.inst.w`)"),
+            "{}",
+            findings[0]
+        );
+    }
+}
+
+#[test]
 fn without_the_pointer_array_descriptors_are_found_in_rseq_cs() {
-    for (machine, shared) in VARIANTS {
+    for (machine, shared) in variants() {
         let mut fixture = Fixture::valid(machine, shared);
         fixture.pointers.clear();
         let first = fixture.descriptors[0];
@@ -278,7 +364,7 @@ fn with_unlisted(machine: Machine, shared: bool, version: u32) -> Fixture {
 
 #[test]
 fn an_unlisted_descriptor_in_rseq_cs_is_checked() {
-    for (machine, shared) in VARIANTS {
+    for (machine, shared) in variants() {
         let what = format!("{machine:?} shared={shared}");
         let fixture = with_unlisted(machine, shared, 1);
         keep(
@@ -338,7 +424,7 @@ fn an_unlisted_descriptor_in_rseq_cs_is_checked() {
 
 #[test]
 fn listed_descriptors_are_not_found_twice_by_the_scan() {
-    for (machine, shared) in VARIANTS {
+    for (machine, shared) in variants() {
         let what = format!("{machine:?} shared={shared}");
         // Both listed, the second twice: two descriptors, one duplicate-entry warning.
         let mut fixture = with_unlisted(machine, shared, 0);
@@ -363,7 +449,7 @@ fn listed_descriptors_are_not_found_twice_by_the_scan() {
 
 #[test]
 fn legacy_flags_are_a_violation_by_default() {
-    for (machine, shared) in VARIANTS {
+    for (machine, shared) in variants() {
         for flags in [1, 2, 4, 7] {
             let what = format!("{machine:?} shared={shared} flags={flags}");
             let mut fixture = Fixture::valid(machine, shared);
