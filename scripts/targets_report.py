@@ -6,9 +6,9 @@ Usage: targets_report.py [--doc docs/targets.md] LOGS_DIR
 Reads LOGS_DIR/results.tsv (one line per phase and target: kind, target, status, seconds,
 detail) and the logs beside it (check-TARGET.log, run-TARGET.log, ui-TARGET.log). What a
 target gets (rseq sections or the fallback paths) follows from its cfg (`rustc --print cfg
---target`: the backends are x86_64, aarch64, riscv64, i686, armv7 and powerpc64 Linux,
-little-endian, and s390x Linux, as runtime/build.rs lists them; powerpc64 with rustc 1.95 or
-later) and, where
+--target`: the backends are x86_64, aarch64, riscv64, i686, armv7, powerpc64 and loongarch64
+Linux, little-endian, and s390x Linux, as runtime/build.rs lists them; powerpc64 with rustc
+1.95 or later) and, where
 the tests ran, from the runtime's own words (the `whereami` example's first line). Prints
 the table; with --doc, replaces the rows between `<!-- targets:begin -->` and
 `<!-- targets:end -->` in that file.
@@ -19,7 +19,7 @@ import re
 import subprocess
 import sys
 
-BACKEND_ARCHES = {"x86_64", "aarch64", "riscv64", "x86", "powerpc64"}
+BACKEND_ARCHES = {"x86_64", "aarch64", "riscv64", "x86", "powerpc64", "loongarch64"}
 
 
 def has_backend(target, cfg):
