@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suites on real Linux kernels under qemu-system, one architecture per call:
 #
-#     scripts/vm.sh x86_64|aarch64|riscv64 [--tier ci|full] [--fetch-only] [--kernel SPEC]
+#     scripts/vm.sh x86_64|aarch64|riscv64|s390x|ppc64le|loongarch64 [--tier ci|full] [--fetch-only] [--kernel SPEC]
 #
 # `--kernel SPEC` boots that kernel only (as VM_KERNELS=SPEC would). `--kernel slice` (x86_64):
 # the kernel scripts/kernel-build.sh builds from Debian's linux-source-7.3 with the rseq
@@ -73,7 +73,7 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 x86_64|aarch64|riscv64 [--tier ci|full] [--fetch-only] [--kernel SPEC]" >&2
+    echo "usage: $0 x86_64|aarch64|riscv64|s390x|ppc64le|loongarch64 [--tier ci|full] [--fetch-only] [--kernel SPEC]" >&2
     exit 2
 }
 [ $# -ge 1 ] || usage
@@ -107,63 +107,10 @@ done
 case $TIER in ci | full) ;; *) usage ;; esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-case $ARCH in
-x86_64)
-    DEB_ARCH=amd64
-    CROSS=x86_64-linux-gnu
-    CROSS_NATIVE=1 # the host's own gcc and glibc 2.36; no qemu-user
-    MUSL=x86_64-unknown-linux-musl
-    GNU=x86_64-unknown-linux-gnu
-    LOADER=ld-linux-x86-64.so.2
-    QEMU=qemu-system-x86_64
-    QEMU_PACKAGE=qemu-system-x86
-    QEMU_ARGS=(-machine q35 -cpu max -smp 3 -m 1024)
-    QEMU_CONSOLE=ttyS0
-    DEFAULT_KERNELS="bookworm bookworm-backports trixie-backports:linux-binary-unsigned-7.3.4+deb13-amd64"
-    CI_KERNELS="trixie-backports:linux-binary-unsigned-7.3.4+deb13-amd64"
-    GLIBCS="bookworm trixie sid"
-    NO_GLIBC_RSEQ=
-    ;;
-aarch64)
-    DEB_ARCH=arm64
-    CROSS=aarch64-linux-gnu
-    CROSS_NATIVE=0
-    MUSL=aarch64-unknown-linux-musl
-    GNU=aarch64-unknown-linux-gnu
-    LOADER=ld-linux-aarch64.so.1
-    QEMU=qemu-system-aarch64
-    QEMU_PACKAGE=qemu-system-arm
-    QEMU_ARGS=(-M virt -cpu max -smp 3 -m 1024)
-    QEMU_CONSOLE=ttyAMA0
-    DEFAULT_KERNELS="bookworm bookworm-backports trixie-backports:linux-binary-7.3.4+deb13-arm64"
-    CI_KERNELS="bookworm trixie-backports:linux-binary-7.3.4+deb13-arm64"
-    GLIBCS="bookworm trixie sid"
-    NO_GLIBC_RSEQ=
-    SECTIONTEST=${VM_SECTIONTEST:-1} # the compiler's differential test (issue 13)
-    ;;
-riscv64)
-    DEB_ARCH=riscv64
-    CROSS=riscv64-linux-gnu
-    CROSS_NATIVE=0
-    MUSL= # Rust ships no riscv64 musl std
-    GNU=riscv64gc-unknown-linux-gnu
-    LOADER=ld-linux-riscv64-lp64d.so.1
-    QEMU=qemu-system-riscv64
-    # qemu 10 splits qemu-system-riscv out of qemu-system-misc; it depends on the OpenSBI
-    # firmware that `-bios default` loads.
-    QEMU_PACKAGE=qemu-system-riscv
-    QEMU_ARGS=(-M virt -cpu rv64 -smp 3 -m 1024 -bios default)
-    QEMU_CONSOLE=ttyS0
-    DEFAULT_KERNELS="trixie sid"
-    CI_KERNELS=$DEFAULT_KERNELS
-    # Bookworm has no riscv64 packages, and its glibc 2.36 (the cross one, `cross` here) has
-    # no riscv64 rseq signature: it never registers. VM_GLIBCS="cross trixie sid" adds that
-    # cell (an own area beside a glibc that exports __rseq_size = 0).
-    GLIBCS="trixie sid"
-    NO_GLIBC_RSEQ=2.36
-    ;;
-*) usage ;;
-esac
+# shellcheck source=scripts/vm/lib.sh
+source "$ROOT/scripts/vm/lib.sh"
+# The architecture's row of lib.sh's tables: Debian and Rust names, qemu, kernels, glibcs.
+arch_facts "$ARCH" || usage
 if [ "$TIER" = full ]; then
     KERNELS=${VM_KERNELS:-$DEFAULT_KERNELS}
 else
@@ -175,8 +122,6 @@ VM=$VM_ROOT/$ARCH
 START=$(date +%s)
 mkdir -p "$VM"
 
-# shellcheck source=scripts/vm/lib.sh
-source "$ROOT/scripts/vm/lib.sh"
 # shellcheck source=scripts/vm/slice.sh
 source "$ROOT/scripts/vm/slice.sh"
 if slice_wanted && [ "$ARCH" != x86_64 ]; then die "the slice kernel is built for x86_64 only"; fi

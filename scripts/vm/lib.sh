@@ -12,6 +12,66 @@ die() {
 }
 
 # ---------------------------------------------------------------------------------------
+# The architectures: every fact scripts/vm.sh and these steps need, one row each
+# ---------------------------------------------------------------------------------------
+# Machines and toolchains. `qemu-user`: the qemu-user-static binary's suffix (the fallback
+# checks). qemu's arguments come last (every machine also gets `-smp 3 -m 1024`, see
+# vm.sh's header). s390x's console is the SCLP line console and ppc64's the hypervisor
+# console; neither needs virtio (the initramfs holds everything). armv7 has no boot of its
+# own: it is the aarch64 kernels' 32-bit compat cell (ARCH_KERNELS's last column).
+ARCH_MACHINES='
+# arch      | Debian  | cross triple          | Rust musl target           | Rust gnu target               | glibc loader                  | qemu-user   | qemu-system             | its package       | console  | qemu arguments
+x86_64      | amd64   | x86_64-linux-gnu      | x86_64-unknown-linux-musl  | x86_64-unknown-linux-gnu      | ld-linux-x86-64.so.2          | x86_64      | qemu-system-x86_64      | qemu-system-x86   | ttyS0    | -machine q35 -cpu max
+aarch64     | arm64   | aarch64-linux-gnu     | aarch64-unknown-linux-musl | aarch64-unknown-linux-gnu     | ld-linux-aarch64.so.1         | aarch64     | qemu-system-aarch64     | qemu-system-arm   | ttyAMA0  | -M virt -cpu max
+riscv64     | riscv64 | riscv64-linux-gnu     | -                          | riscv64gc-unknown-linux-gnu   | ld-linux-riscv64-lp64d.so.1   | riscv64     | qemu-system-riscv64     | qemu-system-riscv | ttyS0    | -M virt -cpu rv64 -bios default
+s390x       | s390x   | s390x-linux-gnu       | -                          | s390x-unknown-linux-gnu       | ld64.so.1                     | s390x       | qemu-system-s390x       | qemu-system-s390x | ttysclp0 | -M s390-ccw-virtio -cpu max
+ppc64le     | ppc64el | powerpc64le-linux-gnu | -                          | powerpc64le-unknown-linux-gnu | ld64.so.2                     | ppc64le     | qemu-system-ppc64       | qemu-system-ppc   | hvc0     | -M pseries -cpu power9
+loongarch64 | loong64 | loongarch64-linux-gnu | -                          | loongarch64-unknown-linux-gnu | ld-linux-loongarch-lp64d.so.1 | loongarch64 | qemu-system-loongarch64 | qemu-system-misc  | ttyS0    | -M virt -cpu la464
+armv7       | armhf   | arm-linux-gnueabihf   | -                          | armv7-unknown-linux-gnueabihf | ld-linux-armhf.so.3           | arm         | qemu-system-arm         | qemu-system-arm   | ttyAMA0  | -M virt -cpu max
+'
+# Kernels (suite[:package]; a bare suite means its linux-image-DEB_ARCH), full tier / ci
+# tier; the glibc suites (one cell each); glibc versions without the architecture's rseq
+# signature (they never register); the 32-bit compat cells (ARCH:suite...: that
+# architecture's glibc, its binaries on these kernels). Bookworm is the only suite that
+# serves s390x and ppc64el kernels here (trixie's give 404) and sid the only loong64 one.
+ARCH_KERNELS='
+# arch      | full tier                                                                           | ci tier                                                   | glibcs              | no signature | compat
+x86_64      | bookworm bookworm-backports trixie-backports:linux-binary-unsigned-7.3.4+deb13-amd64 | trixie-backports:linux-binary-unsigned-7.3.4+deb13-amd64 | bookworm trixie sid | -            | -
+aarch64     | bookworm bookworm-backports trixie-backports:linux-binary-7.3.4+deb13-arm64         | bookworm trixie-backports:linux-binary-7.3.4+deb13-arm64 | bookworm trixie sid | -            | armv7:trixie
+riscv64     | trixie sid                                                                          | trixie sid                                                | trixie sid          | 2.36         | -
+s390x       | bookworm                                                                            | bookworm                                                  | bookworm            | -            | -
+ppc64le     | bookworm                                                                            | bookworm                                                  | bookworm            | -            | -
+loongarch64 | sid                                                                                 | sid                                                       | sid                 | -            | -
+'
+arch_row() { # TABLE ARCH -> the row's fields, one per line, trimmed (`-` as empty)
+    awk -F'|' -v arch="$2" '
+        { for (i = 1; i <= NF; i++) { gsub(/^[ \t]+|[ \t]+$/, "", $i) } }
+        $1 == arch { for (i = 2; i <= NF; i++) print ($i == "-" ? "" : $i); found = 1 }
+        END { exit !found }' <<<"$1"
+}
+# Sets the per-architecture variables for ARCH (fails for an unknown one):
+# DEB_ARCH CROSS MUSL GNU LOADER QEMU_USER QEMU QEMU_PACKAGE QEMU_CONSOLE QEMU_ARGS
+# CROSS_NATIVE, DEFAULT_KERNELS CI_KERNELS GLIBCS NO_GLIBC_RSEQ COMPAT.
+arch_facts() { # ARCH
+    local f k args
+    mapfile -t f < <(arch_row "$ARCH_MACHINES" "$1") && [ ${#f[@]} = 10 ] || return 1
+    mapfile -t k < <(arch_row "$ARCH_KERNELS" "$1") && [ ${#k[@]} = 5 ] || return 1
+    DEB_ARCH=${f[0]} CROSS=${f[1]} MUSL=${f[2]} GNU=${f[3]} LOADER=${f[4]} QEMU_USER=${f[5]}
+    QEMU=${f[6]} QEMU_PACKAGE=${f[7]} QEMU_CONSOLE=${f[8]}
+    read -r -a args <<<"${f[9]}"
+    QEMU_ARGS=("${args[@]}" -smp 3 -m 1024)
+    # The host's own gcc and glibc for its own architecture: no qemu-user.
+    CROSS_NATIVE=0
+    [ "$1" != "$(uname -m)" ] || CROSS_NATIVE=1
+    DEFAULT_KERNELS=${k[0]} CI_KERNELS=${k[1]} GLIBCS=${k[2]} NO_GLIBC_RSEQ=${k[3]} COMPAT=${k[4]}
+}
+# One fact of another architecture's row (the compat cells'): COLUMN counts from 1 after
+# the name (1 Debian, 2 cross triple, 4 gnu target, 5 loader, 6 qemu-user).
+arch_fact() { # ARCH COLUMN
+    arch_row "$ARCH_MACHINES" "$1" | sed -n "$2p"
+}
+
+# ---------------------------------------------------------------------------------------
 # APT: the host's own configuration for cross tools, private ones for everything else
 # ---------------------------------------------------------------------------------------
 # Refused when the installation would remove a package: Debian's cross gccs conflict with
@@ -85,14 +145,15 @@ APT::Sandbox::User "root";
 EOF
 }
 
-# The directory of a private APT configuration for DEB_ARCH packages of one suite (an
-# empty dpkg status: nothing is installed from it), its lists fetched once.
-suite_apt() { # SUITE
-    local apt=$VM/apt-$DEB_ARCH-$1
+# The directory of a private APT configuration for DEB (default DEB_ARCH) packages of one
+# suite (an empty dpkg status: nothing is installed from it), its lists fetched once.
+suite_apt() { # SUITE [DEB]
+    local deb=${2:-$DEB_ARCH}
+    local apt=$VM/apt-$deb-$1
     if [ ! -e "$apt/updated" ]; then
         mkdir -p "$apt"
         : >"$apt/status"
-        private_apt "$apt" "$DEB_ARCH" "$apt/status" "$1"
+        private_apt "$apt" "$deb" "$apt/status" "$1"
         APT_CONFIG="$apt/apt.conf" apt-get update -qq
         touch "$apt/updated"
     fi
@@ -110,8 +171,16 @@ install_host_tools() {
     if [ "$CROSS_NATIVE" = 0 ]; then
         [ -e "/usr/$CROSS/lib/libc.a" ] || missing+=("libc6-dev-$DEB_ARCH-cross")
         [ -e "/usr/$CROSS/lib/$LOADER" ] || missing+=("libc6-$DEB_ARCH-cross")
-        command -v "qemu-$ARCH-static" >/dev/null || missing+=(qemu-user-static)
+        command -v "qemu-$QEMU_USER-static" >/dev/null || missing+=(qemu-user-static)
     fi
+    # The 32-bit compat cells' cross gcc and glibc (armv7 on aarch64).
+    local compat cross deb
+    for compat in $(compat_archs); do
+        cross=$(arch_fact "$compat" 2) deb=$(arch_fact "$compat" 1)
+        command -v "$cross-gcc" >/dev/null || missing+=("gcc-$cross")
+        [ -e "/usr/$cross/lib/libc.a" ] || missing+=("libc6-dev-$deb-cross")
+        [ -e "/usr/$cross/lib/$(arch_fact "$compat" 5)" ] || missing+=("libc6-$deb-cross")
+    done
     local tool
     for tool in python3 jq patchelf; do
         command -v "$tool" >/dev/null || missing+=("$tool")
@@ -123,7 +192,7 @@ install_host_tools() {
 
     local installed t
     installed=$(rustup target list --installed)
-    for t in $MUSL $GNU; do
+    for t in $MUSL $GNU $(for compat in $(compat_archs); do arch_fact "$compat" 4; done); do
         grep -qx "$t" <<<"$installed" || rustup target add "$t"
     done
 
@@ -211,9 +280,12 @@ fetch_kernel() { # SPEC -> $VM/kernels/SUITE/vmlinuz
 # $VM/glibc/SUITE, with its upstream version in `version`. The suite `cross` is the cross
 # glibc the binaries link against (libc6-DEB_ARCH-cross, bookworm's 2.36): bookworm itself
 # has no riscv64 packages.
-fetch_glibc() { # SUITE
-    local suite=$1 dir=$VM/glibc/$1 apt tmp deb
-    [ -s "$dir/$LOADER" ] && [ -s "$dir/version" ] && return
+fetch_glibc() { # SUITE | COMPAT-ARCH:SUITE (then into $VM/glibc/COMPAT-ARCH-SUITE)
+    local suite=${1#*:} dir=$VM/glibc/${1/:/-} apt tmp deb debarch=$DEB_ARCH loader=$LOADER
+    if [ "$suite" != "$1" ]; then
+        debarch=$(arch_fact "${1%%:*}" 1) loader=$(arch_fact "${1%%:*}" 5)
+    fi
+    [ -s "$dir/$loader" ] && [ -s "$dir/version" ] && return
     if [ "$suite" = cross ]; then
         rm -rf "$dir"
         mkdir -p "$dir"
@@ -222,27 +294,41 @@ fetch_glibc() { # SUITE
         dpkg-query -W -f '${Version}' "libc6-$DEB_ARCH-cross" | sed 's/-.*//' >"$dir/version"
         return
     fi
-    apt=$(suite_apt "$suite")
-    log "downloading the $DEB_ARCH glibc of $suite"
+    apt=$(suite_apt "$suite" "$debarch")
+    log "downloading the $debarch glibc of $suite"
     tmp=$(mktemp -d "$VM/dl.XXXXXX")
     (cd "$tmp" && APT_CONFIG="$apt/apt.conf" apt-get download -qq libc6 libgcc-s1)
     for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$tmp/extracted"; done
     rm -rf "$dir"
     mkdir -p "$dir"
-    find "$tmp/extracted" \( -name '*.so.*' -o -name "$LOADER" \) \( -type f -o -type l \) \
+    find "$tmp/extracted" \( -name '*.so.*' -o -name "$loader" \) \( -type f -o -type l \) \
         -exec cp -L {} "$dir/" \;
     # 2.41-12 -> 2.41
     dpkg-deb -f "$(ls "$tmp"/libc6_*.deb)" Version | sed 's/-.*//' >"$dir/version"
     rm -rf "$tmp"
 }
-glibc_version() { cat "$VM/glibc/$1/version"; }
+glibc_version() { cat "$VM/glibc/${1/:/-}/version"; } # SUITE | COMPAT-ARCH:SUITE
+
+# The compat cells (ARCH_KERNELS's last column): their architectures, and every
+# glibc as COMPAT-ARCH:SUITE.
+compat_archs() {
+    local c
+    for c in $COMPAT; do echo "${c%%:*}"; done
+}
+compat_glibcs() {
+    local c s
+    for c in $COMPAT; do
+        IFS=: read -r -a s <<<"$c"
+        for s in "${s[@]:1}"; do echo "${c%%:*}:$s"; done
+    done
+}
 
 download_all() {
     local spec suite
     for spec in $KERNELS; do fetch_kernel "$spec"; done
-    for suite in $GLIBCS; do fetch_glibc "$suite"; done
+    for suite in $GLIBCS $(compat_glibcs); do fetch_glibc "$suite"; done
     log "kernels: $(for spec in $KERNELS; do cat "$VM/kernels/$(kernel_suite "$spec")/package"; done | tr '\n' ' ')"
-    log "glibcs: $(for suite in $GLIBCS; do echo -n "$suite $(glibc_version "$suite"), "; done)"
+    log "glibcs: $(for suite in $GLIBCS $(compat_glibcs); do echo -n "$suite $(glibc_version "$suite"), "; done)"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -252,8 +338,10 @@ download_all() {
 #    descriptor walk, acceptance suite, fork contract and CPU hot-plug test, and the
 #    whereami example.
 # ---------------------------------------------------------------------------------------
-build_tests() { # TARGET -> "name path" lines
+build_tests() { # TARGET CROSS -> "name path" lines
     local target=$1 var
+    # Debian's cross gcc links (and for the gnu targets, against its cross glibc 2.36).
+    export "CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$target")_LINKER=$2-gcc"
     var=CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$target")_RUSTFLAGS
     # rseq_dsl_vm: the root Cargo.toml leaves the host-only dev tools (benches, compile-fail
     # suite) out of these builds. The test instrumentation's cfgs (scripts/instrumented.sh):
@@ -294,14 +382,22 @@ exe_of() { awk -v n="$2" '$1 == n { print $2 }' <<<"$1" | head -1; }
 build_all() {
     if [ -n "$MUSL" ]; then
         log "building test binaries for $MUSL"
-        MUSL_TESTS=$(build_tests "$MUSL")
+        MUSL_TESTS=$(build_tests "$MUSL" "$CROSS")
         [ -n "$MUSL_TESTS" ] || die "no $MUSL test executables found"
     fi
     log "building test binaries for $GNU"
-    GNU_TESTS=$(build_tests "$GNU")
+    GNU_TESTS=$(build_tests "$GNU" "$CROSS")
     [ -n "$GNU_TESTS" ] || die "no $GNU test executables found"
     log "built: $(awk '{ print $1 }' <<<"$GNU_TESTS" | sort | tr '\n' ' ')"
+    local compat target
+    for compat in $(compat_archs); do
+        target=$(arch_fact "$compat" 4)
+        log "building test binaries for $target (the compat cells)"
+        COMPAT_TESTS[$compat]=$(build_tests "$target" "$(arch_fact "$compat" 2)")
+        [ -n "${COMPAT_TESTS[$compat]}" ] || die "no $target test executables found"
+    done
 }
+declare -A COMPAT_TESTS=() # compat architecture -> "name path" lines
 
 # ---------------------------------------------------------------------------------------
 # 4. qemu-user (foreign architectures only): rseq is ENOSYS there, so only the unavailable
@@ -325,18 +421,22 @@ qemu_user() { # LABEL ENV... -- EXE ARGS...
     user_failed=1
 }
 qemu_user_checks() {
-    [ "$CROSS_NATIVE" = 1 ] && return
-    local libc tests
-    for libc in musl gnu; do
-        if [ $libc = musl ]; then tests=${MUSL_TESTS:-}; else tests=$GNU_TESTS; fi
+    local abi tests cross user
+    for abi in musl gnu $(compat_archs); do
+        case $abi in
+        musl) tests=${MUSL_TESTS:-} cross=$CROSS user=$QEMU_USER ;;
+        gnu) tests=$GNU_TESTS cross=$CROSS user=$QEMU_USER ;;
+        *) tests=${COMPAT_TESTS[$abi]} cross=$(arch_fact "$abi" 2) user=$(arch_fact "$abi" 6) ;;
+        esac
         [ -n "$tests" ] || continue
-        qemu_user "$libc unavailable (child role: all APIs NotImplemented)" \
-            QEMU_LD_PREFIX="/usr/$CROSS" RSEQ_DSL_TEST_CHILD_ROLE=seccomp-enosys \
+        [ "$CROSS_NATIVE" = 1 ] && [ "$cross" = "$CROSS" ] && continue
+        qemu_user "$abi unavailable (child role: all APIs NotImplemented)" \
+            QEMU_LD_PREFIX="/usr/$cross" RSEQ_DSL_TEST_CHILD_ROLE=seccomp-enosys \
             "$ROOT/scripts/deadline.sh" 120 \
-            "qemu-$ARCH-static" "$(exe_of "$tests" unavailable)" --exact rseq_refused_with_enosys --nocapture
-        qemu_user "$libc cpu (current_cpu falls back to sched_getcpu)" \
-            QEMU_LD_PREFIX="/usr/$CROSS" "$ROOT/scripts/deadline.sh" 120 \
-            "qemu-$ARCH-static" "$(exe_of "$tests" cpu)" --exact current_cpu_is_always_a_possible_cpu
+            "qemu-$user-static" "$(exe_of "$tests" unavailable)" --exact rseq_refused_with_enosys --nocapture
+        qemu_user "$abi cpu (current_cpu falls back to sched_getcpu)" \
+            QEMU_LD_PREFIX="/usr/$cross" "$ROOT/scripts/deadline.sh" 120 \
+            "qemu-$user-static" "$(exe_of "$tests" cpu)" --exact current_cpu_is_always_a_possible_cpu
     done
 }
 
@@ -361,6 +461,14 @@ version_at_least() { # A B: A >= B (major.minor)
 
 CELLS=()
 cell_dir() { echo "${1%-off}"; }
+# Every glibc's cell name, with the glibc it runs (SUITE or COMPAT-ARCH:SUITE): glibc-V,
+# or for the compat cells ARCH-glibc-V (armv7-glibc-2.41).
+glibc_cells() { # -> "CELL KEY" lines
+    local key
+    for key in $GLIBCS; do echo "glibc-$(glibc_version "$key") $key"; done
+    for key in $(compat_glibcs); do echo "${key%%:*}-glibc-$(glibc_version "$key") $key"; done
+}
+glibc_key() { glibc_cells | awk -v c="$(cell_dir "$1")" '$1 == c { print $2 }'; } # CELL
 define_cells() {
     CELLS=()
     [ -n "$MUSL" ] && CELLS+=(musl)
@@ -371,6 +479,9 @@ define_cells() {
     done
     CELLS+=("$newest-off")
     PRIMARY=$newest
+    COMPAT_CELLS=()
+    for suite in $(compat_glibcs); do COMPAT_CELLS+=("${suite%%:*}-glibc-$(glibc_version "$suite")"); done
+    CELLS+=("${COMPAT_CELLS[@]}")
 }
 cell_env() { # CELL
     case $1 in
@@ -395,7 +506,6 @@ build_stage() {
     mkdir -p "$STAGE/t" "$STAGE/bin"
     # /init: init.c, static, with the architecture's register names for its hang dumps.
     "$CROSS-gcc" -static -Os -Wall -Wextra -Werror -o "$STAGE/init" "$ROOT/scripts/vm/init.c"
-    "$CROSS-gcc" -O2 -Wall -Wextra -Werror -o "$VM/probe" "$ROOT/scripts/vm/probe.c"
     if [ -n "$MUSL" ]; then
         mkdir -p "$STAGE/t/musl"
         while read -r name exe; do "$CROSS-strip" -o "$STAGE/t/musl/$name" "$exe"; done <<<"$MUSL_TESTS"
@@ -410,22 +520,30 @@ build_stage() {
         mkdir -p "$STAGE/t/selftests"
         cp "$VM/selftests"/basic_test "$VM/selftests"/param_test "$STAGE/t/selftests/"
     fi
-    local suite v dir lib
-    for suite in $GLIBCS; do
-        v=$(glibc_version "$suite")
-        dir=$STAGE/t/glibc-$v
-        mkdir -p "$dir" "$STAGE/glibc-$v"
-        cp -L "$VM/glibc/$suite/$LOADER" "$STAGE/glibc-$v/"
-        while read -r name exe; do "$CROSS-strip" -o "$dir/$name" "$exe"; done <<<"$GNU_TESTS"
-        cp "$VM/probe" "$dir/probe"
-        for lib in $("$CROSS-readelf" -d "$dir"/* | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort -u); do
-            [ -e "$VM/glibc/$suite/$lib" ] || die "$lib is not in $suite's libc6/libgcc-s1"
-            cp -L "$VM/glibc/$suite/$lib" "$STAGE/glibc-$v/"
+    # Each glibc cell: the binaries of its ABI (the architecture's own, or a compat one's),
+    # its loader and libraries in /CELL/, and probe.c built by that ABI's cross gcc.
+    local cell key cross loader tests from dir lib
+    while read -r cell key; do
+        if [ "$key" = "${key#*:}" ]; then
+            cross=$CROSS loader=$LOADER tests=$GNU_TESTS
+        else
+            cross=$(arch_fact "${key%%:*}" 2) loader=$(arch_fact "${key%%:*}" 5)
+            tests=${COMPAT_TESTS[${key%%:*}]}
+        fi
+        from=$VM/glibc/${key/:/-}
+        dir=$STAGE/t/$cell
+        mkdir -p "$dir" "$STAGE/$cell"
+        cp -L "$from/$loader" "$STAGE/$cell/"
+        while read -r name exe; do "$cross-strip" -o "$dir/$name" "$exe"; done <<<"$tests"
+        "$cross-gcc" -O2 -Wall -Wextra -Werror -o "$dir/probe" "$ROOT/scripts/vm/probe.c"
+        for lib in $("$cross-readelf" -d "$dir"/* | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort -u); do
+            [ -e "$from/$lib" ] || die "$lib is not in ${key}'s libc6/libgcc-s1"
+            cp -L "$from/$lib" "$STAGE/$cell/"
         done
         for exe in "$dir"/*; do
-            patchelf --set-interpreter "/glibc-$v/$LOADER" --force-rpath --set-rpath "/glibc-$v" "$exe"
+            patchelf --set-interpreter "/$cell/$loader" --force-rpath --set-rpath "/$cell" "$exe"
         done
-    done
+    done < <(glibc_cells)
 }
 
 # The plan of one boot (init.c's format: label, deadline, environment, command).
@@ -479,6 +597,10 @@ groups_share() { # LIST I N
     done
 }
 
+# A compat cell (armv7 on aarch64) is its ABI's only cell: it runs what the primary cell
+# runs, the acceptance groups included.
+is_compat_cell() { [[ " ${COMPAT_CELLS[*]} " == *" $1 "* ]]; }
+
 # CI tier: every cell runs the light tests; the newest kernel (7.x, with rseq_debug=1: the
 # strictest) runs the runtime's unit tests and the fork contract in the primary glibc cell
 # (the newest glibc) and the own area's cell; the acceptance groups are spread over the kernels of the architecture, ALL in the
@@ -504,6 +626,13 @@ write_plan() { # SUITE INDEX -> stdout
     done
     local nkernels
     nkernels=$(wc -w <<<"$KERNELS")
+    # No kernel with mm_cid (s390x and ppc64le: bookworm's 6.1 only): ALL runs over all of
+    # them anyway, its mm_cid scenarios skipping themselves, so that every scenario still
+    # runs once on the architecture.
+    if [ ${#mm_kernels[@]} = 0 ]; then
+        for spec in $KERNELS; do mm_kernels+=("$(kernel_suite "$spec")"); done
+        mm_index=$index
+    fi
     own_cell=${CELLS[0]}
     [ "$own_cell" = musl ] || own_cell=$PRIMARY-off
     if [ "$TIER" = full ]; then
@@ -530,18 +659,19 @@ write_plan() { # SUITE INDEX -> stdout
                 plan_test "$cell" global
                 plan_test "$cell" workloads
             fi
-            if [ "$cell" = "$PRIMARY" ]; then
+            if [ "$cell" = "$PRIMARY" ] || is_compat_cell "$cell"; then
                 while IFS= read -r group; do plan_acceptance "$cell" "$group"; done < <(groups_share "$ACCEPTANCE_ALL" 0 1)
             else
                 while IFS= read -r group; do plan_acceptance "$cell" "$group"; done < <(groups_share "$ACCEPTANCE_OWN" 0 1)
             fi
             continue
         fi
-        if { [ "$cell" = "$PRIMARY" ] || [ "$cell" = "$own_cell" ]; } && [ "$index" = $((nkernels - 1)) ]; then
+        if { [ "$cell" = "$PRIMARY" ] || [ "$cell" = "$own_cell" ] || is_compat_cell "$cell"; } &&
+            [ "$index" = $((nkernels - 1)) ]; then
             plan_test "$cell" rseq_dsl_runtime
             plan_test "$cell" fork_contract
         fi
-        if [ "$cell" = "$PRIMARY" ] && [ "$mm_index" -ge 0 ]; then
+        if { [ "$cell" = "$PRIMARY" ] || is_compat_cell "$cell"; } && [ "$mm_index" -ge 0 ]; then
             while IFS= read -r group; do plan_acceptance "$cell" "$group"; done < <(groups_share "$ACCEPTANCE_ALL" "$mm_index" "${#mm_kernels[@]}")
         fi
         if [ "$cell" = "$own_cell" ]; then
@@ -569,15 +699,16 @@ write_repeat_plan() {
 # ---------------------------------------------------------------------------------------
 vm_failed=0
 symbolize_dump() { # CONSOLE
-    local pairs=() name exe suite v
+    local pairs=() name exe cell key tests
     if [ -n "$MUSL" ]; then
         while read -r name exe; do pairs+=("/t/musl/$name=$exe"); done <<<"$MUSL_TESTS"
     fi
-    for suite in $GLIBCS; do
-        v=$(glibc_version "$suite")
-        pairs+=("/glibc-$v/libc.so.6=$VM/glibc/$suite/libc.so.6")
-        while read -r name exe; do pairs+=("/t/glibc-$v/$name=$exe"); done <<<"$GNU_TESTS"
-    done
+    while read -r cell key; do
+        tests=$GNU_TESTS
+        [ "$key" = "${key#*:}" ] || tests=${COMPAT_TESTS[${key%%:*}]}
+        pairs+=("/$cell/libc.so.6=$VM/glibc/${key/:/-}/libc.so.6")
+        while read -r name exe; do pairs+=("/t/$cell/$name=$exe"); done <<<"$tests"
+    done < <(glibc_cells)
     python3 "$ROOT/scripts/vm/symbolize.py" "$1" "${pairs[@]}" | head -400
 }
 
