@@ -11,11 +11,19 @@
 # `--fetch-only` installs the tools and downloads the tier's kernels and glibcs, then stops:
 # .ci/run does that in the background while the host's tests build and run.
 #
+# Every architecture's facts (Debian and Rust names, cross toolchain, loader, qemu machine
+# and console, kernels, glibcs) are one row of the tables at the top of scripts/vm/lib.sh.
 # Kernels (Debian's, fetched with `apt-get download` under private APT configurations and
 # kept in vm/ARCH/, ignored by git), full tier / ci tier:
-#     x86_64   6.1 (bookworm), 6.12 (bookworm-backports), 7.3 (trixie-backports) / 7.3
-#     aarch64  6.1, 6.12, 7.3 / 6.1 and 7.3
-#     riscv64  6.12 (trixie), 7.2 (sid) / both
+#     x86_64       6.1 (bookworm), 6.12 (bookworm-backports), 7.3 (trixie-backports) / 7.3
+#     aarch64      6.1, 6.12, 7.3 / 6.1 and 7.3; with the armv7 compat cell (below)
+#     riscv64      6.12 (trixie), 7.2 (sid) / both
+#     s390x        6.1 (bookworm: trixie serves no s390x kernel here) / the same
+#                  (-M s390-ccw-virtio, console ttysclp0)
+#     ppc64le      6.1 (bookworm, linux-image-powerpc64le) / the same (-M pseries, hvc0)
+#     loongarch64  7.2 (sid) / the same (-M virt; Debian's vmlinuz is an EFI zboot image,
+#                  unpacked for -kernel; no cross gcc in bookworm: clang-19 and lld with
+#                  sid's glibc as the sysroot; Rust's std built with -Zbuild-std)
 # The ci tier keeps each architecture's newest kernel (V2 mode, the kernel's debug checks)
 # and, where the architecture has one, its oldest (no mm_cid, no feature size); x86_64's
 # own tests run natively on the host's kernel in .ci/run besides (every acceptance scenario).
@@ -26,8 +34,12 @@
 # own area; riscv64 has no Rust musl std), `glibc-2.36`, `glibc-2.41`, `glibc-2.43` (the
 # libc6 of bookworm, trixie and sid, each with its own loader in the initramfs; 2.41+
 # registers 33 bytes, V2 mode, on 7.x kernels; riscv64: 2.41 and 2.43 only, bookworm's 2.36
-# has no riscv64 signature and never registers), and the newest glibc
-# with GLIBC_TUNABLES=glibc.pthread.rseq=0 (own area beside glibc). Every glibc cell first
+# has no riscv64 signature and never registers; s390x and ppc64le: 2.36; loongarch64:
+# 2.43), and the newest glibc with GLIBC_TUNABLES=glibc.pthread.rseq=0 (own area beside
+# glibc). aarch64's boots also hold `armv7-glibc-2.41`: the tests built for
+# armv7-unknown-linux-gnueabihf (Debian's gcc-arm-linux-gnueabihf) with trixie's armhf glibc
+# and loader, 32-bit processes on the 64-bit kernel (its COMPAT); that cell runs what the
+# primary cell runs. Every glibc cell first
 # runs scripts/vm/probe.c, which asks the kernel what glibc registered (length, mode),
 # and every cell the `whereami` example (who owns the area, as the runtime sees it).
 #

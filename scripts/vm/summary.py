@@ -16,7 +16,7 @@ import os
 import re
 import sys
 
-ARCH_ORDER = {"x86_64": 0, "aarch64": 1, "riscv64": 2}
+ARCH_ORDER = {"x86_64": 0, "aarch64": 1, "riscv64": 2, "s390x": 3, "ppc64le": 4, "loongarch64": 5}
 
 
 def new_cell():
@@ -72,6 +72,9 @@ def cell_name(cell):
         return "musl, static"
     if m := re.match(r"glibc-([\d.]+)(-off)?$", cell):
         return f"glibc {m.group(1)}" + (", `glibc.pthread.rseq=0`" if m.group(2) else "")
+    # A 32-bit compat cell on a 64-bit kernel (scripts/vm/lib.sh: armv7 on aarch64).
+    if m := re.match(r"(\w+)-glibc-([\d.]+)$", cell):
+        return f"{m.group(1)} (32-bit compat), glibc {m.group(2)}"
     return cell
 
 
