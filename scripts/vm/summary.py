@@ -51,6 +51,9 @@ def summarise(path):
                 continue
             elif m := re.match(r"RSEQ-PROBE: glibc (\S+) __rseq_size=(\d+) .*registered_length=(\d+) mode=(\S+)", line):
                 current["probe"] = dict(version=m.group(1), size=int(m.group(2)), length=int(m.group(3)), mode=m.group(4))
+            elif re.match(r"\s*main: .*rseq unavailable: .*no section backend", line):
+                # whereami on a target without an rseq! backend: the fallback paths only
+                current["whereami"] = "no backend"
             elif m := re.match(r"\s*main: .* by (\w+)(.*)", line):
                 current["owner"] = m.group(1)
                 current["whereami"] = line.strip()
@@ -89,10 +92,14 @@ def registration(c, cell):
         # whereami: "... by Own, V2 mode (64 bytes), ..."
         m = re.search(r"by \w+, (\w+) mode \((\d+) bytes\)", c["whereami"] or "")
         runtime = (c["owner"].lower(), int(m.group(2)), m.group(1).replace("Legacy", "legacy")) if m else (c["owner"].lower(), None, None)
+    if not runtime and c["whereami"] == "no backend":
+        runtime = ("no section backend (the fallback paths)", None, None)
     if p and p["length"]:
         text = f"glibc's: {p['length']} bytes, {p['mode']} (`__rseq_size` {p['size']})"
         if runtime == ("glibc", p["length"], p["mode"]):
             return text + "; the runtime uses it"
+        if runtime and not runtime[1]:
+            return text + f"; the runtime: {runtime[0]}"
         return text + (f"; the runtime: {runtime[0]} area, {runtime[1]} bytes, {runtime[2]}" if runtime else "; the runtime: not reported")
     if runtime and runtime[1]:
         text = f"{runtime[0]}: {runtime[1]} bytes, {runtime[2]}"
