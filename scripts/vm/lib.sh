@@ -190,6 +190,10 @@ clang_cross() {
     (cd "$tmp" && APT_CONFIG="$apt/apt.conf" apt-get download -qq libc6 libc6-dev linux-libc-dev libgcc-s1 "libgcc-$gccv-dev")
     for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$CROSS_ROOT"; done
     rm -rf "$tmp"
+    # merged /usr, as a Debian system has it: libc.so's linker script and the binaries'
+    # interpreter name /lib64/ld-linux-*.so.1.
+    ln -sfn usr/lib "$CROSS_ROOT/lib"
+    [ ! -d "$CROSS_ROOT/usr/lib64" ] || ln -sfn usr/lib64 "$CROSS_ROOT/lib64"
     printf '#!/bin/sh\nexec clang-19 --target=%s --sysroot=%s -fuse-ld=lld -Wno-unused-command-line-argument "$@"\n' \
         "$CROSS" "$CROSS_ROOT" >"$dir/bin/$CROSS-gcc"
     printf '#!/bin/sh\nexec llvm-strip-19 "$@"\n' >"$dir/bin/$CROSS-strip"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summarises the VM consoles of scripts/vm.sh runs as the README's support table rows.
 
-Usage: summary.py [--readme README.md [--marker NAME]] CONSOLE.txt...
+Usage: summary.py [--readme README.md [--marker NAME]] [--cells REGEX] CONSOLE.txt...
 
 One row per boot and libc cell (the first word of the plan labels: musl, glibc-2.41,
 glibc-2.43-off, ...): the kernel and its rseq feature size, who registered the area and
@@ -10,7 +10,8 @@ how (from scripts/vm/probe.c's line: the length the kernel holds and its mode; f
 acceptance scenarios and the aborts counted. Nothing is assumed: a cell without a probe or
 whereami line says so. With --readme, the rows between the `<!-- NAME:begin -->` and
 `<!-- NAME:end -->` markers (NAME: vm-results unless --marker says otherwise) are
-replaced, so the table always comes from a run.
+replaced, so the table always comes from a run. --cells keeps the cells whose name
+matches REGEX (the armv7 compat cells of an aarch64 console: `--cells 'armv7-.*'`).
 """
 import os
 import re
@@ -156,9 +157,12 @@ def main():
         readme, args = args[1], args[2:]
     if args[:1] == ["--marker"]:
         marker, args = args[1], args[2:]
+    cells = None
+    if args[:1] == ["--cells"]:
+        cells, args = re.compile(args[1]), args[2:]
     table = []
     for path in args:
-        table.extend(rows(path))
+        table.extend(r for r in rows(path) if cells is None or cells.fullmatch(r[2]))
     lines = [r[3] for r in sorted(table, key=lambda r: r[:3])]
     if not readme:
         print("\n".join(lines))
