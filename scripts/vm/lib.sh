@@ -15,19 +15,21 @@ die() {
 # The architectures: every fact scripts/vm.sh and these steps need, one row each
 # ---------------------------------------------------------------------------------------
 # Machines and toolchains. `qemu-user`: the qemu-user-static binary's suffix (the fallback
-# checks). qemu's arguments come last (every machine also gets `-smp 3 -m 1024`, see
-# vm.sh's header). s390x's console is the SCLP line console and ppc64's the hypervisor
+# checks). Kernel arguments beyond vm.sh's own: loongarch64's kernel, booted without
+# firmware (no ACPI tables), probes an i8042 controller that `virt` lacks and dies in
+# i8042_flush (an address error in init) unless that initcall is left out. qemu's
+# arguments come last (every machine also gets `-smp 3 -m 1024`, see vm.sh's header). s390x's console is the SCLP line console and ppc64's the hypervisor
 # console; neither needs virtio (the initramfs holds everything). armv7 has no boot of its
 # own: it is the aarch64 kernels' 32-bit compat cell (ARCH_KERNELS's last column).
 ARCH_MACHINES='
-# arch      | Debian  | cross triple          | Rust musl target           | Rust gnu target               | glibc loader                  | qemu-user   | qemu-system             | its package       | console  | qemu arguments
-x86_64      | amd64   | x86_64-linux-gnu      | x86_64-unknown-linux-musl  | x86_64-unknown-linux-gnu      | ld-linux-x86-64.so.2          | x86_64      | qemu-system-x86_64      | qemu-system-x86   | ttyS0    | -machine q35 -cpu max
-aarch64     | arm64   | aarch64-linux-gnu     | aarch64-unknown-linux-musl | aarch64-unknown-linux-gnu     | ld-linux-aarch64.so.1         | aarch64     | qemu-system-aarch64     | qemu-system-arm   | ttyAMA0  | -M virt -cpu max
-riscv64     | riscv64 | riscv64-linux-gnu     | -                          | riscv64gc-unknown-linux-gnu   | ld-linux-riscv64-lp64d.so.1   | riscv64     | qemu-system-riscv64     | qemu-system-riscv | ttyS0    | -M virt -cpu rv64 -bios default
-s390x       | s390x   | s390x-linux-gnu       | -                          | s390x-unknown-linux-gnu       | ld64.so.1                     | s390x       | qemu-system-s390x       | qemu-system-s390x | ttysclp0 | -M s390-ccw-virtio -cpu max
-ppc64le     | ppc64el | powerpc64le-linux-gnu | -                          | powerpc64le-unknown-linux-gnu | ld64.so.2                     | ppc64le     | qemu-system-ppc64       | qemu-system-ppc   | hvc0     | -M pseries -cpu power9
-loongarch64 | loong64 | loongarch64-linux-gnu | -                          | loongarch64-unknown-linux-gnu | ld-linux-loongarch-lp64d.so.1 | loongarch64 | qemu-system-loongarch64 | qemu-system-misc  | ttyS0    | -M virt -cpu la464
-armv7       | armhf   | arm-linux-gnueabihf   | -                          | armv7-unknown-linux-gnueabihf | ld-linux-armhf.so.3           | arm         | qemu-system-arm         | qemu-system-arm   | ttyAMA0  | -M virt -cpu max
+# arch      | Debian  | cross triple          | Rust musl target           | Rust gnu target               | glibc loader                  | qemu-user   | qemu-system             | its package       | console  | kernel arguments              | qemu arguments
+x86_64      | amd64   | x86_64-linux-gnu      | x86_64-unknown-linux-musl  | x86_64-unknown-linux-gnu      | ld-linux-x86-64.so.2          | x86_64      | qemu-system-x86_64      | qemu-system-x86   | ttyS0    | -                             | -machine q35 -cpu max
+aarch64     | arm64   | aarch64-linux-gnu     | aarch64-unknown-linux-musl | aarch64-unknown-linux-gnu     | ld-linux-aarch64.so.1         | aarch64     | qemu-system-aarch64     | qemu-system-arm   | ttyAMA0  | -                             | -M virt -cpu max
+riscv64     | riscv64 | riscv64-linux-gnu     | -                          | riscv64gc-unknown-linux-gnu   | ld-linux-riscv64-lp64d.so.1   | riscv64     | qemu-system-riscv64     | qemu-system-riscv | ttyS0    | -                             | -M virt -cpu rv64 -bios default
+s390x       | s390x   | s390x-linux-gnu       | -                          | s390x-unknown-linux-gnu       | ld64.so.1                     | s390x       | qemu-system-s390x       | qemu-system-s390x | ttysclp0 | -                             | -M s390-ccw-virtio -cpu max
+ppc64le     | ppc64el | powerpc64le-linux-gnu | -                          | powerpc64le-unknown-linux-gnu | ld64.so.2                     | ppc64le     | qemu-system-ppc64       | qemu-system-ppc   | hvc0     | -                             | -M pseries -cpu power9
+loongarch64 | loong64 | loongarch64-linux-gnu | -                          | loongarch64-unknown-linux-gnu | ld-linux-loongarch-lp64d.so.1 | loongarch64 | qemu-system-loongarch64 | qemu-system-misc  | ttyS0    | initcall_blacklist=i8042_init | -M virt -cpu la464
+armv7       | armhf   | arm-linux-gnueabihf   | -                          | armv7-unknown-linux-gnueabihf | ld-linux-armhf.so.3           | arm         | qemu-system-arm         | qemu-system-arm   | ttyAMA0  | -                             | -M virt -cpu max
 '
 # Kernels (suite[:package]; a bare suite means its linux-image-DEB_ARCH), full tier / ci
 # tier; the glibc suites (one cell each); glibc versions without the architecture's rseq
@@ -50,15 +52,15 @@ arch_row() { # TABLE ARCH -> the row's fields, one per line, trimmed (`-` as emp
         END { exit !found }' <<<"$1"
 }
 # Sets the per-architecture variables for ARCH (fails for an unknown one):
-# DEB_ARCH CROSS MUSL GNU LOADER QEMU_USER QEMU QEMU_PACKAGE QEMU_CONSOLE QEMU_ARGS
+# DEB_ARCH CROSS MUSL GNU LOADER QEMU_USER QEMU QEMU_PACKAGE QEMU_CONSOLE KERNEL_ARGS QEMU_ARGS
 # CROSS_NATIVE, DEFAULT_KERNELS CI_KERNELS GLIBCS NO_GLIBC_RSEQ COMPAT.
 arch_facts() { # ARCH
     local f k args
-    mapfile -t f < <(arch_row "$ARCH_MACHINES" "$1") && [ ${#f[@]} = 10 ] || return 1
+    mapfile -t f < <(arch_row "$ARCH_MACHINES" "$1") && [ ${#f[@]} = 11 ] || return 1
     mapfile -t k < <(arch_row "$ARCH_KERNELS" "$1") && [ ${#k[@]} = 5 ] || return 1
     DEB_ARCH=${f[0]} CROSS=${f[1]} MUSL=${f[2]} GNU=${f[3]} LOADER=${f[4]} QEMU_USER=${f[5]}
-    QEMU=${f[6]} QEMU_PACKAGE=${f[7]} QEMU_CONSOLE=${f[8]}
-    read -r -a args <<<"${f[9]}"
+    QEMU=${f[6]} QEMU_PACKAGE=${f[7]} QEMU_CONSOLE=${f[8]} KERNEL_ARGS=${f[9]}
+    read -r -a args <<<"${f[10]}"
     QEMU_ARGS=("${args[@]}" -smp 3 -m 1024)
     # The host's own gcc and glibc for its own architecture: no qemu-user.
     CROSS_NATIVE=0
@@ -834,7 +836,7 @@ boot() { # SPEC INDEX
     if [ -n "${VM_REPEAT:-}" ]; then write_repeat_plan; else write_plan "$suite" "$2"; fi >"$plan"
     python3 "$ROOT/scripts/vm/newc.py" "$VM/initrd.gz" "$STAGE"
     # maxcpus=2 of the 3 CPUs (scripts/vm.sh): possible and present 0-2, online 0-1.
-    append="console=$QEMU_CONSOLE panic=-1 quiet maxcpus=2"
+    append="console=$QEMU_CONSOLE panic=-1 quiet maxcpus=2${KERNEL_ARGS:+ $KERNEL_ARGS}"
     # 7.x: the kernel's full checks of every descriptor and no system call inside a section,
     # SIGSEGV on a violation (off by default since the 6.19 rework).
     if version_at_least "$(kernel_version "$suite")" 6.19; then append+=" rseq_debug=1"; fi
@@ -847,10 +849,24 @@ boot() { # SPEC INDEX
     console=$VM/console-$suite.log
     log "booting $(cat "$VM/kernels/$suite/package") ($suite, '$append'): $(grep -c . "$plan") test runs, $(du -h "$VM/initrd.gz" | cut -f1) initramfs, deadline $deadline s"
     boot_start=$(date +%s)
-    # qemu's exit status says nothing about the tests: it is ignored.
+    # qemu's exit status says nothing about the tests: it is ignored. A kernel panic ends
+    # the boot at once: `panic=-1` reboots into -no-reboot's exit on most machines, but
+    # loongarch64's `virt` stays up after a panic, which would hold the boot until its
+    # deadline.
     timeout "$deadline" "$QEMU" "${QEMU_ARGS[@]}" -nographic -nic none -no-reboot \
         -kernel "$(kernel_file "$suite")" -initrd "$VM/initrd.gz" -append "$append" \
-        </dev/null >"$console" 2>&1 || true
+        </dev/null >"$console" 2>&1 &
+    local qemu_pid=$!
+    while kill -0 "$qemu_pid" 2>/dev/null; do
+        if grep -aq "Kernel panic - not syncing" "$console"; then
+            sleep 5 # the panic's own report
+            kill -TERM "$qemu_pid" 2>/dev/null || true
+            log "the kernel panicked: qemu stopped"
+            break
+        fi
+        sleep 2
+    done
+    wait "$qemu_pid" || true
     tr -d '\r' <"$console" >"$console.txt"
     # The test harnesses' result lines and the markers; the full console log stays in $VM.
     grep -E "RSEQ-VM:|RSEQ-PROBE:|^test result|^ +main: |^(counter|lock|stack|buffer|records|control|mm_cid|hotplug:|skipped: hotplug)|aborts" \
