@@ -3,7 +3,7 @@
 # (glibc's malloc, mimalloc, jemalloc, rseq-dsl-alloc; each the #[global_allocator] of its
 # own binary), runs every workload at each thread count with the four allocators back to
 # back, repeated ALLOC_BENCH_RUNS times (interleaved, so that a burst of load from other
-# processes hits all four alike), and writes the README's tables and docs/alloc-bench.svg
+# processes hits all four alike), and writes docs/alloc-bench.md's tables and docs/alloc-bench.svg
 # from that run (scripts/alloc_bench_report.py). The second table follows:
 # scripts/glibc-malloc-bench.sh, glibc's own malloc benchmarks (bench-malloc-thread and
 # bench-malloc-simple) under LD_PRELOAD with glibc, mimalloc, jemalloc, tcmalloc and the
@@ -81,7 +81,7 @@ note="$(nproc) vCPU ($cpu), kernel $(uname -r), glibc $(ldd --version | head -1 
 load average (1, 5, 15 min) $load_before before the run and $load_after after it \
 (the machine is shared with other builds); ${SECONDS_EACH} s per measurement, $(date -u +%Y-%m-%d). \
 Reproduce: \`scripts/alloc-bench.sh\`."
-python3 scripts/alloc_bench_report.py --results "$results" --readme README.md \
+python3 scripts/alloc_bench_report.py --results "$results" --readme docs/alloc-bench.md \
     --svg docs/alloc-bench.svg --note "$note"
 
 # The second table: glibc's programs under LD_PRELOAD, its library built in its own target

@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
-"""Turn one run of scripts/alloc-bench.sh into the README's allocator tables and a plot.
+"""Turn one run of scripts/alloc-bench.sh into docs/alloc-bench.md's tables and a plot.
 
 Reads the JSON lines the benchmark binary printed (one per allocator, workload, thread
 count and repetition), takes the median of the repetitions, and writes:
-- between `<!-- alloc-bench:begin -->` and `<!-- alloc-bench:end -->` of the README: the
+- between `<!-- alloc-bench:begin -->` and `<!-- alloc-bench:end -->` of docs/alloc-bench.md (--readme): the
   machine and load line, a throughput table with ratios, a peak-RSS table and the issue's
   targets, each judged from these numbers;
 - an SVG with one panel per workload (operations per second by thread count, log scale),
   drawn with scripts/plot.py's panel.
 
     python3 scripts/alloc_bench_report.py --results target/alloc-bench/results.jsonl \\
-        --readme README.md --svg docs/alloc-bench.svg --note "load 1.2 before, 3.4 after"
+        --readme docs/alloc-bench.md --svg docs/alloc-bench.svg --note "load 1.2 before, 3.4 after"
 
 Python 3 standard library only.
 """
@@ -202,7 +202,7 @@ def svg(data):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", required=True)
-    parser.add_argument("--readme", default="README.md")
+    parser.add_argument("--readme", default="docs/alloc-bench.md")
     parser.add_argument("--svg", default=os.path.join("docs", "alloc-bench.svg"))
     parser.add_argument("--note", default="", help="machine and load, for the README")
     parser.add_argument("--cpus", type=int, default=os.cpu_count())
@@ -233,7 +233,9 @@ def main():
     block += ["", "The issue's targets, judged from this run:", ""]
     for text, met in targets(data, args.cpus):
         block.append(f"- {'met' if met else '**not met**'}: {text}")
-    block += ["", f"![Mops/s by thread count]({args.svg})", "", END]
+    # The plot's path as the page that shows it sees it.
+    image = os.path.relpath(args.svg, os.path.dirname(os.path.abspath(args.readme)))
+    block += ["", f"![Mops/s by thread count]({image})", "", END]
     text = "\n".join(block)
     print(text)
     if splice(args.readme, BEGIN, END, text):

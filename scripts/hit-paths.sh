@@ -27,12 +27,15 @@ objdump=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p'
 "$DL" 600 cargo build --quiet -p rseq-verify
 VERIFY=target/debug/rseq-verify
 
-count() { # [--with-calls] arch label binary function...
+count() { # [--with-calls] [--no-call-to SYMBOL] arch label binary function...
     local extra=()
-    if [ "$1" = --with-calls ]; then
-        extra=(--with-calls)
-        shift
-    fi
+    while [ "${1:0:2}" = -- ]; do
+        case $1 in
+            --with-calls) extra+=(--with-calls); shift ;;
+            --no-call-to) extra+=(--no-call-to "$2"); shift 2 ;;
+            *) echo "count: unknown option $1" >&2; return 2 ;;
+        esac
+    done
     local arch=$1 label=$2 binary=$3
     shift 3
     local dis=$OUT/$(basename "$binary").$arch.dis
@@ -64,8 +67,11 @@ unset CARGO_TARGET_DIR
 "$DL" 900 cargo build --quiet --release -p rseq-dsl-malloc
 # malloc and free call the allocator out of line: the wrappers' paths through that call,
 # and the allocator's functions on their own.
-count --with-calls x86_64 "drop-in malloc (wrapper)" target/release/librseq_dsl_malloc.so malloc free
-count x86_64 "drop-in malloc" target/release/librseq_dsl_malloc.so \
+# Their hit paths must reach the thread's words without `__tls_get_addr` (the static-tls
+# feature: initial-exec TLS), a call that made them non-leaf before.
+count --with-calls --no-call-to __tls_get_addr x86_64 "drop-in malloc (wrapper)" \
+    target/release/librseq_dsl_malloc.so malloc free
+count --no-call-to __tls_get_addr x86_64 "drop-in malloc" target/release/librseq_dsl_malloc.so \
     'GlobalAlloc$GT$::alloc::h' 'GlobalAlloc$GT$::dealloc::h'
 
 # The counter example runs natively (musl: the runtime registers its own area).

@@ -186,6 +186,9 @@ def main():
     parser.add_argument("--with-calls", action="store_true",
                         help="count paths through calls too (a wrapper whose hit path calls "
                         "the function that does the work, counted on its own)")
+    parser.add_argument("--no-call-to", action="append", default=[],
+                        help="fail if the hit path calls a function whose name contains this "
+                        "(the drop-in's malloc and free must not call __tls_get_addr)")
     parser.add_argument("--sections", help="rseq-verify --json's report of the binary, for "
                         "its critical sections' ranges")
     parser.add_argument("disassembly")
@@ -219,6 +222,12 @@ def main():
                     "path": [f"{m} {o}".strip() for _, m, o in path],
                 }) + "\n")
         failed |= ending not in ("return", "return after a call")
+        for address, mnemonic, operands in path:
+            is_call = mnemonic.startswith("call") or mnemonic in ("bl", "blr")
+            for forbidden in args.no_call_to:
+                if is_call and forbidden in operands:
+                    print(f"FAIL: {args.label}: {wanted}'s hit path calls {forbidden} at {address:x}")
+                    failed = True
     sys.exit(1 if failed else 0)
 
 

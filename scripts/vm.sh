@@ -153,7 +153,7 @@ build_sectiontest
 log "cells: ${CELLS[*]} (primary: $PRIMARY); tier $TIER"
 boot_all
 
-# The README's rows: `python3 scripts/vm/summary.py --readme README.md vm/*/console-*.log.txt`.
+# docs/kernels.md's rows: `python3 scripts/vm/summary.py --readme docs/kernels.md vm/*/console-*.log.txt`.
 python3 "$ROOT/scripts/vm/summary.py" "$VM"/console-*.log.txt || true
 log "total $(($(date +%s) - START)) s"
 if [ "$vm_failed" != 0 ] || [ "$user_failed" != 0 ]; then

@@ -6,15 +6,7 @@
 //! leaving a known section for code. Then the tool's reading of this binary's file must agree.
 
 // The rseq descriptors of sections: only a target with an rseq backend has them.
-#![cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-))]
+#![cfg(all(rseq_dsl_sections, target_pointer_width = "64"))]
 
 use rseq_dsl::{rseq, Outcome};
 use rseq_verify::{check, ElfImage, FileReport, ProcessImage, Report, Tables};

@@ -4,16 +4,7 @@
 //! `rseq` fail with ENOSYS runs the same workloads on the fallback paths.
 
 // The seccomp child: only where rseq could be on (an rseq backend) is there a need for it.
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "x86"
-    )
-))]
+#[cfg(rseq_dsl_sections)]
 #[path = "../runtime/tests/support/seccomp.rs"]
 mod seccomp;
 
@@ -395,16 +386,7 @@ fn lock_is_exclusive_under_a_signal_storm() {
 // ---- The same workloads where rseq is refused: the fallback paths. ----
 
 const ROLE_VAR: &str = "RSEQ_DSL_PERCPU_CHILD";
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "x86"
-    )
-))]
+#[cfg(rseq_dsl_sections)]
 const CHILD_TEST: &str = "fallback_paths_are_exact_without_rseq";
 const MARKER: &str = "fallback child: all workloads exact";
 
@@ -432,30 +414,12 @@ fn fallback_paths_are_exact_without_rseq() {
     fallback_in_a_child();
 }
 
-#[cfg(not(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "x86"
-    )
-)))]
+#[cfg(not(rseq_dsl_sections))]
 fn fallback_in_a_child() {
     unreachable!("rseq sections ran on a target without an rseq backend");
 }
 
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "x86"
-    )
-))]
+#[cfg(rseq_dsl_sections)]
 fn fallback_in_a_child() {
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
     cmd.args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])

@@ -9,15 +9,7 @@
 //! `scripts/instrumented.sh cargo test --all-features --test refpool -- --nocapture`
 
 // Sections under load: a target with an rseq backend (elsewhere the binary is empty).
-#![cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-))]
+#![cfg(all(rseq_dsl_sections, target_pointer_width = "64"))]
 
 mod common;
 #[path = "../runtime/tests/support/seccomp.rs"]

@@ -1,7 +1,8 @@
 //! The time-slice extension (Linux 7.0+, `SliceRequest`): a lock holder that requests it
 //! and busy-waits inside its window, on one CPU with a competitor that never sleeps, gets
 //! grants (counted) and yields, where the same loop without requests is preempted inside
-//! its windows; a request never outlives its guard.
+//! its windows; a request never outlives its guard; `PerCpuLock::with` and `with_cpu` (its
+//! remote path) hold their lock under a request and get grants the same way.
 //!
 //! Everywhere the extension is unavailable (Debian's kernels lack it) the requests are
 //! no-ops and the test checks exactly that. In the VM that boots scripts/kernel-build.sh's
@@ -15,6 +16,16 @@ use std::time::{Duration, Instant};
 use rseq_dsl::{
     enable_slice_extension, slice_extension, slice_grants, SliceExtension, SliceRequest,
 };
+
+/// Grants are counted per process (`slice_grants`): the tests that count them take turns,
+/// so that each counts only its own (libtest runs tests on several threads).
+static COUNTING_GRANTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn counting_grants() -> std::sync::MutexGuard<'static, ()> {
+    COUNTING_GRANTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// The test must see the extension (the VM with the extension's kernel says so).
 fn required() -> bool {
@@ -75,40 +86,46 @@ fn current_cpu() -> usize {
     usize::try_from(cpu).unwrap_or(0)
 }
 
-/// Windows of `window` busy-waiting for `run`, each with a request if `request`; returns
-/// (windows, windows in which the thread was off the CPU for more than `gap`).
-fn windows(request: bool, run: Duration, window: Duration, gap: Duration) -> (u64, u64) {
+/// Windows of `window` busy-waiting for `run`, each run by `hold` (which wraps it in a
+/// request, a lock, or nothing); returns (windows, windows in which the thread was off the
+/// CPU for more than `gap`).
+#[cfg(target_os = "linux")]
+fn windows(
+    run: Duration,
+    window: Duration,
+    gap: Duration,
+    mut hold: impl FnMut(&mut dyn FnMut()),
+) -> (u64, u64) {
     let (mut total, mut preempted) = (0u64, 0u64);
     let start = Instant::now();
     while start.elapsed() < run {
-        let guard = request.then(SliceRequest::new);
-        let begin = Instant::now();
-        let mut last = begin;
         let mut off_cpu = false;
-        // Instant::now is the vDSO's clock_gettime: no system call inside the window.
-        while last.duration_since(begin) < window {
-            let now = Instant::now();
-            off_cpu |= now.duration_since(last) > gap;
-            last = now;
-        }
-        drop(guard);
+        hold(&mut || {
+            let begin = Instant::now();
+            let mut last = begin;
+            // Instant::now is the vDSO's clock_gettime: no system call inside the window.
+            while last.duration_since(begin) < window {
+                let now = Instant::now();
+                off_cpu |= now.duration_since(last) > gap;
+                last = now;
+            }
+        });
         total += 1;
         preempted += u64::from(off_cpu);
     }
     (total, preempted)
 }
 
+/// Runs `f` pinned to the running CPU beside a competitor thread pinned there too that never
+/// sleeps; `None` where the thread cannot pin itself.
 #[cfg(target_os = "linux")]
-#[test]
-fn a_holder_under_a_competitor_is_granted_time_and_yields() {
+fn beside_a_competitor<R>(f: impl FnOnce(usize) -> R) -> Option<R> {
     let cpu = current_cpu();
     if !pin(cpu) {
         assert!(!required(), "cannot pin to cpu {cpu}");
         eprintln!("skipped: cannot pin to one CPU here");
-        return;
+        return None;
     }
-    let enabled = enable_slice_extension().is_ok();
-    // The competitor: never sleeps, on the same CPU.
     let stop = Arc::new(AtomicBool::new(false));
     let competitor = {
         let stop = Arc::clone(&stop);
@@ -119,17 +136,35 @@ fn a_holder_under_a_competitor_is_granted_time_and_yields() {
             }
         })
     };
+    let result = f(cpu);
+    stop.store(true, Ordering::Relaxed);
+    competitor.join().unwrap();
+    Some(result)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_holder_under_a_competitor_is_granted_time_and_yields() {
+    let _turn = counting_grants();
+    let enabled = enable_slice_extension().is_ok();
     let (run, window, gap) = (
         Duration::from_millis(800),
         Duration::from_micros(30),
         Duration::from_micros(500),
     );
-    let (plain, plain_preempted) = windows(false, run, window, gap);
-    let grants_before = slice_grants();
-    let (requested, requested_preempted) = windows(true, run, window, gap);
-    let grants = slice_grants() - grants_before;
-    stop.store(true, Ordering::Relaxed);
-    competitor.join().unwrap();
+    let Some(((plain, plain_preempted), (requested, requested_preempted), grants)) =
+        beside_a_competitor(|_| {
+            let plain = windows(run, window, gap, |body| body());
+            let grants_before = slice_grants();
+            let requested = windows(run, window, gap, |body| {
+                let _request = SliceRequest::new();
+                body();
+            });
+            (plain, requested, slice_grants() - grants_before)
+        })
+    else {
+        return;
+    };
     println!(
         "extension {:?}: without requests {plain_preempted} of {plain} windows preempted; \
          with requests {requested_preempted} of {requested}, {grants} grants (each yielded)",
@@ -145,6 +180,77 @@ fn a_holder_under_a_competitor_is_granted_time_and_yields() {
         // preempted after its grant: what the extension guarantees is grants and yields,
         // not fewer preempted windows (printed above for the comparison).
         assert!(grants > 0, "requests under a competitor were never granted");
+    } else {
+        assert!(!required(), "RSEQ_DSL_TEST_SLICE=1 but no extension");
+        assert_eq!(grants, 0, "grants without the extension");
+    }
+}
+
+/// `PerCpuLock::with` and `with_cpu` (the remote path) hold their lock under a request:
+/// under a competitor they get grants where the extension is on, none elsewhere; every
+/// update lands, the request is gone after each call, and the lock is free again.
+#[cfg(target_os = "linux")]
+#[test]
+fn per_cpu_lock_holders_request_the_extension() {
+    let _turn = counting_grants();
+    let enabled = enable_slice_extension().is_ok();
+    let lock = rseq_dsl::PerCpuLock::new(|_| 0u64);
+    let (run, window, gap) = (
+        Duration::from_millis(600),
+        Duration::from_micros(30),
+        Duration::from_micros(500),
+    );
+    let Some(((local, remote, remote_errors), grants)) = beside_a_competitor(|cpu| {
+        let grants_before = slice_grants();
+        let local = windows(run, window, gap, |body| {
+            lock.with(|value| {
+                body();
+                *value += 1;
+            });
+            assert_eq!(request_byte(), 0, "PerCpuLock::with left its request set");
+        });
+        let mut remote_errors = 0u64;
+        let remote = windows(run, window, gap, |body| {
+            // The remote path's fence may be refused (kernels before 5.10): then no lock
+            // was taken and nothing counted.
+            match lock.with_cpu(cpu, |value| {
+                body();
+                *value += 1;
+            }) {
+                Ok(()) => {}
+                Err(_) => remote_errors += 1,
+            }
+            assert_eq!(
+                request_byte(),
+                0,
+                "PerCpuLock::with_cpu left its request set"
+            );
+        });
+        (
+            (local, remote, remote_errors),
+            slice_grants() - grants_before,
+        )
+    }) else {
+        return;
+    };
+    println!(
+        "PerCpuLock under a competitor, extension {:?}: with {} windows ({} preempted), \
+         with_cpu {} windows ({} preempted, {remote_errors} refused fences), {grants} grants",
+        slice_extension(),
+        local.0,
+        local.1,
+        remote.0,
+        remote.1
+    );
+    let sum: u64 = lock.into_vec().iter().sum();
+    assert_eq!(
+        sum,
+        local.0 + remote.0 - remote_errors,
+        "an update was lost"
+    );
+    if enabled {
+        assert!(grants > 0, "PerCpuLock holders were never granted time");
+        assert_eq!(remote_errors, 0, "a 7.x kernel refused the rseq fence");
     } else {
         assert!(!required(), "RSEQ_DSL_TEST_SLICE=1 but no extension");
         assert_eq!(grants, 0, "grants without the extension");
@@ -207,6 +313,7 @@ fn contend(threads: usize, run: Duration, work: Duration, request: bool) -> (u64
 /// side by side. Under TCG the absolute figures mean little: the ratios are the result.
 #[test]
 fn contention_with_and_without_the_extension() {
+    let _turn = counting_grants();
     let wanted = required() || std::env::var("RSEQ_DSL_SLICE_BENCH").as_deref() == Ok("1");
     if !wanted {
         eprintln!(

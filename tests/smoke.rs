@@ -1,6 +1,6 @@
 //! Every kind of section once, with exact results. The sections need an rseq backend
-//! (x86_64, aarch64 and riscv64 Linux); on any other target they are listed as ignored with
-//! that reason, and `sections_are_unavailable_without_a_backend` checks what they return
+//! (`cfg(rseq_dsl_sections)`, runtime/build.rs); on any other target they are listed as
+//! ignored with that reason, and `sections_are_unavailable_without_a_backend` checks what they return
 //! there instead.
 
 use rseq_dsl::{rseq, Outcome};
@@ -10,16 +10,8 @@ struct Padded<T>(T);
 
 #[test]
 #[cfg_attr(
-    not(all(
-        target_os = "linux",
-        target_endian = "little",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64"
-        )
-    )),
-    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux; i686 has no form of these sections: 64-bit values, or more than five registers)"
+    not(all(rseq_dsl_sections, target_pointer_width = "64")),
+    ignore = "needs rseq: no rseq! backend for this target, or a 32-bit one, which has no form of these sections (64-bit values, or more than five registers)"
 )]
 fn counter_forms() {
     let n = rseq_dsl::possible_cpus();
@@ -45,16 +37,8 @@ fn counter_forms() {
 
 #[test]
 #[cfg_attr(
-    not(all(
-        target_os = "linux",
-        target_endian = "little",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64"
-        )
-    )),
-    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux; i686 has no form of these sections: 64-bit values, or more than five registers)"
+    not(all(rseq_dsl_sections, target_pointer_width = "64")),
+    ignore = "needs rseq: no rseq! backend for this target, or a 32-bit one, which has no form of these sections (64-bit values, or more than five registers)"
 )]
 fn lock_and_buffer() {
     let mut lock: usize = 0;
@@ -115,16 +99,8 @@ struct Node {
 
 #[test]
 #[cfg_attr(
-    not(all(
-        target_os = "linux",
-        target_endian = "little",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64"
-        )
-    )),
-    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux; i686 has no form of these sections: 64-bit values, or more than five registers)"
+    not(all(rseq_dsl_sections, target_pointer_width = "64")),
+    ignore = "needs rseq: no rseq! backend for this target, or a 32-bit one, which has no form of these sections (64-bit values, or more than five registers)"
 )]
 fn stack_push_pop_copy_mm_cid_no_retry() {
     // One thread, pinned: every section below uses the same per-CPU slot.
@@ -212,16 +188,8 @@ fn stack_push_pop_copy_mm_cid_no_retry() {
 
 #[test]
 #[cfg_attr(
-    not(all(
-        target_os = "linux",
-        target_endian = "little",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64"
-        )
-    )),
-    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux; i686 has no form of these sections: 64-bit values, or more than five registers)"
+    not(all(rseq_dsl_sections, target_pointer_width = "64")),
+    ignore = "needs rseq: no rseq! backend for this target, or a 32-bit one, which has no form of these sections (64-bit values, or more than five registers)"
 )]
 fn copy_of_a_run_time_length() {
     // Every length from 0 to past the bound, at every misalignment of source and
@@ -299,16 +267,8 @@ fn copy_of_a_run_time_length() {
 
 #[test]
 #[cfg_attr(
-    not(all(
-        target_os = "linux",
-        target_endian = "little",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64"
-        )
-    )),
-    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux; i686 has no form of these sections: 64-bit values, or more than five registers)"
+    not(all(rseq_dsl_sections, target_pointer_width = "64")),
+    ignore = "needs rseq: no rseq! backend for this target, or a 32-bit one, which has no form of these sections (64-bit values, or more than five registers)"
 )]
 fn narrow_and_signed_arithmetic() {
     let mut bytes: [u8; 2] = [250, 0];
@@ -341,17 +301,8 @@ fn narrow_and_signed_arithmetic() {
 /// within i686's five registers, so that it runs natively there too.
 #[test]
 #[cfg_attr(
-    not(all(
-        target_os = "linux",
-        target_endian = "little",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64",
-            target_arch = "x86"
-        )
-    )),
-    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64, riscv64 and i686 Linux)"
+    not(rseq_dsl_sections),
+    ignore = "needs rseq: no rseq! backend for this target"
 )]
 fn narrow_values_within_five_registers() {
     let mut bytes: [u8; 4] = [250, 0, 3, 0];
@@ -416,16 +367,8 @@ struct Stopped {
 /// pointer loaded with acquire itself.
 #[test]
 #[cfg_attr(
-    not(all(
-        target_os = "linux",
-        target_endian = "little",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64"
-        )
-    )),
-    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux; i686 has no form of these sections: 64-bit values, or more than five registers)"
+    not(all(rseq_dsl_sections, target_pointer_width = "64")),
+    ignore = "needs rseq: no rseq! backend for this target, or a 32-bit one, which has no form of these sections (64-bit values, or more than five registers)"
 )]
 fn load_acquire_every_width() {
     let bytes: [u8; 2] = [0x7f, 0xfe];
@@ -544,16 +487,8 @@ fn pin_to_current_cpu() {}
 /// run like any section (and `mm_cid` ones report a kernel without it as a plain one does).
 #[test]
 #[cfg_attr(
-    not(all(
-        target_os = "linux",
-        target_endian = "little",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64"
-        )
-    )),
-    ignore = "needs rseq: no rseq! backend for this target (x86_64, aarch64 and riscv64 Linux; i686 has no form of these sections: 64-bit values, or more than five registers)"
+    not(all(rseq_dsl_sections, target_pointer_width = "64")),
+    ignore = "needs rseq: no rseq! backend for this target, or a 32-bit one, which has no form of these sections (64-bit values, or more than five registers)"
 )]
 fn registered_sections_never_register() {
     std::thread::spawn(|| {
@@ -595,15 +530,7 @@ fn registered_sections_never_register() {
 
 /// Without a backend a section still type-checks its inputs, then returns the typed
 /// `Unavailable` error, whose reason names the target, and writes nothing.
-#[cfg(not(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-)))]
+#[cfg(not(all(rseq_dsl_sections, target_pointer_width = "64")))]
 #[test]
 fn sections_are_unavailable_without_a_backend() {
     let mut slot = 0u64;

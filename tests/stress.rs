@@ -4,15 +4,7 @@
 //! under the same load, which shows that the checks can see a race.
 
 // Sections under load: a target with an rseq backend (elsewhere the binary is empty).
-#![cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-))]
+#![cfg(all(rseq_dsl_sections, target_pointer_width = "64"))]
 
 mod common;
 

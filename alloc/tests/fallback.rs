@@ -14,7 +14,7 @@
 //! Where rseq is unavailable to begin with (every target but Linux, a Linux architecture
 //! without an rseq backend, qemu-user), `all` runs in this process and `mixed`, which needs
 //! threads with rseq, says it was skipped. The children and their seccomp filter are built
-//! where rseq can be available: Linux on x86_64, aarch64 and riscv64.
+//! where rseq can be available: a target with a backend (`cfg(rseq_dsl_sections)`).
 
 mod common;
 
@@ -65,15 +65,7 @@ fn all_threads_without_rseq() {
 }
 
 /// Where rseq is available: the two children, made with a seccomp filter that refuses it.
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-))]
+#[cfg(all(rseq_dsl_sections, target_pointer_width = "64"))]
 mod children {
     use std::os::unix::process::CommandExt;
     use std::process::Command;
@@ -196,15 +188,7 @@ mod children {
 
 /// Where rseq is available off the Linux architectures the filter is built for (none
 /// today): nothing can refuse it.
-#[cfg(not(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-)))]
+#[cfg(not(all(rseq_dsl_sections, target_pointer_width = "64")))]
 mod children {
     use super::common::skipped;
 

@@ -6,14 +6,6 @@
 
 use core::mem::{align_of, offset_of, size_of};
 
-// The one list of rseq backends: each architecture's name, its ABI file, and the targets it
-// serves. Everything that differs between a target with rseq sections and one without
-// (the runtime's platform modules, and which arm of a section's expansion is compiled, see
-// `__rseq_backend!`) follows from this list, so adding an architecture is a line here and a
-// file in `abi/` (and its backend in the macro crate's `arch/`).
-//
-// `$d` is a literal `$`, passed in so that the macros defined inside can have metavariables
-// of their own.
 /// The symbol of the `static-tls` block (`fast.rs`), the same in every `abi/<arch>.rs`:
 /// hidden (never exported from a shared object) and named after this crate's version, so
 /// that two versions in one program keep two blocks.
@@ -56,6 +48,14 @@ macro_rules! static_tls_image {
     };
 }
 
+// The rseq backends: each architecture's name and its ABI file, kept where build.rs (the
+// one list of backends and the targets each serves) set `rseq_dsl_backend` to its name.
+// Everything that differs between a target with rseq sections and one without (the
+// runtime's platform modules, and which arm of a section's expansion is compiled, see
+// `__rseq_backend!`) follows from that cfg.
+//
+// `$d` is a literal `$`, passed in so that the macros defined inside can have metavariables
+// of their own.
 macro_rules! backends {
     ($d:tt $($name:ident: $file:literal if $target:meta;)*) => {
         $(
@@ -79,7 +79,7 @@ macro_rules! backends {
         //
         // The exported forms decide here, in this crate, and expand to the items or to
         // nothing: a `cfg` in their expansion would be evaluated in the calling crate,
-        // which lacks this crate's build-script cfgs (`rseq_dsl_armv7_a32`).
+        // which may lack this crate's build-script cfgs (`rseq_dsl_backend`).
         #[cfg(any($($target),*))]
         #[doc(hidden)]
         #[macro_export]
@@ -170,16 +170,12 @@ macro_rules! backends {
     };
 }
 
-// Big-endian aarch64 has no backend: the abort signature is emitted with `.inst`, which is
-// little-endian on every aarch64 target, while the kernel compares it as a data word in the
-// process's byte order (every abort would be a SIGSEGV). x32 (`x86_64` with 32-bit
-// pointers) has none either: the sections' type model is 64-bit there.
 backends! { $
-    x86_64: "abi/x86_64.rs" if all(target_os = "linux", target_arch = "x86_64", target_pointer_width = "64");
-    aarch64: "abi/aarch64.rs" if all(target_os = "linux", target_arch = "aarch64", target_endian = "little");
-    riscv64: "abi/riscv64.rs" if all(target_os = "linux", target_arch = "riscv64");
-    i686: "abi/i686.rs" if all(target_os = "linux", target_arch = "x86");
-    armv7: "abi/armv7.rs" if all(target_os = "linux", target_arch = "arm", target_endian = "little", rseq_dsl_armv7_a32);
+    x86_64: "abi/x86_64.rs" if rseq_dsl_backend = "x86_64";
+    aarch64: "abi/aarch64.rs" if rseq_dsl_backend = "aarch64";
+    riscv64: "abi/riscv64.rs" if rseq_dsl_backend = "riscv64";
+    i686: "abi/i686.rs" if rseq_dsl_backend = "i686";
+    armv7: "abi/armv7.rs" if rseq_dsl_backend = "armv7";
 }
 
 with_backend! {

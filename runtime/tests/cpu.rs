@@ -3,63 +3,18 @@
 //! The first test pins a thread to each CPU and reads the rseq area: a target with an rseq
 //! backend. The second holds everywhere: `current_cpu()` stays below `possible_cpus()`.
 
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "x86"
-    )
-))]
+#[cfg(rseq_dsl_sections)]
 mod common;
 
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "x86"
-    )
-))]
+#[cfg(rseq_dsl_sections)]
 use common::{allowed_cpus, getcpu_node, pin_to, sched_getcpu};
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "x86"
-    )
-))]
+#[cfg(rseq_dsl_sections)]
 use rseq_dsl_runtime::abi::{MM_CID_OFFSET, NODE_ID_OFFSET};
 use rseq_dsl_runtime::{current_cpu, possible_cpus};
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "x86"
-    )
-))]
+#[cfg(rseq_dsl_sections)]
 use rseq_dsl_runtime::{mm_cid, node_id, registration};
 
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "x86"
-    )
-))]
+#[cfg(rseq_dsl_sections)]
 #[test]
 fn current_cpu_matches_sched_getcpu_on_each_allowed_cpu() {
     let cpus = allowed_cpus();

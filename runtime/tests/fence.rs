@@ -1,29 +1,11 @@
 //! membarrier fences: accepted for real CPUs, refused (not a panic) for impossible ones.
 
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "x86"
-    )
-))]
+#[cfg(rseq_dsl_sections)]
 use rseq_dsl_runtime::{current_cpu, fence_all};
 use rseq_dsl_runtime::{fence_cpu, possible_cpus, FenceError};
 
 // The kernel's membarrier: Linux (and its rseq fences: a target with an rseq backend).
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "x86"
-    )
-))]
+#[cfg(rseq_dsl_sections)]
 #[test]
 fn fences_succeed_for_all_and_for_the_current_cpu() {
     assert_eq!(fence_all(), Ok(()));

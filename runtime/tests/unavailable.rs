@@ -6,16 +6,7 @@
 
 // rseq registration as the kernel sees it: a target with an rseq backend (elsewhere
 // the binary is empty).
-#![cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "x86"
-    )
-))]
+#![cfg(rseq_dsl_sections)]
 
 mod common;
 #[path = "support/seccomp.rs"]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Summarises the VM consoles of scripts/vm.sh runs as the README's support table rows.
+"""Summarises the VM consoles of scripts/vm.sh runs as the support table rows of docs/kernels.md.
 
-Usage: summary.py [--readme README.md [--marker NAME]] [--cells REGEX] CONSOLE.txt...
+Usage: summary.py [--readme docs/kernels.md [--marker NAME]] [--cells REGEX] CONSOLE.txt...
 
 One row per boot and libc cell (the first word of the plan labels: musl, glibc-2.41,
 glibc-2.43-off, ...): the kernel and its rseq feature size, who registered the area and
@@ -21,7 +21,7 @@ ARCH_ORDER = {"x86_64": 0, "aarch64": 1, "riscv64": 2, "s390x": 3, "ppc64le": 4,
 
 
 def new_cell():
-    return dict(tests=[], runs=0, failed=[], scenarios=0, skipped=0, aborts=0, probe=None, owner=None, whereami=None)
+    return dict(tests=[], runs=0, failed=[], scenarios=0, skipped=0, aborts=0, probe=None, owner=None, whereami=None, slice_areas=[])
 
 
 def summarise(path):
@@ -58,6 +58,9 @@ def summarise(path):
             elif m := re.match(r"\s*main: .* by (\w+)(.*)", line):
                 current["owner"] = m.group(1)
                 current["whereami"] = line.strip()
+            elif m := re.match(r"RSEQ-SLICE: (?:ok )?area: (own, \d+ bytes|glibc's \(__rseq_size \d+\))", line):
+                # scripts/vm/slicecheck.c: which area each of its runs checked.
+                current["slice_areas"].append(m.group(1).replace(" (__rseq_size", ", `__rseq_size`").rstrip(")"))
             elif m := re.match(r"totals: \d+ ops, (\d+) aborts", line):
                 current["aborts"] += int(m.group(1))
             elif m := re.match(r"(\d+) passed, \d+ failed$", line):
@@ -74,6 +77,8 @@ def cell_name(cell):
         return "the kernel's rseq selftests (6.1's, static glibc 2.36)"
     if cell == "musl":
         return "musl, static"
+    if cell == "slice":
+        return "the extension's checks (`scripts/vm/slicecheck.c`, static) and the kernel's `slice_test`"
     if m := re.match(r"glibc-([\d.]+)(-off)?$", cell):
         return f"glibc {m.group(1)}" + (", `glibc.pthread.rseq=0`" if m.group(2) else "")
     # A 32-bit compat cell on a 64-bit kernel (scripts/vm/lib.sh: armv7 on aarch64).
@@ -87,6 +92,8 @@ def registration(c, cell):
     (whereami: the area it uses) report it."""
     if cell in ("sectiontest", "selftests"):
         return "(not probed)"
+    if c["slice_areas"]:
+        return "slicecheck: " + "; ".join(c["slice_areas"])
     p = c["probe"]
     runtime = None
     if c["owner"]:

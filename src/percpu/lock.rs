@@ -301,6 +301,52 @@ impl<T> PerCpuLock<T> {
         }
     }
 
+    /// Runs `f` on the running CPU's value under its lock, asking the kernel not to preempt
+    /// the thread while it holds the lock (the time-slice extension of Linux 7.0+: see
+    /// [`SliceRequest`](crate::SliceRequest); a no-op where unavailable). Panics where
+    /// [`lock`](PerCpuLock::lock) does.
+    ///
+    /// The request belongs to the thread that makes it, so it cannot travel with a guard
+    /// (guards are `Send`): this closure form holds the lock and the request on one
+    /// thread. The request starts once the lock is held and ends after its release, and a
+    /// granted extension is given back (`rseq_slice_yield`) only then, so waiters are not
+    /// kept waiting by the yield. `f` should be short and make no system call: one revokes
+    /// the extension.
+    ///
+    /// ```
+    /// let lock = rseq_dsl::PerCpuLock::new(|_| (0u64, 0u64));
+    /// let _ = rseq_dsl::enable_slice_extension(); // opt in where the kernel offers it
+    /// lock.with(|(count, sum)| {
+    ///     *count += 1;
+    ///     *sum += 42;
+    /// });
+    /// assert_eq!(lock.into_vec().iter().map(|s| s.1).sum::<u64>(), 42);
+    /// ```
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let guard = self.lock();
+        held_with_extension(guard, f)
+    }
+
+    /// [`lock_cpu`](PerCpuLock::lock_cpu)'s remote lock with [`with`](PerCpuLock::with)'s
+    /// time-slice extension: runs `f` on `cpu`'s value under its lock. The fence that
+    /// takes a remote lock is a system call, so the request starts after it.
+    ///
+    /// ```
+    /// let lock = rseq_dsl::PerCpuLock::new(|cpu| cpu as u64);
+    /// let mut total = 0;
+    /// for cpu in 0..rseq_dsl::possible_cpus() {
+    ///     match lock.with_cpu(cpu, |value| std::mem::take(value)) {
+    ///         Ok(value) => total += value,
+    ///         Err(e) => println!("no fence here: {e}"),
+    ///     }
+    /// }
+    /// # let _ = total;
+    /// ```
+    pub fn with_cpu<R>(&self, cpu: usize, f: impl FnOnce(&mut T) -> R) -> Result<R, FenceError> {
+        let guard = self.lock_cpu(cpu)?;
+        Ok(held_with_extension(guard, f))
+    }
+
     fn guard(&self, cpu: usize) -> PerCpuLockGuard<'_, T> {
         // SAFETY: cpu is in range (checked by the caller's get_raw or clamp); only shared
         // access to the atomic word and the UnsafeCell, which the guard then owns.
@@ -523,6 +569,17 @@ impl Pin {
 fn token() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(HELD_BY_SECTION + 1);
     NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Runs `f` on the guarded value with a time-slice extension requested while the lock is
+/// held: the request after the lock is taken, the release before the request ends (its
+/// yield, if granted, is a system call that waiters need not wait for).
+fn held_with_extension<T, R>(mut guard: PerCpuLockGuard<'_, T>, f: impl FnOnce(&mut T) -> R) -> R {
+    let extension = crate::SliceRequest::new();
+    let result = f(&mut guard);
+    drop(guard);
+    drop(extension);
+    result
 }
 
 fn backoff(spins: &mut u32) {

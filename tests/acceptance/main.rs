@@ -28,186 +28,106 @@
 
 // The scenarios force restarts with injected delays: they exist only in a build with
 // `--cfg rseq_dsl_delay_injection` (scripts/instrumented.sh, as CI's step 1 runs it), for
-// a target with an rseq backend (x86_64, aarch64 and riscv64 Linux).
+// a target with a 64-bit rseq backend (`cfg(rseq_dsl_sections)`, runtime/build.rs).
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 #[path = "../../runtime/tests/support/seccomp.rs"]
 mod seccomp;
 
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 #[macro_use]
 mod section;
 
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod buffer;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod control;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod harness;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod increment;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod list;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod matrix;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod membarrier;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod memory;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod modes;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod process;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod records;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod runner;
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 mod spinlock;
 
 #[cfg(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 ))]
 fn main() -> std::process::ExitCode {
     runner::main()
@@ -218,18 +138,13 @@ fn main() -> std::process::ExitCode {
 /// do), the binary fails, so that a build that lost the cfg cannot pass for a run.
 #[cfg(not(all(
     rseq_dsl_delay_injection,
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
+    rseq_dsl_sections,
+    target_pointer_width = "64"
 )))]
 fn main() -> std::process::ExitCode {
     let asked: Vec<String> = std::env::args().skip(1).collect();
     let why = if cfg!(rseq_dsl_delay_injection) {
-        "its sections need an rseq backend (x86_64, aarch64 and riscv64 Linux)"
+        "its sections need a 64-bit rseq backend (runtime/build.rs lists them)"
     } else {
         "built without `--cfg rseq_dsl_delay_injection` (run it under \
          scripts/instrumented.sh, or with that cfg in RUSTFLAGS)"

@@ -14,15 +14,7 @@ use std::time::{Duration, Instant};
 use rseq_dsl_alloc::{RseqAlloc, Stats, MAX_SMALL};
 
 // Where rseq can be available: Linux on an architecture with an rseq backend.
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-))]
+#[cfg(all(rseq_dsl_sections, target_pointer_width = "64"))]
 #[path = "../../../runtime/tests/support/seccomp.rs"]
 mod seccomp;
 
@@ -418,15 +410,7 @@ pub static STARTED: AtomicUsize = AtomicUsize::new(0);
 /// Makes `rseq` fail with ENOSYS on the calling thread and on threads it creates later, as
 /// a sandbox or an emulator without rseq would. Allocates nothing (it also runs between
 /// `fork` and `exec`). Linux on an architecture with an rseq backend only.
-#[cfg(all(
-    target_os = "linux",
-    target_endian = "little",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-))]
+#[cfg(all(rseq_dsl_sections, target_pointer_width = "64"))]
 pub fn deny_rseq() -> bool {
     seccomp::refuse_rseq_here(rseq_dsl::abi::SYS_RSEQ).is_ok()
 }
