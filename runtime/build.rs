@@ -24,7 +24,7 @@
 /// little-endian on every aarch64 target, while the kernel compares it as a data word in the
 /// process's byte order (every abort would be a SIGSEGV). x32 (`x86_64` with 32-bit
 /// pointers) has none either: the sections' type model is 64-bit there.
-fn backends(target: &Target) -> [(&'static str, bool); 5] {
+fn backends(target: &Target) -> [(&'static str, bool); 6] {
     let linux = target.os == "linux";
     [
         (
@@ -44,6 +44,8 @@ fn backends(target: &Target) -> [(&'static str, bool); 5] {
                 && target.endian == "little"
                 && target.triple.starts_with("armv7-"),
         ),
+        // Big-endian, and served: its signature is a `.long`, in the process's byte order.
+        ("s390x", linux && target.arch == "s390x"),
     ]
 }
 

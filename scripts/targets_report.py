@@ -7,7 +7,7 @@ Reads LOGS_DIR/results.tsv (one line per phase and target: kind, target, status,
 detail) and the logs beside it (check-TARGET.log, run-TARGET.log, ui-TARGET.log). What a
 target gets (rseq sections or the fallback paths) follows from its cfg (`rustc --print cfg
 --target`: the backends are x86_64, aarch64, riscv64, i686 and armv7 Linux, little-endian,
-as runtime/src/abi.rs lists them) and, where
+and s390x Linux, as runtime/src/abi.rs lists them) and, where
 the tests ran, from the runtime's own words (the `whereami` example's first line). Prints
 the table; with --doc, replaces the rows between `<!-- targets:begin -->` and
 `<!-- targets:end -->` in that file.
@@ -24,7 +24,11 @@ BACKEND_ARCHES = {"x86_64", "aarch64", "riscv64", "x86"}
 def has_backend(target, cfg):
     """runtime/src/abi.rs's backends! list, for the table (arm only as armv7, A32)."""
     arch = cfg.get("target_arch")
-    if cfg.get("target_os") != "linux" or cfg.get("target_endian") != "little":
+    if cfg.get("target_os") != "linux":
+        return False
+    if arch == "s390x":  # big-endian: its signature is a `.long`, read back as emitted
+        return True
+    if cfg.get("target_endian") != "little":
         return False
     return arch in BACKEND_ARCHES or (arch == "arm" and target.startswith("armv7"))
 

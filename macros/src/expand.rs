@@ -199,6 +199,7 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
     });
 
     let mut operands = Vec::new();
+    let class = format_ident!("{}", lowered.register_class);
     for slot_number in 0..lowered.alloc.slot_count {
         let name = format_ident!("s{}", slot_number);
         let initial = lowered
@@ -215,9 +216,9 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
             });
         let written = lowered.alloc.written[slot_number];
         operands.push(match (initial, written) {
-            (Some(value), false) => quote!(#name = in(reg) #value),
-            (Some(value), true) => quote!(#name = inout(reg) #value => _),
-            (None, _) => quote!(#name = out(reg) _),
+            (Some(value), false) => quote!(#name = in(#class) #value),
+            (Some(value), true) => quote!(#name = inout(#class) #value => _),
+            (None, _) => quote!(#name = out(#class) _),
         });
     }
     let goto = lowered.goto;
@@ -238,7 +239,7 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
         operands.push(quote!(scratch = out(#scratch_class) #status));
     }
     if has_result {
-        operands.push(quote!(result = out(reg) #result));
+        operands.push(quote!(result = out(#class) #result));
     }
     for (n, value) in lowered.consts.iter().enumerate() {
         let name = format_ident!("c{}", n);

@@ -176,6 +176,7 @@ backends! { $
     riscv64: "abi/riscv64.rs" if rseq_dsl_backend = "riscv64";
     i686: "abi/i686.rs" if rseq_dsl_backend = "i686";
     armv7: "abi/armv7.rs" if rseq_dsl_backend = "armv7";
+    s390x: "abi/s390x.rs" if rseq_dsl_backend = "s390x";
 }
 
 with_backend! {

@@ -82,7 +82,7 @@ impl ElfImage {
         }
         if data.get(4) == Some(&elf::ELFCLASS32) {
             return Err(Error(
-                "32-bit ELF file: only x86_64, aarch64 and riscv64 (64-bit) files are supported"
+                "32-bit ELF file: only x86_64, aarch64, riscv64 and s390x (64-bit) files are supported"
                     .into(),
             ));
         }
@@ -94,9 +94,10 @@ impl ElfImage {
             elf::EM_X86_64 => Arch::X86_64,
             elf::EM_AARCH64 => Arch::Aarch64,
             elf::EM_RISCV => Arch::Riscv64,
+            elf::EM_S390 => Arch::S390x,
             other => {
                 return Err(Error(format!(
-                "ELF machine {other} has no rseq signature here: supported are x86_64, aarch64 and riscv64"
+                "ELF machine {other} has no rseq signature here: supported are x86_64, aarch64, riscv64 and s390x"
             )))
             }
         };
@@ -375,6 +376,7 @@ fn pointer_relocations(arch: Arch) -> [u32; 3] {
         ],
         // RISC-V fills GOT entries with the plain absolute relocation.
         Arch::Riscv64 => [elf::R_RISCV_RELATIVE, elf::R_RISCV_64, elf::R_RISCV_64],
+        Arch::S390x => [elf::R_390_RELATIVE, elf::R_390_64, elf::R_390_GLOB_DAT],
     }
 }
 

@@ -14,6 +14,8 @@ pub enum Arch {
     /// RISC-V 64: the signature is a 4-byte-aligned data word (`.word 0xf1401073`, which
     /// decodes as `csrw mhartid, x0`, illegal in user mode).
     Riscv64,
+    /// s390x: the signature is a big-endian data word (`.long 0xb2ff0fff`, `trap4`).
+    S390x,
 }
 
 impl Arch {
@@ -25,6 +27,8 @@ impl Arch {
             Some(Arch::Aarch64)
         } else if cfg!(target_arch = "riscv64") {
             Some(Arch::Riscv64)
+        } else if cfg!(target_arch = "s390x") {
+            Some(Arch::S390x)
         } else {
             None
         }
@@ -36,6 +40,7 @@ impl Arch {
             Arch::X86_64 => "x86_64",
             Arch::Aarch64 => "aarch64",
             Arch::Riscv64 => "riscv64",
+            Arch::S390x => "s390x",
         }
     }
 
@@ -45,6 +50,7 @@ impl Arch {
             Arch::X86_64 => 0x5305_3053,
             Arch::Aarch64 => 0xd428_bc00,
             Arch::Riscv64 => 0xf140_1073,
+            Arch::S390x => 0xb2ff_0fff,
         }
     }
 
@@ -53,9 +59,13 @@ impl Arch {
     /// x86-64 is little-endian only. On AArch64 the signature is emitted as an instruction,
     /// and instructions are little-endian even in a big-endian (`aarch64_be`) image, so the
     /// bytes are the same in both: the kernel then compares them as a data word with the
-    /// byte-swapped `RSEQ_SIG_DATA` that big-endian code registers.
+    /// byte-swapped `RSEQ_SIG_DATA` that big-endian code registers. s390x is big-endian
+    /// only, and its signature a data word in that order.
     pub fn signature_bytes(self) -> [u8; 4] {
-        self.signature().to_le_bytes()
+        match self {
+            Arch::S390x => self.signature().to_be_bytes(),
+            _ => self.signature().to_le_bytes(),
+        }
     }
 }
 

@@ -240,6 +240,11 @@ fn the_signature_is_checked_in_memory_order() {
         rseq_verify::Arch::Aarch64.signature_bytes(),
         Machine::Aarch64.signature()
     );
+    // s390x's `.long` is big-endian: `trap4 4095(%r0)` in glibc's bits/rseq.h.
+    assert_eq!(
+        rseq_verify::Arch::S390x.signature_bytes(),
+        [0xb2, 0xff, 0x0f, 0xff]
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ pub mod armv7;
 pub mod emit;
 pub mod i686;
 pub mod riscv64;
+pub mod s390x;
 pub mod x86_64;
 
 /// Local labels every backend uses. Intel-syntax x86 rejects labels made only of 0s and
@@ -83,10 +84,11 @@ pub trait Backend: Target {
 /// (Cargo sets `CARGO_CFG_TARGET_ARCH` only for build scripts), so the expansion holds one
 /// arm per backend and the runtime's `__rseq_backend!` keeps the target's. The first is the
 /// reference: targets without a backend check sections as it does.
-pub const BACKENDS: [(&str, &dyn Backend); 5] = [
+pub const BACKENDS: [(&str, &dyn Backend); 6] = [
     ("x86_64", &x86_64::X86_64),
     ("aarch64", &aarch64::Aarch64),
     ("riscv64", &riscv64::Riscv64),
     ("i686", &i686::I686),
     ("armv7", &armv7::Armv7),
+    ("s390x", &s390x::S390x),
 ];

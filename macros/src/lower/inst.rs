@@ -264,6 +264,12 @@ pub trait Target {
     fn scratch_class(&self) -> &'static str {
         "reg"
     }
+    /// The `asm!` register class of the slots and the `result` operand: `reg`, or a class
+    /// without the registers the backend cannot address through (s390x's `reg_addr`: `r0`
+    /// as a base or index register reads as zero).
+    fn register_class(&self) -> &'static str {
+        "reg"
+    }
     /// Whether the template pushes to the stack (i686's `call` that finds the program
     /// counter): the expansion then leaves out `options(nostack)`.
     fn uses_stack(&self) -> bool {
@@ -319,6 +325,8 @@ pub struct Lowered {
     pub checks: Vec<String>,
     /// The `scratch` operand's register class ([`Target::scratch_class`]).
     pub scratch_class: &'static str,
+    /// The slots' and `result`'s register class ([`Target::register_class`]).
+    pub register_class: &'static str,
     /// Whether the template uses the stack ([`Target::uses_stack`]).
     pub uses_stack: bool,
     /// Whether the section leaves through `asm goto` label operands (it returns nothing

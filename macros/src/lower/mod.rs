@@ -191,6 +191,7 @@ pub fn lower(
         alloc,
         checks,
         scratch_class: target.scratch_class(),
+        register_class: target.register_class(),
         uses_stack: target.uses_stack(),
         goto,
     })
