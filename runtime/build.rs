@@ -8,7 +8,9 @@
 //!
 //! It is a build script rather than a `cfg` expression because stable `cfg` cannot say all
 //! of it: it names neither the Arm architecture version nor Thumb mode (the armv7 backend's
-//! asm is A32 code using v6T2's `movw`/`movt`), so the target triple decides there.
+//! asm is A32 code using v6T2's `movw`/`movt`), so the target triple decides there; nor the
+//! compiler's version (powerpc64's `asm!` is stable from rustc 1.95, newer than the MSRV:
+//! on older compilers that target has no backend and its sections take the fallback).
 //!
 //! Sets, for the runtime's own code and tests:
 //! - `rseq_dsl_backend = "<name>"`, the backend's name, on a target that has one;
@@ -24,7 +26,7 @@
 /// little-endian on every aarch64 target, while the kernel compares it as a data word in the
 /// process's byte order (every abort would be a SIGSEGV). x32 (`x86_64` with 32-bit
 /// pointers) has none either: the sections' type model is 64-bit there.
-fn backends(target: &Target) -> [(&'static str, bool); 6] {
+fn backends(target: &Target) -> [(&'static str, bool); 7] {
     let linux = target.os == "linux";
     [
         (
@@ -46,7 +48,21 @@ fn backends(target: &Target) -> [(&'static str, bool); 6] {
         ),
         // Big-endian, and served: its signature is a `.long`, in the process's byte order.
         ("s390x", linux && target.arch == "s390x"),
+        // Little-endian (ELFv2) only: big-endian powerpc64 is untested.
+        (
+            "powerpc64",
+            linux
+                && target.arch == "powerpc64"
+                && target.endian == "little"
+                && rustc_has_powerpc64_asm(),
+        ),
     ]
+}
+
+/// Whether the compiler has powerpc64's `asm!` (stable from 1.95). Asked only when building
+/// for powerpc64 (the `&&` above): the probe runs the compiler.
+fn rustc_has_powerpc64_asm() -> bool {
+    autocfg::new().probe_rustc_version(1, 95)
 }
 
 /// What the build script knows of the target (Cargo's `CARGO_CFG_*` and `TARGET`).
@@ -78,9 +94,14 @@ fn main() {
         names.join(", ")
     );
     println!("cargo:rustc-check-cfg=cfg(rseq_dsl_sections)");
+    // `--cfg rseq_dsl_no_backend` (RUSTFLAGS) builds a target as one without a backend: for
+    // an emulator without rseq, where the tests that need it would fail rather than be
+    // ignored (qemu-user answers ENOSYS, and refuses seccomp filters). scripts/targets-ci.sh
+    // runs the powerpc64le tests under qemu-user so.
+    let disabled = std::env::var_os("CARGO_CFG_RSEQ_DSL_NO_BACKEND").is_some();
     let chosen = all
         .iter()
-        .find(|(_, serves)| *serves)
+        .find(|(_, serves)| *serves && !disabled)
         .map(|(name, _)| *name);
     if let Some(name) = chosen {
         println!("cargo:rustc-cfg=rseq_dsl_backend=\"{name}\"");

@@ -6,8 +6,9 @@ Usage: targets_report.py [--doc docs/targets.md] LOGS_DIR
 Reads LOGS_DIR/results.tsv (one line per phase and target: kind, target, status, seconds,
 detail) and the logs beside it (check-TARGET.log, run-TARGET.log, ui-TARGET.log). What a
 target gets (rseq sections or the fallback paths) follows from its cfg (`rustc --print cfg
---target`: the backends are x86_64, aarch64, riscv64, i686 and armv7 Linux, little-endian,
-and s390x Linux, as runtime/src/abi.rs lists them) and, where
+--target`: the backends are x86_64, aarch64, riscv64, i686, armv7 and powerpc64 Linux,
+little-endian, and s390x Linux, as runtime/build.rs lists them; powerpc64 with rustc 1.95
+or later) and, where
 the tests ran, from the runtime's own words (the `whereami` example's first line). Prints
 the table; with --doc, replaces the rows between `<!-- targets:begin -->` and
 `<!-- targets:end -->` in that file.
@@ -18,11 +19,11 @@ import re
 import subprocess
 import sys
 
-BACKEND_ARCHES = {"x86_64", "aarch64", "riscv64", "x86"}
+BACKEND_ARCHES = {"x86_64", "aarch64", "riscv64", "x86", "powerpc64"}
 
 
 def has_backend(target, cfg):
-    """runtime/src/abi.rs's backends! list, for the table (arm only as armv7, A32)."""
+    """runtime/build.rs's list of backends, for the table (arm only as armv7, A32)."""
     arch = cfg.get("target_arch")
     if cfg.get("target_os") != "linux":
         return False

@@ -198,8 +198,8 @@ fn expansion(checked: &Checked, lowered: &Lowered, template: &[String], arch: &s
         quote!(let #name: #ty = #expr;)
     });
 
-    let mut operands = Vec::new();
     let class = format_ident!("{}", lowered.register_class);
+    let mut operands = Vec::new();
     for slot_number in 0..lowered.alloc.slot_count {
         let name = format_ident!("s{}", slot_number);
         let initial = lowered

@@ -177,6 +177,7 @@ backends! { $
     i686: "abi/i686.rs" if rseq_dsl_backend = "i686";
     armv7: "abi/armv7.rs" if rseq_dsl_backend = "armv7";
     s390x: "abi/s390x.rs" if rseq_dsl_backend = "s390x";
+    powerpc64: "abi/powerpc64.rs" if rseq_dsl_backend = "powerpc64";
 }
 
 with_backend! {

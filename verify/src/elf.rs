@@ -5,7 +5,7 @@ use crate::check::{Image, Tables};
 use crate::model::{Arch, Finding, Region, Rule};
 use object::elf;
 use object::read::elf::{Dyn, ElfFile64, FileHeader, ProgramHeader, Rel, Rela, SectionHeader, Sym};
-use object::Endianness;
+use object::{Endian, Endianness};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -82,7 +82,7 @@ impl ElfImage {
         }
         if data.get(4) == Some(&elf::ELFCLASS32) {
             return Err(Error(
-                "32-bit ELF file: only x86_64, aarch64, riscv64 and s390x (64-bit) files are supported"
+                "32-bit ELF file: only x86_64, aarch64, riscv64, s390x and powerpc64 (64-bit) files are supported"
                     .into(),
             ));
         }
@@ -95,9 +95,10 @@ impl ElfImage {
             elf::EM_AARCH64 => Arch::Aarch64,
             elf::EM_RISCV => Arch::Riscv64,
             elf::EM_S390 => Arch::S390x,
+            elf::EM_PPC64 if endian.is_little_endian() => Arch::Powerpc64,
             other => {
                 return Err(Error(format!(
-                "ELF machine {other} has no rseq signature here: supported are x86_64, aarch64, riscv64 and s390x"
+                "ELF machine {other} has no rseq signature here: supported are x86_64, aarch64, riscv64, s390x and powerpc64 (little-endian)"
             )))
             }
         };
@@ -377,6 +378,11 @@ fn pointer_relocations(arch: Arch) -> [u32; 3] {
         // RISC-V fills GOT entries with the plain absolute relocation.
         Arch::Riscv64 => [elf::R_RISCV_RELATIVE, elf::R_RISCV_64, elf::R_RISCV_64],
         Arch::S390x => [elf::R_390_RELATIVE, elf::R_390_64, elf::R_390_GLOB_DAT],
+        Arch::Powerpc64 => [
+            elf::R_PPC64_RELATIVE,
+            elf::R_PPC64_ADDR64,
+            elf::R_PPC64_GLOB_DAT,
+        ],
     }
 }
 

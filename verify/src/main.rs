@@ -9,7 +9,7 @@ const USAGE: &str = "\
 usage: rseq-verify [--json] [--summary] [--strict] [--allow-legacy-flags] FILE...
 
 Checks the rseq descriptors (__rseq_cs_ptr_array, __rseq_cs, __rseq_exit_point_array) of
-x86_64, aarch64, riscv64 and s390x ELF executables, PIEs and shared objects.
+x86_64, aarch64, riscv64, s390x and little-endian powerpc64 ELF executables, PIEs and shared objects.
 
   --json                one JSON array with a report per file, instead of tables
   --summary             only the findings and the summary line of each file

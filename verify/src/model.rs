@@ -16,6 +16,9 @@ pub enum Arch {
     Riscv64,
     /// s390x: the signature is a big-endian data word (`.long 0xb2ff0fff`, `trap4`).
     S390x,
+    /// 64-bit PowerPC, little-endian: the signature is a data word (`.long 0x0fe5000b`,
+    /// `twui r5,11`), in the image's byte order.
+    Powerpc64,
 }
 
 impl Arch {
@@ -29,6 +32,8 @@ impl Arch {
             Some(Arch::Riscv64)
         } else if cfg!(target_arch = "s390x") {
             Some(Arch::S390x)
+        } else if cfg!(all(target_arch = "powerpc64", target_endian = "little")) {
+            Some(Arch::Powerpc64)
         } else {
             None
         }
@@ -41,6 +46,7 @@ impl Arch {
             Arch::Aarch64 => "aarch64",
             Arch::Riscv64 => "riscv64",
             Arch::S390x => "s390x",
+            Arch::Powerpc64 => "powerpc64",
         }
     }
 
@@ -51,6 +57,7 @@ impl Arch {
             Arch::Aarch64 => 0xd428_bc00,
             Arch::Riscv64 => 0xf140_1073,
             Arch::S390x => 0xb2ff_0fff,
+            Arch::Powerpc64 => 0x0fe5_000b,
         }
     }
 

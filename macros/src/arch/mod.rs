@@ -11,6 +11,7 @@ pub mod aarch64;
 pub mod armv7;
 pub mod emit;
 pub mod i686;
+pub mod powerpc64;
 pub mod riscv64;
 pub mod s390x;
 pub mod x86_64;
@@ -84,11 +85,12 @@ pub trait Backend: Target {
 /// (Cargo sets `CARGO_CFG_TARGET_ARCH` only for build scripts), so the expansion holds one
 /// arm per backend and the runtime's `__rseq_backend!` keeps the target's. The first is the
 /// reference: targets without a backend check sections as it does.
-pub const BACKENDS: [(&str, &dyn Backend); 6] = [
+pub const BACKENDS: [(&str, &dyn Backend); 7] = [
     ("x86_64", &x86_64::X86_64),
     ("aarch64", &aarch64::Aarch64),
     ("riscv64", &riscv64::Riscv64),
     ("i686", &i686::I686),
     ("armv7", &armv7::Armv7),
     ("s390x", &s390x::S390x),
+    ("powerpc64", &powerpc64::Powerpc64),
 ];

@@ -259,16 +259,23 @@ pub trait Target {
     fn word_bits(&self) -> u8 {
         64
     }
-    /// The `asm!` register class of the `scratch` operand: `reg`, or a class whose
-    /// registers have a form the backend needs (i686's `reg_abcd`, for byte stores).
-    fn scratch_class(&self) -> &'static str {
-        "reg"
-    }
     /// The `asm!` register class of the slots and the `result` operand: `reg`, or a class
-    /// without the registers the backend cannot address through (s390x's `reg_addr`: `r0`
+    /// without the registers the backend's instructions cannot take (powerpc64's
+    /// `reg_nonzero`: r0 as a base or `addi` source reads as 0; s390x's `reg_addr`: `r0`
     /// as a base or index register reads as zero).
     fn register_class(&self) -> &'static str {
         "reg"
+    }
+    /// The `asm!` register class of the `scratch` operand: the slots', or a class whose
+    /// registers have a form the backend needs (i686's `reg_abcd`, for byte stores).
+    fn scratch_class(&self) -> &'static str {
+        self.register_class()
+    }
+    /// Registers besides the general ones that every template clobbers (powerpc64's link
+    /// register, written to find the descriptor, and the condition and fixed-point
+    /// exception registers, which `asm!` there does not assume clobbered).
+    fn fixed_clobbers(&self) -> &'static [&'static str] {
+        &[]
     }
     /// Whether the template pushes to the stack (i686's `call` that finds the program
     /// counter): the expansion then leaves out `options(nostack)`.
@@ -318,15 +325,16 @@ pub struct Lowered {
     pub consts: Vec<Const>,
     /// The bounds the backend's instructions put on field offsets, by `const` operand.
     pub field_limits: Vec<(usize, FieldLimit)>,
-    /// Registers the asm clobbers besides its operands (x86's `rcx`, for shift counts).
+    /// Registers the asm clobbers besides its operands (x86's `rcx`, for shift counts, and
+    /// [`Target::fixed_clobbers`]).
     pub clobbers: Vec<&'static str>,
     pub alloc: Allocation,
     /// What each compare-twice check verifies, by check number, for the failure report.
     pub checks: Vec<String>,
-    /// The `scratch` operand's register class ([`Target::scratch_class`]).
-    pub scratch_class: &'static str,
     /// The slots' and `result`'s register class ([`Target::register_class`]).
     pub register_class: &'static str,
+    /// The `scratch` operand's register class ([`Target::scratch_class`]).
+    pub scratch_class: &'static str,
     /// Whether the template uses the stack ([`Target::uses_stack`]).
     pub uses_stack: bool,
     /// Whether the section leaves through `asm goto` label operands (it returns nothing

@@ -172,7 +172,7 @@ pub fn lower(
             }
         )
     });
-    let clobbers: Vec<&'static str> = target
+    let mut clobbers: Vec<&'static str> = target
         .shift_count_register()
         .filter(|_| shifts_by_register)
         .into_iter()
@@ -180,6 +180,8 @@ pub fn lower(
     if alloc.slot_count + 1 + usize::from(has_result) + clobbers.len() > target.registers() {
         return Err(cx.over_budget(&alloc, has_result, &clobbers, span));
     }
+    // Not general registers: outside the budget.
+    clobbers.extend_from_slice(target.fixed_clobbers());
     Ok(Lowered {
         insts: cx.insts,
         exits,
@@ -190,8 +192,8 @@ pub fn lower(
         clobbers,
         alloc,
         checks,
-        scratch_class: target.scratch_class(),
         register_class: target.register_class(),
+        scratch_class: target.scratch_class(),
         uses_stack: target.uses_stack(),
         goto,
     })

@@ -1,0 +1,44 @@
+# s0: inout area
+# s1: inout index
+# s2: in slot
+# s3: in half
+# s4: in n
+# s5: out 
+# lr: clobbered
+# cr0: clobbered
+# xer: clobbered
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+bcl 20, 31, 7f
+7:
+mflr {scratch}
+addis {scratch}, {scratch}, (3b - 7b)@ha
+addi {scratch}, {scratch}, (3b - 7b)@l
+std {scratch}, 8({s0})
+4:
+lwz {scratch}, 4({s0})
+cmpw {scratch}, {s1}
+bne 6f
+ld {s1}, 0({s2})
+lha {s0}, 0({s3})
+andi. {s5}, {s4}, 15
+clrldi {scratch}, {s5}, 58
+srad {s0}, {s0}, {scratch}
+sth {s0}, 0({s3})
+clrldi {scratch}, {s4}, 58
+sld {s1}, {s1}, {scratch}
+std {s1}, 0({s2})
+5:
+b 9f
+  .long 0x0fe5000b
+6:
+b {abort}
+9:
