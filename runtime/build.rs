@@ -26,7 +26,7 @@
 /// little-endian on every aarch64 target, while the kernel compares it as a data word in the
 /// process's byte order (every abort would be a SIGSEGV). x32 (`x86_64` with 32-bit
 /// pointers) has none either: the sections' type model is 64-bit there.
-fn backends(target: &Target) -> [(&'static str, bool); 7] {
+fn backends(target: &Target) -> [(&'static str, bool); 8] {
     let linux = target.os == "linux";
     [
         (
@@ -56,6 +56,7 @@ fn backends(target: &Target) -> [(&'static str, bool); 7] {
                 && target.endian == "little"
                 && rustc_has_powerpc64_asm(),
         ),
+        ("loongarch64", linux && target.arch == "loongarch64"),
     ]
 }
 

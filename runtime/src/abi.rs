@@ -178,6 +178,7 @@ backends! { $
     armv7: "abi/armv7.rs" if rseq_dsl_backend = "armv7";
     s390x: "abi/s390x.rs" if rseq_dsl_backend = "s390x";
     powerpc64: "abi/powerpc64.rs" if rseq_dsl_backend = "powerpc64";
+    loongarch64: "abi/loongarch64.rs" if rseq_dsl_backend = "loongarch64";
 }
 
 with_backend! {

@@ -162,6 +162,45 @@ suite_apt() { # SUITE [DEB]
     echo "$apt"
 }
 
+# A cross gcc that bookworm's archive lacks (loongarch64): SUITE's gcc, binutils and the
+# target's glibc, downloaded (never installed: the host's dpkg is untouched) and unpacked
+# into DIR/root with SUITE's own host libraries, which its executables need (trixie's are
+# built against glibc 2.38+): their interpreter and DT_RPATH point there (patchelf). Prints
+# the wrapper DIR/bin/TRIPLE-gcc (with the sysroot); qemu-user's QEMU_LD_PREFIX for the
+# programs it links is DIR/root/usr/TRIPLE. Done once (DIR/done).
+unpacked_cross_gcc() { # SUITE TRIPLE DEB_ARCH DIR
+    local suite=$1 triple=$2 target_deb=$3 dir=$4 apt deb f host versioned
+    if [ ! -e "$dir/done" ]; then
+        archive_init
+        apt=$dir/apt
+        mkdir -p "$apt" "$dir/debs" "$dir/root" "$dir/bin"
+        : >"$apt/status"
+        private_apt "$apt" "$(dpkg --print-architecture)" "$apt/status" "$suite"
+        APT_CONFIG="$apt/apt.conf" apt-get update -qq
+        # shellcheck disable=SC2046
+        (cd "$dir/debs" && APT_CONFIG="$apt/apt.conf" apt-get download -qq $(
+            APT_CONFIG="$apt/apt.conf" apt-cache depends --recurse --no-recommends \
+                --no-suggests --no-conflicts --no-breaks --no-replaces --no-enhances \
+                "gcc-$triple" "libc6-dev-$target_deb-cross" | grep '^[a-z0-9]' | sort -u))
+        for deb in "$dir"/debs/*.deb; do dpkg -x "$deb" "$dir/root"; done
+        host=$dir/root/usr/lib/$(gcc -dumpmachine)
+        [ -e "$host/libc.so.6" ] || die "$suite's libc6 did not unpack into $host"
+        while IFS= read -r f; do
+            if file "$f" | grep -q 'ELF.*interpreter'; then
+                patchelf --set-interpreter "$host/$(basename "$(patchelf --print-interpreter "$f")")" \
+                    --force-rpath --set-rpath "$host" "$f"
+            fi
+        done < <(find "$dir/root/usr/bin" "$dir/root/usr/libexec" "$dir/root/usr/$triple/bin" -type f)
+        for versioned in "$dir/root/usr/bin/$triple"-gcc-[0-9]*; do break; done
+        ln -sf "$(basename "$versioned")" "$dir/root/usr/bin/$triple-gcc"
+        printf '#!/bin/sh\nexec %s --sysroot=%s "$@"\n' "$dir/root/usr/bin/$triple-gcc" "$dir/root" >"$dir/bin/$triple-gcc"
+        chmod +x "$dir/bin/$triple-gcc"
+        "$dir/bin/$triple-gcc" --version >/dev/null || die "the unpacked $triple-gcc does not run"
+        touch "$dir/done"
+    fi
+    echo "$dir/bin/$triple-gcc"
+}
+
 # ---------------------------------------------------------------------------------------
 # 1. Host tools: the cross gcc and glibc, qemu-user (foreign architectures), qemu-system
 #    from bookworm-backports (qemu 10) through a private configuration with the real

@@ -12,6 +12,8 @@ pub mod armv7;
 pub mod emit;
 pub mod i686;
 pub mod powerpc64;
+pub mod loongarch64;
+pub mod risc;
 pub mod riscv64;
 pub mod s390x;
 pub mod x86_64;
@@ -85,12 +87,13 @@ pub trait Backend: Target {
 /// (Cargo sets `CARGO_CFG_TARGET_ARCH` only for build scripts), so the expansion holds one
 /// arm per backend and the runtime's `__rseq_backend!` keeps the target's. The first is the
 /// reference: targets without a backend check sections as it does.
-pub const BACKENDS: [(&str, &dyn Backend); 7] = [
+pub const BACKENDS: [(&str, &dyn Backend); 8] = [
     ("x86_64", &x86_64::X86_64),
     ("aarch64", &aarch64::Aarch64),
-    ("riscv64", &riscv64::Riscv64),
+    ("riscv64", &riscv64::BACKEND),
     ("i686", &i686::I686),
     ("armv7", &armv7::Armv7),
     ("s390x", &s390x::S390x),
     ("powerpc64", &powerpc64::Powerpc64),
+    ("loongarch64", &loongarch64::BACKEND),
 ];

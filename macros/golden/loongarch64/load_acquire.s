@@ -1,0 +1,48 @@
+# s0: inout area
+# s1: inout index
+# s2: in hdr
+# s3: inout flags
+# s4: inout seq
+# c0: const offset_of!(Header, stopped) <= 2047 (multiple of 1)
+# c1: const offset_of!(Header, count) <= 2047 (multiple of 1)
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+la.local {scratch}, 3b
+st.d {scratch}, {s0}, 8
+4:
+ld.wu {scratch}, {s0}, 4
+bne {scratch}, {s1}, 6f
+addi.d {s0}, {s2}, {c0}
+ld.wu {s0}, {s0}, 0
+dbar 0x14
+bne {s0}, $zero, 20f
+add.d {s1}, {s3}, {s1}
+ld.b {s1}, {s1}, 0
+dbar 0x14
+ld.d {s4}, {s4}, 8
+dbar 0x14
+ld.d {s3}, {s2}, {c1}
+add.d {s3}, {s3}, {s4}
+add.d {s3}, {s3}, {s1}
+st.d {s3}, {s2}, {c1}
+5:
+b 9f
+20:
+b {exit0}
+  .balign 4
+  .word 0x002a0010
+6:
+b {abort}
+9:
+  .pushsection __rseq_exit_point_array, "awR"
+  .balign 8
+  .quad 4b, 20b
+  .popsection

@@ -1,0 +1,45 @@
+# s0: inout area
+# s1: inout index
+# s2: in len_p
+# s3: inout slots
+# s4: in src
+  .pushsection __rseq_cs, "aw"
+  .balign 32
+3:
+  .long 0, 0
+  .quad 4f, (5f - 4f), 6f
+  .popsection
+  .pushsection __rseq_cs_ptr_array, "awR"
+  .balign 8
+  .quad 3b
+  .popsection
+la.local {scratch}, 3b
+st.d {scratch}, {s0}, 8
+4:
+ld.wu {scratch}, {s0}, 4
+bne {scratch}, {s1}, 6f
+ld.d {s1}, {s2}, 0
+li.d {scratch}, 64
+beq {s1}, {scratch}, 20f
+slli.d {s0}, {s1}, 4
+add.d {s3}, {s3}, {s0}
+ld.d {s0}, {s4}, 0
+ld.d {scratch}, {s4}, 8
+st.d {s0}, {s3}, 0
+st.d {scratch}, {s3}, 8
+addi.d {s1}, {s1}, 1
+dbar 0x12
+st.d {s1}, {s2}, 0
+5:
+b 9f
+20:
+b {exit0}
+  .balign 4
+  .word 0x002a0010
+6:
+b {abort}
+9:
+  .pushsection __rseq_exit_point_array, "awR"
+  .balign 8
+  .quad 4b, 20b
+  .popsection
