@@ -22,8 +22,9 @@
 #                  (-M s390-ccw-virtio, console ttysclp0)
 #     ppc64le      6.1 (bookworm, linux-image-powerpc64le) / the same (-M pseries, hvc0)
 #     loongarch64  7.2 (sid) / the same (-M virt; Debian's vmlinuz is an EFI zboot image,
-#                  unpacked for -kernel; no cross gcc in bookworm: clang-19 and lld with
-#                  sid's glibc as the sysroot; Rust's std built with -Zbuild-std)
+#                  unpacked for -kernel; no cross gcc in bookworm: trixie's, unpacked with
+#                  its host libraries (lib.sh's unpacked_cross_gcc); Rust's std built with
+#                  -Zbuild-std; booted with initcall_blacklist=i8042_init)
 # The ci tier keeps each architecture's newest kernel (V2 mode, the kernel's debug checks)
 # and, where the architecture has one, its oldest (no mm_cid, no feature size); x86_64's
 # own tests run natively on the host's kernel in .ci/run besides (every acceptance scenario).

@@ -207,41 +207,8 @@ unpacked_cross_gcc() { # SUITE TRIPLE DEB_ARCH DIR
 #    dpkg status, the Rust targets.
 # ---------------------------------------------------------------------------------------
 # Where the cross glibc lives (qemu-user's prefix): Debian's cross packages, or the
-# sysroot of clang_cross.
+# unpacked toolchain's (unpacked_cross_gcc).
 CROSS_ROOT=
-# A cross toolchain where the host's archive has no cross gcc (bookworm has none for
-# loongarch64): clang and lld (LLVM 19, bookworm's) with a sysroot of the first glibc
-# suite's DEB_ARCH packages (libc6, libc6-dev, linux-libc-dev, libgcc-s1 and the libgcc-N-dev
-# of that suite's gcc), behind the usual names ($CROSS-gcc, -strip, -readelf) on PATH.
-clang_cross() {
-    local dir=$VM_ROOT/cross-$CROSS suite=${GLIBCS%% *} apt gccv tmp deb tool
-    CROSS_ROOT=$dir/sysroot
-    export PATH=$dir/bin:$PATH
-    [ -e "$dir/ready" ] && return
-    for tool in clang-19 ld.lld-19 llvm-strip-19 llvm-readelf-19; do
-        command -v "$tool" >/dev/null || { apt_install clang-19 lld-19 llvm-19; break; }
-    done
-    apt=$(suite_apt "$suite")
-    gccv=$(APT_CONFIG="$apt/apt.conf" apt-cache depends gcc | sed -n 's/^ *Depends: gcc-\([0-9]*\)$/\1/p' | head -1)
-    [ -n "$gccv" ] || die "no gcc-N behind $suite's $DEB_ARCH gcc"
-    log "a clang-19 cross toolchain for $CROSS: $suite's $DEB_ARCH glibc and libgcc-$gccv-dev as its sysroot"
-    rm -rf "$dir"
-    mkdir -p "$dir/bin" "$CROSS_ROOT"
-    tmp=$(mktemp -d "$VM/dl.XXXXXX")
-    (cd "$tmp" && APT_CONFIG="$apt/apt.conf" apt-get download -qq libc6 libc6-dev linux-libc-dev libgcc-s1 "libgcc-$gccv-dev")
-    for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$CROSS_ROOT"; done
-    rm -rf "$tmp"
-    # merged /usr, as a Debian system has it: libc.so's linker script and the binaries'
-    # interpreter name /lib64/ld-linux-*.so.1.
-    ln -sfn usr/lib "$CROSS_ROOT/lib"
-    [ ! -d "$CROSS_ROOT/usr/lib64" ] || ln -sfn usr/lib64 "$CROSS_ROOT/lib64"
-    printf '#!/bin/sh\nexec clang-19 --target=%s --sysroot=%s -fuse-ld=lld -Wno-unused-command-line-argument "$@"\n' \
-        "$CROSS" "$CROSS_ROOT" >"$dir/bin/$CROSS-gcc"
-    printf '#!/bin/sh\nexec llvm-strip-19 "$@"\n' >"$dir/bin/$CROSS-strip"
-    printf '#!/bin/sh\nexec llvm-readelf-19 "$@"\n' >"$dir/bin/$CROSS-readelf"
-    chmod +x "$dir/bin"/*
-    touch "$dir/ready"
-}
 
 BUILD_STD_TARGETS=
 install_host_tools() {
@@ -249,7 +216,12 @@ install_host_tools() {
     archive_init
     CROSS_ROOT=/usr/$CROSS
     if ! command -v "$CROSS-gcc" >/dev/null && ! apt-cache show "gcc-$CROSS" >/dev/null 2>&1; then
-        clang_cross
+        # No cross gcc in the host's archive (bookworm, for loongarch64): trixie's, unpacked
+        # beside its own host libraries; its binutils (strip, readelf) come with it.
+        local dir=$VM_ROOT/cross-$CROSS
+        unpacked_cross_gcc trixie "$CROSS" "$DEB_ARCH" "$dir" >/dev/null
+        export PATH=$dir/bin:$dir/root/usr/bin:$PATH
+        CROSS_ROOT=$dir/root/usr/$CROSS
     fi
     command -v "$CROSS-gcc" >/dev/null || missing+=("gcc-$CROSS")
     if [ "$CROSS_NATIVE" = 0 ]; then
