@@ -677,8 +677,8 @@ plan_acceptance() { # CELL GROUP
         "$1" "$2" "$ACCEPTANCE_DEADLINE" "$(cell_env "$1")" "$(cell_dir "$1")" "$ACCEPTANCE_SIZE" "$2"
 }
 # Whether the acceptance suite has its scenarios in CELL's build: on a target without an
-# rseq! backend (or whose backend the suite does not list yet) it is built as a stub that
-# refuses every scenario (exit 2, "its sections need an rseq backend"); its groups are then
+# rseq! backend, or built without the instrumentation (VM_INSTRUMENTED=0), it is a stub
+# that refuses every scenario (exit 2, "acceptance: cannot run ..."); its groups are then
 # left out of the plan, and the log says so once per ABI.
 declare -A ACCEPTANCE_RUNS=()
 acceptance_runs_in() { # CELL
@@ -692,11 +692,11 @@ acceptance_runs_in() { # CELL
     esac
     if [ -z "${ACCEPTANCE_RUNS[$abi]:-}" ]; then
         exe=$(exe_of "$tests" acceptance)
-        if [ -n "$exe" ] && ! grep -qa "its sections need an rseq backend" "$exe"; then
+        if [ -n "$exe" ] && ! grep -qa "acceptance: cannot run" "$exe"; then
             ACCEPTANCE_RUNS[$abi]=1
         else
             ACCEPTANCE_RUNS[$abi]=0
-            log "$abi: the acceptance suite has no scenarios on this target (no rseq! backend it lists): its groups are left out" >&2
+            log "$abi: the acceptance suite has no scenarios in this build (no rseq! backend, or not instrumented): its groups are left out" >&2
         fi
     fi
     [ "${ACCEPTANCE_RUNS[$abi]}" = 1 ]
@@ -873,7 +873,7 @@ boot() { # SPEC INDEX
         </dev/null >"$console" 2>&1 &
     local qemu_pid=$!
     while kill -0 "$qemu_pid" 2>/dev/null; do
-        if grep -aq "Kernel panic - not syncing" "$console"; then
+        if grep -aqs "Kernel panic - not syncing" "$console"; then
             sleep 5 # the panic's own report
             kill -TERM "$qemu_pid" 2>/dev/null || true
             log "the kernel panicked: qemu stopped"
