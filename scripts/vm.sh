@@ -82,7 +82,8 @@
 # how often a rare hang happens), VM_ACCEPTANCE / VM_ACCEPTANCE_OWN (acceptance groups),
 # VM_ACCEPTANCE_SIZE (tiny), VM_TEST_DEADLINE / VM_ACCEPTANCE_DEADLINE (seconds per test:
 # 300, 480), VM_BOOT_TIMEOUT (seconds per boot at most: 1800 for ci, 5400 for full),
-# VM_INSTRUMENTED=0 (a build without the test instrumentation), VM_ALL_TESTS=1 (also the root crate's stress and unit tests; slow under emulation).
+# VM_INSTRUMENTED=0 (a build without the test instrumentation: no acceptance scenarios),
+# VM_ALL_TESTS=1 (also the root crate's stress and unit tests; slow under emulation).
 set -euo pipefail
 
 usage() {

@@ -65,6 +65,7 @@ arch_facts() { # ARCH
     # The host's own gcc and glibc for its own architecture: no qemu-user.
     CROSS_NATIVE=0
     [ "$1" != "$(uname -m)" ] || CROSS_NATIVE=1
+    # shellcheck disable=SC2034 # (vm.sh reads the kernel lists)
     DEFAULT_KERNELS=${k[0]} CI_KERNELS=${k[1]} GLIBCS=${k[2]} NO_GLIBC_RSEQ=${k[3]} COMPAT=${k[4]}
 }
 # One fact of another architecture's row (the compat cells'): COLUMN counts from 1 after
