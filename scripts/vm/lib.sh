@@ -452,7 +452,7 @@ build_tests() { # TARGET CROSS -> "name path" lines
     if [ "${VM_ALL_TESTS:-0}" = 1 ]; then root_tests=(--lib --tests); fi
     local std=()
     if [[ " $BUILD_STD_TARGETS " == *" $target "* ]]; then
-        std=(-Zbuild-std=std,panic_abort)
+        std=("-Zbuild-std=std,panic_abort")
         export RUSTC_BOOTSTRAP=1
     fi
     local runtime=(cargo test "${std[@]}" --release --no-run --target "$target" -p rseq-dsl-runtime --tests --all-features)
