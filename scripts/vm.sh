@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suites on real Linux kernels under qemu-system, one architecture per call:
 #
-#     scripts/vm.sh x86_64|aarch64|riscv64 [--tier ci|full] [--fetch-only] [--kernel SPEC]
+#     scripts/vm.sh x86_64|aarch64|riscv64|s390x|ppc64le|loongarch64 [--tier ci|full] [--fetch-only] [--kernel SPEC]
 #
 # `--kernel SPEC` boots that kernel only (as VM_KERNELS=SPEC would). `--kernel slice` (x86_64):
 # the kernel scripts/kernel-build.sh builds from Debian's linux-source-7.3 with the rseq
@@ -11,11 +11,20 @@
 # `--fetch-only` installs the tools and downloads the tier's kernels and glibcs, then stops:
 # .ci/run does that in the background while the host's tests build and run.
 #
+# Every architecture's facts (Debian and Rust names, cross toolchain, loader, qemu machine
+# and console, kernels, glibcs) are one row of the tables at the top of scripts/vm/lib.sh.
 # Kernels (Debian's, fetched with `apt-get download` under private APT configurations and
 # kept in vm/ARCH/, ignored by git), full tier / ci tier:
-#     x86_64   6.1 (bookworm), 6.12 (bookworm-backports), 7.3 (trixie-backports) / 7.3
-#     aarch64  6.1, 6.12, 7.3 / 6.1 and 7.3
-#     riscv64  6.12 (trixie), 7.2 (sid) / both
+#     x86_64       6.1 (bookworm), 6.12 (bookworm-backports), 7.3 (trixie-backports) / 7.3
+#     aarch64      6.1, 6.12, 7.3 / 6.1 and 7.3; with the armv7 compat cell (below)
+#     riscv64      6.12 (trixie), 7.2 (sid) / both
+#     s390x        6.1 (bookworm: trixie serves no s390x kernel here) / the same
+#                  (-M s390-ccw-virtio, console ttysclp0)
+#     ppc64le      6.1 (bookworm, linux-image-powerpc64le) / the same (-M pseries, hvc0)
+#     loongarch64  7.2 (sid) / the same (-M virt; Debian's vmlinuz is an EFI zboot image,
+#                  unpacked for -kernel; no cross gcc in bookworm: trixie's, unpacked with
+#                  its host libraries (lib.sh's unpacked_cross_gcc); Rust's std built with
+#                  -Zbuild-std; booted with initcall_blacklist=i8042_init)
 # The ci tier keeps each architecture's newest kernel (V2 mode, the kernel's debug checks)
 # and, where the architecture has one, its oldest (no mm_cid, no feature size); x86_64's
 # own tests run natively on the host's kernel in .ci/run besides (every acceptance scenario).
@@ -26,8 +35,12 @@
 # own area; riscv64 has no Rust musl std), `glibc-2.36`, `glibc-2.41`, `glibc-2.43` (the
 # libc6 of bookworm, trixie and sid, each with its own loader in the initramfs; 2.41+
 # registers 33 bytes, V2 mode, on 7.x kernels; riscv64: 2.41 and 2.43 only, bookworm's 2.36
-# has no riscv64 signature and never registers), and the newest glibc
-# with GLIBC_TUNABLES=glibc.pthread.rseq=0 (own area beside glibc). Every glibc cell first
+# has no riscv64 signature and never registers; s390x and ppc64le: 2.36; loongarch64:
+# 2.43), and the newest glibc with GLIBC_TUNABLES=glibc.pthread.rseq=0 (own area beside
+# glibc). aarch64's boots also hold `armv7-glibc-2.41`: the tests built for
+# armv7-unknown-linux-gnueabihf (Debian's gcc-arm-linux-gnueabihf) with trixie's armhf glibc
+# and loader, 32-bit processes on the 64-bit kernel (its COMPAT); that cell runs what the
+# primary cell runs. Every glibc cell first
 # runs scripts/vm/probe.c, which asks the kernel what glibc registered (length, mode),
 # and every cell the `whereami` example (who owns the area, as the runtime sees it).
 #
@@ -69,11 +82,12 @@
 # how often a rare hang happens), VM_ACCEPTANCE / VM_ACCEPTANCE_OWN (acceptance groups),
 # VM_ACCEPTANCE_SIZE (tiny), VM_TEST_DEADLINE / VM_ACCEPTANCE_DEADLINE (seconds per test:
 # 300, 480), VM_BOOT_TIMEOUT (seconds per boot at most: 1800 for ci, 5400 for full),
+# VM_INSTRUMENTED=0 (a build without the test instrumentation: no acceptance scenarios),
 # VM_ALL_TESTS=1 (also the root crate's stress and unit tests; slow under emulation).
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 x86_64|aarch64|riscv64 [--tier ci|full] [--fetch-only] [--kernel SPEC]" >&2
+    echo "usage: $0 x86_64|aarch64|riscv64|s390x|ppc64le|loongarch64 [--tier ci|full] [--fetch-only] [--kernel SPEC]" >&2
     exit 2
 }
 [ $# -ge 1 ] || usage
@@ -107,63 +121,10 @@ done
 case $TIER in ci | full) ;; *) usage ;; esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-case $ARCH in
-x86_64)
-    DEB_ARCH=amd64
-    CROSS=x86_64-linux-gnu
-    CROSS_NATIVE=1 # the host's own gcc and glibc 2.36; no qemu-user
-    MUSL=x86_64-unknown-linux-musl
-    GNU=x86_64-unknown-linux-gnu
-    LOADER=ld-linux-x86-64.so.2
-    QEMU=qemu-system-x86_64
-    QEMU_PACKAGE=qemu-system-x86
-    QEMU_ARGS=(-machine q35 -cpu max -smp 3 -m 1024)
-    QEMU_CONSOLE=ttyS0
-    DEFAULT_KERNELS="bookworm bookworm-backports trixie-backports:linux-binary-unsigned-7.3.4+deb13-amd64"
-    CI_KERNELS="trixie-backports:linux-binary-unsigned-7.3.4+deb13-amd64"
-    GLIBCS="bookworm trixie sid"
-    NO_GLIBC_RSEQ=
-    ;;
-aarch64)
-    DEB_ARCH=arm64
-    CROSS=aarch64-linux-gnu
-    CROSS_NATIVE=0
-    MUSL=aarch64-unknown-linux-musl
-    GNU=aarch64-unknown-linux-gnu
-    LOADER=ld-linux-aarch64.so.1
-    QEMU=qemu-system-aarch64
-    QEMU_PACKAGE=qemu-system-arm
-    QEMU_ARGS=(-M virt -cpu max -smp 3 -m 1024)
-    QEMU_CONSOLE=ttyAMA0
-    DEFAULT_KERNELS="bookworm bookworm-backports trixie-backports:linux-binary-7.3.4+deb13-arm64"
-    CI_KERNELS="bookworm trixie-backports:linux-binary-7.3.4+deb13-arm64"
-    GLIBCS="bookworm trixie sid"
-    NO_GLIBC_RSEQ=
-    SECTIONTEST=${VM_SECTIONTEST:-1} # the compiler's differential test (issue 13)
-    ;;
-riscv64)
-    DEB_ARCH=riscv64
-    CROSS=riscv64-linux-gnu
-    CROSS_NATIVE=0
-    MUSL= # Rust ships no riscv64 musl std
-    GNU=riscv64gc-unknown-linux-gnu
-    LOADER=ld-linux-riscv64-lp64d.so.1
-    QEMU=qemu-system-riscv64
-    # qemu 10 splits qemu-system-riscv out of qemu-system-misc; it depends on the OpenSBI
-    # firmware that `-bios default` loads.
-    QEMU_PACKAGE=qemu-system-riscv
-    QEMU_ARGS=(-M virt -cpu rv64 -smp 3 -m 1024 -bios default)
-    QEMU_CONSOLE=ttyS0
-    DEFAULT_KERNELS="trixie sid"
-    CI_KERNELS=$DEFAULT_KERNELS
-    # Bookworm has no riscv64 packages, and its glibc 2.36 (the cross one, `cross` here) has
-    # no riscv64 rseq signature: it never registers. VM_GLIBCS="cross trixie sid" adds that
-    # cell (an own area beside a glibc that exports __rseq_size = 0).
-    GLIBCS="trixie sid"
-    NO_GLIBC_RSEQ=2.36
-    ;;
-*) usage ;;
-esac
+# shellcheck source=scripts/vm/lib.sh
+source "$ROOT/scripts/vm/lib.sh"
+# The architecture's row of lib.sh's tables: Debian and Rust names, qemu, kernels, glibcs.
+arch_facts "$ARCH" || usage
 if [ "$TIER" = full ]; then
     KERNELS=${VM_KERNELS:-$DEFAULT_KERNELS}
 else
@@ -175,8 +136,6 @@ VM=$VM_ROOT/$ARCH
 START=$(date +%s)
 mkdir -p "$VM"
 
-# shellcheck source=scripts/vm/lib.sh
-source "$ROOT/scripts/vm/lib.sh"
 # shellcheck source=scripts/vm/slice.sh
 source "$ROOT/scripts/vm/slice.sh"
 if slice_wanted && [ "$ARCH" != x86_64 ]; then die "the slice kernel is built for x86_64 only"; fi

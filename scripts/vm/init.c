@@ -45,6 +45,26 @@
 #if defined(__riscv)
 #include <asm/ptrace.h> /* riscv64's struct user_regs_struct (glibc's sys/user.h has none) */
 #endif
+#if defined(__powerpc64__)
+#include <asm/ptrace.h> /* powerpc's struct pt_regs: glibc's sys/user.h has no user_regs_struct */
+#define user_regs_struct pt_regs
+#endif
+#if defined(__s390x__)
+#define user_regs_struct _user_regs_struct /* glibc's name on s390 */
+#endif
+/* Where a frame record keeps the return address and the caller's frame pointer, from the
+   frame pointer: [fp] and [fp + 8] on x86_64 and aarch64; the back chain and the LR save
+   doubleword on ppc64; below the frame pointer (the canonical frame address) on loongarch64. */
+#if defined(__powerpc64__)
+#define FRAME_RET 16
+#define FRAME_NEXT 0
+#elif defined(__loongarch64)
+#define FRAME_RET (-8)
+#define FRAME_NEXT (-16)
+#else
+#define FRAME_RET 8
+#define FRAME_NEXT 0
+#endif
 
 #define MAX_ARGS 64
 
@@ -151,6 +171,27 @@ static void show_user_stack(pid_t pid, pid_t tid) {
     fp = regs.s0;
     sp = regs.sp;
     lr = regs.ra;
+#elif defined(__s390x__)
+    /* r14 holds the return address, r15 the stack pointer. Without -mbackchain (Rust's
+       s390x code has none) no frame chain can be walked: the PC and r14 only. */
+    pc = regs.psw.addr;
+    fp = 0;
+    sp = regs.gprs[15];
+    lr = regs.gprs[14];
+#elif defined(__powerpc64__)
+    /* r1 is both stack and frame pointer: each frame's first doubleword is the caller's
+       r1 (the back chain), its third the saved link register (FRAME_RET below). */
+    pc = regs.nip;
+    fp = regs.gpr[1];
+    sp = regs.gpr[1] - 1;
+    lr = regs.link;
+#elif defined(__loongarch64)
+    pc = regs.csr_era;
+    fp = regs.regs[22];
+    sp = regs.regs[3];
+    lr = regs.regs[1];
+#else
+#error "no register names for this architecture's hang dumps"
 #endif
     int frame = 0;
     say("PC %d %d %d %#lx", pid, tid, frame++, pc);
@@ -158,11 +199,11 @@ static void show_user_stack(pid_t pid, pid_t tid) {
     /* A frame record lies above the stack pointer and each one above the last. */
     unsigned long prev = sp;
     while (fp > prev && fp - prev < (8ul << 20) && frame < 48) {
-        unsigned long ret = peek(tid, fp + sizeof(long));
+        unsigned long ret = peek(tid, fp + FRAME_RET);
         if (!ret) break;
         say("PC %d %d %d %#lx", pid, tid, frame++, ret);
         prev = fp;
-        fp = peek(tid, fp);
+        fp = peek(tid, fp + FRAME_NEXT);
     }
     ptrace(PTRACE_DETACH, tid, 0, 0);
 }

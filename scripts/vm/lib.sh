@@ -12,6 +12,69 @@ die() {
 }
 
 # ---------------------------------------------------------------------------------------
+# The architectures: every fact scripts/vm.sh and these steps need, one row each
+# ---------------------------------------------------------------------------------------
+# Machines and toolchains. `qemu-user`: the qemu-user-static binary's suffix (the fallback
+# checks). Kernel arguments beyond vm.sh's own: loongarch64's kernel, booted without
+# firmware (no ACPI tables), probes an i8042 controller that `virt` lacks and dies in
+# i8042_flush (an address error in init) unless that initcall is left out. qemu's
+# arguments come last (every machine also gets `-smp 3 -m 1024`, see vm.sh's header). s390x's console is the SCLP line console and ppc64's the hypervisor
+# console; neither needs virtio (the initramfs holds everything). armv7 has no boot of its
+# own: it is the aarch64 kernels' 32-bit compat cell (ARCH_KERNELS's last column).
+ARCH_MACHINES='
+# arch      | Debian  | cross triple          | Rust musl target           | Rust gnu target               | glibc loader                  | qemu-user   | qemu-system             | its package       | console  | kernel arguments              | qemu arguments
+x86_64      | amd64   | x86_64-linux-gnu      | x86_64-unknown-linux-musl  | x86_64-unknown-linux-gnu      | ld-linux-x86-64.so.2          | x86_64      | qemu-system-x86_64      | qemu-system-x86   | ttyS0    | -                             | -machine q35 -cpu max
+aarch64     | arm64   | aarch64-linux-gnu     | aarch64-unknown-linux-musl | aarch64-unknown-linux-gnu     | ld-linux-aarch64.so.1         | aarch64     | qemu-system-aarch64     | qemu-system-arm   | ttyAMA0  | -                             | -M virt -cpu max
+riscv64     | riscv64 | riscv64-linux-gnu     | -                          | riscv64gc-unknown-linux-gnu   | ld-linux-riscv64-lp64d.so.1   | riscv64     | qemu-system-riscv64     | qemu-system-riscv | ttyS0    | -                             | -M virt -cpu rv64 -bios default
+s390x       | s390x   | s390x-linux-gnu       | -                          | s390x-unknown-linux-gnu       | ld64.so.1                     | s390x       | qemu-system-s390x       | qemu-system-s390x | ttysclp0 | -                             | -M s390-ccw-virtio -cpu max
+ppc64le     | ppc64el | powerpc64le-linux-gnu | -                          | powerpc64le-unknown-linux-gnu | ld64.so.2                     | ppc64le     | qemu-system-ppc64       | qemu-system-ppc   | hvc0     | -                             | -M pseries -cpu power9
+loongarch64 | loong64 | loongarch64-linux-gnu | -                          | loongarch64-unknown-linux-gnu | ld-linux-loongarch-lp64d.so.1 | loongarch64 | qemu-system-loongarch64 | qemu-system-misc  | ttyS0    | initcall_blacklist=i8042_init | -M virt -cpu la464
+armv7       | armhf   | arm-linux-gnueabihf   | -                          | armv7-unknown-linux-gnueabihf | ld-linux-armhf.so.3           | arm         | qemu-system-arm         | qemu-system-arm   | ttyAMA0  | -                             | -M virt -cpu max
+'
+# Kernels (suite[:package]; a bare suite means its linux-image-DEB_ARCH), full tier / ci
+# tier; the glibc suites (one cell each); glibc versions without the architecture's rseq
+# signature (they never register); the 32-bit compat cells (ARCH:suite...: that
+# architecture's glibc, its binaries on these kernels). Bookworm is the only suite that
+# serves s390x and ppc64el kernels here (trixie's give 404) and sid the only loong64 one.
+ARCH_KERNELS='
+# arch      | full tier                                                                           | ci tier                                                   | glibcs              | no signature | compat
+x86_64      | bookworm bookworm-backports trixie-backports:linux-binary-unsigned-7.3.4+deb13-amd64 | trixie-backports:linux-binary-unsigned-7.3.4+deb13-amd64 | bookworm trixie sid | -            | -
+aarch64     | bookworm bookworm-backports trixie-backports:linux-binary-7.3.4+deb13-arm64         | bookworm trixie-backports:linux-binary-7.3.4+deb13-arm64 | bookworm trixie sid | -            | armv7:trixie
+riscv64     | trixie sid                                                                          | trixie sid                                                | trixie sid          | 2.36         | -
+s390x       | bookworm                                                                            | bookworm                                                  | bookworm            | -            | -
+ppc64le     | bookworm:linux-image-powerpc64le                                                    | bookworm:linux-image-powerpc64le                          | bookworm            | -            | -
+loongarch64 | sid                                                                                 | sid                                                       | sid                 | -            | -
+'
+arch_row() { # TABLE ARCH -> the row's fields, one per line, trimmed (`-` as empty)
+    awk -F'|' -v arch="$2" '
+        { for (i = 1; i <= NF; i++) { gsub(/^[ \t]+|[ \t]+$/, "", $i) } }
+        $1 == arch { for (i = 2; i <= NF; i++) print ($i == "-" ? "" : $i); found = 1 }
+        END { exit !found }' <<<"$1"
+}
+# Sets the per-architecture variables for ARCH (fails for an unknown one):
+# DEB_ARCH CROSS MUSL GNU LOADER QEMU_USER QEMU QEMU_PACKAGE QEMU_CONSOLE KERNEL_ARGS QEMU_ARGS
+# CROSS_NATIVE, DEFAULT_KERNELS CI_KERNELS GLIBCS NO_GLIBC_RSEQ COMPAT.
+arch_facts() { # ARCH
+    local f k args
+    mapfile -t f < <(arch_row "$ARCH_MACHINES" "$1") && [ ${#f[@]} = 11 ] || return 1
+    mapfile -t k < <(arch_row "$ARCH_KERNELS" "$1") && [ ${#k[@]} = 5 ] || return 1
+    DEB_ARCH=${f[0]} CROSS=${f[1]} MUSL=${f[2]} GNU=${f[3]} LOADER=${f[4]} QEMU_USER=${f[5]}
+    QEMU=${f[6]} QEMU_PACKAGE=${f[7]} QEMU_CONSOLE=${f[8]} KERNEL_ARGS=${f[9]}
+    read -r -a args <<<"${f[10]}"
+    QEMU_ARGS=("${args[@]}" -smp 3 -m 1024)
+    # The host's own gcc and glibc for its own architecture: no qemu-user.
+    CROSS_NATIVE=0
+    [ "$1" != "$(uname -m)" ] || CROSS_NATIVE=1
+    # shellcheck disable=SC2034 # (vm.sh reads the kernel lists)
+    DEFAULT_KERNELS=${k[0]} CI_KERNELS=${k[1]} GLIBCS=${k[2]} NO_GLIBC_RSEQ=${k[3]} COMPAT=${k[4]}
+}
+# One fact of another architecture's row (the compat cells'): COLUMN counts from 1 after
+# the name (1 Debian, 2 cross triple, 4 gnu target, 5 loader, 6 qemu-user).
+arch_fact() { # ARCH COLUMN
+    arch_row "$ARCH_MACHINES" "$1" | sed -n "$2p"
+}
+
+# ---------------------------------------------------------------------------------------
 # APT: the host's own configuration for cross tools, private ones for everything else
 # ---------------------------------------------------------------------------------------
 # Refused when the installation would remove a package: Debian's cross gccs conflict with
@@ -85,14 +148,15 @@ APT::Sandbox::User "root";
 EOF
 }
 
-# The directory of a private APT configuration for DEB_ARCH packages of one suite (an
-# empty dpkg status: nothing is installed from it), its lists fetched once.
-suite_apt() { # SUITE
-    local apt=$VM/apt-$DEB_ARCH-$1
+# The directory of a private APT configuration for DEB (default DEB_ARCH) packages of one
+# suite (an empty dpkg status: nothing is installed from it), its lists fetched once.
+suite_apt() { # SUITE [DEB]
+    local deb=${2:-$DEB_ARCH}
+    local apt=$VM/apt-$deb-$1
     if [ ! -e "$apt/updated" ]; then
         mkdir -p "$apt"
         : >"$apt/status"
-        private_apt "$apt" "$DEB_ARCH" "$apt/status" "$1"
+        private_apt "$apt" "$deb" "$apt/status" "$1"
         APT_CONFIG="$apt/apt.conf" apt-get update -qq
         touch "$apt/updated"
     fi
@@ -143,16 +207,39 @@ unpacked_cross_gcc() { # SUITE TRIPLE DEB_ARCH DIR
 #    from bookworm-backports (qemu 10) through a private configuration with the real
 #    dpkg status, the Rust targets.
 # ---------------------------------------------------------------------------------------
+# Where the cross glibc lives (qemu-user's prefix): Debian's cross packages, or the
+# unpacked toolchain's (unpacked_cross_gcc).
+CROSS_ROOT=
+
+BUILD_STD_TARGETS=
 install_host_tools() {
     local missing=()
+    archive_init
+    CROSS_ROOT=/usr/$CROSS
+    if ! command -v "$CROSS-gcc" >/dev/null && ! apt-cache show "gcc-$CROSS" >/dev/null 2>&1; then
+        # No cross gcc in the host's archive (bookworm, for loongarch64): trixie's, unpacked
+        # beside its own host libraries; its binutils (strip, readelf) come with it.
+        local dir=$VM_ROOT/cross-$CROSS
+        unpacked_cross_gcc trixie "$CROSS" "$DEB_ARCH" "$dir" >/dev/null
+        export PATH=$dir/bin:$dir/root/usr/bin:$PATH
+        CROSS_ROOT=$dir/root/usr/$CROSS
+    fi
     command -v "$CROSS-gcc" >/dev/null || missing+=("gcc-$CROSS")
     if [ "$CROSS_NATIVE" = 0 ]; then
-        [ -e "/usr/$CROSS/lib/libc.a" ] || missing+=("libc6-dev-$DEB_ARCH-cross")
-        [ -e "/usr/$CROSS/lib/$LOADER" ] || missing+=("libc6-$DEB_ARCH-cross")
-        command -v "qemu-$ARCH-static" >/dev/null || missing+=(qemu-user-static)
+        [ -e "$CROSS_ROOT/lib/libc.a" ] || [ -e "$CROSS_ROOT/usr/lib/$CROSS/libc.a" ] || missing+=("libc6-dev-$DEB_ARCH-cross")
+        [ -e "$CROSS_ROOT/lib/$LOADER" ] || [ -e "$CROSS_ROOT/usr/lib/$CROSS/$LOADER" ] || missing+=("libc6-$DEB_ARCH-cross")
+        command -v "qemu-$QEMU_USER-static" >/dev/null || missing+=(qemu-user-static)
     fi
+    # The 32-bit compat cells' cross gcc and glibc (armv7 on aarch64).
+    local compat cross deb
+    for compat in $(compat_archs); do
+        cross=$(arch_fact "$compat" 2) deb=$(arch_fact "$compat" 1)
+        command -v "$cross-gcc" >/dev/null || missing+=("gcc-$cross")
+        [ -e "/usr/$cross/lib/libc.a" ] || missing+=("libc6-dev-$deb-cross")
+        [ -e "/usr/$cross/lib/$(arch_fact "$compat" 5)" ] || missing+=("libc6-$deb-cross")
+    done
     local tool
-    for tool in python3 jq patchelf; do
+    for tool in python3 jq patchelf zstd; do
         command -v "$tool" >/dev/null || missing+=("$tool")
     done
     if [ ${#missing[@]} -gt 0 ]; then
@@ -162,11 +249,15 @@ install_host_tools() {
 
     local installed t
     installed=$(rustup target list --installed)
-    for t in $MUSL $GNU; do
-        grep -qx "$t" <<<"$installed" || rustup target add "$t"
+    for t in $MUSL $GNU $(for compat in $(compat_archs); do arch_fact "$compat" 4; done); do
+        grep -qx "$t" <<<"$installed" || rustup target add "$t" 2>/dev/null || {
+            # No std for it in this rustup mirror (loongarch64): built from rust-src.
+            log "no rust-std for $t: its std is built from source (-Zbuild-std)"
+            grep -qx rust-src <<<"$(rustup component list --installed)" || rustup component add rust-src
+            BUILD_STD_TARGETS+=" $t"
+        }
     done
 
-    archive_init
     if ! command -v "$QEMU" >/dev/null; then
         log "installing $QEMU_PACKAGE from bookworm-backports (private APT configuration)"
         private_apt "$VM_ROOT/apt-host" "$(dpkg --print-architecture)" /var/lib/dpkg/status \
@@ -213,6 +304,38 @@ kernel_image_in() { # DIR
         \( -type f -o -type l \) | head -1
 }
 
+# An EFI zboot image (loong64's vmlinuz: a PE stub with a compressed kernel inside) is
+# something qemu's -kernel refuses ("unable to handle EFI zboot image with zstd
+# compression"); the kernel inside, a plain EFI-stub Image, boots directly. Its header:
+# "MZ", "zimg" at 4, the payload's offset and size (le32) at 8 and 12, the compression
+# ("zstd", "gzip") at 24.
+unzboot() { # IMAGE (replaced in place by its payload, if it is a zboot image)
+    local kind
+    kind=$(python3 - "$1" <<'PY'
+import struct, sys
+path = sys.argv[1]
+with open(path, "rb") as f:
+    head = f.read(32)
+    if head[:2] != b"MZ" or head[4:8] != b"zimg":
+        sys.exit(0)
+    offset, size = struct.unpack_from("<II", head, 8)
+    f.seek(offset)
+    payload = f.read(size)
+with open(path + ".payload", "wb") as out:
+    out.write(payload)
+print(head[24:32].rstrip(b"\0").decode())
+PY
+    ) || die "reading $1's zboot header failed"
+    case $kind in
+    "") return ;;
+    zstd) zstd -q -d -f "$1.payload" -o "$1" ;;
+    gzip) gzip -d -c "$1.payload" >"$1" ;;
+    *) die "$1: an EFI zboot image compressed with $kind" ;;
+    esac
+    rm -f "$1.payload"
+    log "$1: the kernel inside its EFI zboot image ($kind), unpacked"
+}
+
 kernel_suite() { echo "${1%%:*}"; }
 kernel_package() { # SPEC: suite[:package] (default: the suite's linux-image-DEB_ARCH)
     local package=${1#*:}
@@ -242,6 +365,7 @@ fetch_kernel() { # SPEC -> $VM/kernels/SUITE/vmlinuz
     image=$(kernel_image_in "$tmp/extracted")
     mkdir -p "$out"
     cp -L "$image" "$out/vmlinuz"
+    unzboot "$out/vmlinuz"
     cp "$tmp/package" "$out/package"
     rm -rf "$tmp"
 }
@@ -250,9 +374,12 @@ fetch_kernel() { # SPEC -> $VM/kernels/SUITE/vmlinuz
 # $VM/glibc/SUITE, with its upstream version in `version`. The suite `cross` is the cross
 # glibc the binaries link against (libc6-DEB_ARCH-cross, bookworm's 2.36): bookworm itself
 # has no riscv64 packages.
-fetch_glibc() { # SUITE
-    local suite=$1 dir=$VM/glibc/$1 apt tmp deb
-    [ -s "$dir/$LOADER" ] && [ -s "$dir/version" ] && return
+fetch_glibc() { # SUITE | COMPAT-ARCH:SUITE (then into $VM/glibc/COMPAT-ARCH-SUITE)
+    local suite=${1#*:} dir=$VM/glibc/${1/:/-} apt tmp deb debarch=$DEB_ARCH loader=$LOADER
+    if [ "$suite" != "$1" ]; then
+        debarch=$(arch_fact "${1%%:*}" 1) loader=$(arch_fact "${1%%:*}" 5)
+    fi
+    [ -s "$dir/$loader" ] && [ -s "$dir/version" ] && return
     if [ "$suite" = cross ]; then
         rm -rf "$dir"
         mkdir -p "$dir"
@@ -261,27 +388,41 @@ fetch_glibc() { # SUITE
         dpkg-query -W -f '${Version}' "libc6-$DEB_ARCH-cross" | sed 's/-.*//' >"$dir/version"
         return
     fi
-    apt=$(suite_apt "$suite")
-    log "downloading the $DEB_ARCH glibc of $suite"
+    apt=$(suite_apt "$suite" "$debarch")
+    log "downloading the $debarch glibc of $suite"
     tmp=$(mktemp -d "$VM/dl.XXXXXX")
     (cd "$tmp" && APT_CONFIG="$apt/apt.conf" apt-get download -qq libc6 libgcc-s1)
     for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$tmp/extracted"; done
     rm -rf "$dir"
     mkdir -p "$dir"
-    find "$tmp/extracted" \( -name '*.so.*' -o -name "$LOADER" \) \( -type f -o -type l \) \
+    find "$tmp/extracted" \( -name '*.so.*' -o -name "$loader" \) \( -type f -o -type l \) \
         -exec cp -L {} "$dir/" \;
     # 2.41-12 -> 2.41
     dpkg-deb -f "$(ls "$tmp"/libc6_*.deb)" Version | sed 's/-.*//' >"$dir/version"
     rm -rf "$tmp"
 }
-glibc_version() { cat "$VM/glibc/$1/version"; }
+glibc_version() { cat "$VM/glibc/${1/:/-}/version"; } # SUITE | COMPAT-ARCH:SUITE
+
+# The compat cells (ARCH_KERNELS's last column): their architectures, and every
+# glibc as COMPAT-ARCH:SUITE.
+compat_archs() {
+    local c
+    for c in $COMPAT; do echo "${c%%:*}"; done
+}
+compat_glibcs() {
+    local c s
+    for c in $COMPAT; do
+        IFS=: read -r -a s <<<"$c"
+        for s in "${s[@]:1}"; do echo "${c%%:*}:$s"; done
+    done
+}
 
 download_all() {
     local spec suite
     for spec in $KERNELS; do fetch_kernel "$spec"; done
-    for suite in $GLIBCS; do fetch_glibc "$suite"; done
+    for suite in $GLIBCS $(compat_glibcs); do fetch_glibc "$suite"; done
     log "kernels: $(for spec in $KERNELS; do cat "$VM/kernels/$(kernel_suite "$spec")/package"; done | tr '\n' ' ')"
-    log "glibcs: $(for suite in $GLIBCS; do echo -n "$suite $(glibc_version "$suite"), "; done)"
+    log "glibcs: $(for suite in $GLIBCS $(compat_glibcs); do echo -n "$suite $(glibc_version "$suite"), "; done)"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -291,26 +432,37 @@ download_all() {
 #    descriptor walk, acceptance suite, fork contract and CPU hot-plug test, and the
 #    whereami example.
 # ---------------------------------------------------------------------------------------
-build_tests() { # TARGET -> "name path" lines
+build_tests() { # TARGET CROSS -> "name path" lines
     local target=$1 var
+    # Debian's cross gcc links (and for the gnu targets, against its cross glibc 2.36).
+    export "CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$target")_LINKER=$2-gcc"
     var=CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$target")_RUSTFLAGS
     # rseq_dsl_vm: the root Cargo.toml leaves the host-only dev tools (benches, compile-fail
     # suite) out of these builds. The test instrumentation's cfgs (scripts/instrumented.sh):
     # the acceptance suite forces its restarts with injected delays.
-    export "$var=-C force-frame-pointers=yes --cfg rseq_dsl_vm $("$ROOT/scripts/instrumented.sh" printenv RSEQ_INSTRUMENTED_CFGS)"
+    # VM_INSTRUMENTED=0 builds without it (the acceptance suite then has no scenarios): for a
+    # backend whose instrumented sections do not build yet.
+    local cfgs=
+    [ "${VM_INSTRUMENTED:-1}" = 0 ] || cfgs=$("$ROOT/scripts/instrumented.sh" printenv RSEQ_INSTRUMENTED_CFGS)
+    export "$var=-C force-frame-pointers=yes --cfg rseq_dsl_vm $cfgs"
     export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
     local root_tests=(--test smoke --test descriptors --test acceptance --test fork --test hotplug)
     # Our time-slice extension tests (issue 26), once they exist: they run on the slice kernel.
     if [ -e "$ROOT/tests/slice.rs" ] || [ -e "$ROOT/tests/slice/main.rs" ]; then root_tests+=(--test slice); fi
     if [ "${VM_ALL_TESTS:-0}" = 1 ]; then root_tests=(--lib --tests); fi
-    local runtime=(cargo test --release --no-run --target "$target" -p rseq-dsl-runtime --tests --all-features)
-    local crate=(cargo test --release --no-run --target "$target" -p rseq-dsl "${root_tests[@]}" --all-features)
-    local example=(cargo build --release --target "$target" -p rseq-dsl --example whereami --all-features)
+    local std=()
+    if [[ " $BUILD_STD_TARGETS " == *" $target "* ]]; then
+        std=("-Zbuild-std=std,panic_abort")
+        export RUSTC_BOOTSTRAP=1
+    fi
+    local runtime=(cargo test "${std[@]}" --release --no-run --target "$target" -p rseq-dsl-runtime --tests --all-features)
+    local crate=(cargo test "${std[@]}" --release --no-run --target "$target" -p rseq-dsl "${root_tests[@]}" --all-features)
+    local example=(cargo build "${std[@]}" --release --target "$target" -p rseq-dsl --example whereami --all-features)
     # The allocator's tests, each with it as the global allocator (full tier: under
     # emulation they take minutes, more than CI's budget leaves).
     local alloc=(true)
     if [ "$TIER" = full ]; then
-        alloc=(cargo test --release --no-run --target "$target" -p rseq-dsl-alloc --test global --test workloads)
+        alloc=(cargo test "${std[@]}" --release --no-run --target "$target" -p rseq-dsl-alloc --test global --test workloads)
     fi
     # Twice each: a readable build (its errors shown), then the same with JSON, already fresh.
     (cd "$ROOT" && nice -n 19 "${runtime[@]}" --quiet >&2 && nice -n 19 "${crate[@]}" --quiet >&2 &&
@@ -333,14 +485,22 @@ exe_of() { awk -v n="$2" '$1 == n { print $2 }' <<<"$1" | head -1; }
 build_all() {
     if [ -n "$MUSL" ]; then
         log "building test binaries for $MUSL"
-        MUSL_TESTS=$(build_tests "$MUSL")
+        MUSL_TESTS=$(build_tests "$MUSL" "$CROSS")
         [ -n "$MUSL_TESTS" ] || die "no $MUSL test executables found"
     fi
     log "building test binaries for $GNU"
-    GNU_TESTS=$(build_tests "$GNU")
+    GNU_TESTS=$(build_tests "$GNU" "$CROSS")
     [ -n "$GNU_TESTS" ] || die "no $GNU test executables found"
     log "built: $(awk '{ print $1 }' <<<"$GNU_TESTS" | sort | tr '\n' ' ')"
+    local compat target
+    for compat in $(compat_archs); do
+        target=$(arch_fact "$compat" 4)
+        log "building test binaries for $target (the compat cells)"
+        COMPAT_TESTS[$compat]=$(build_tests "$target" "$(arch_fact "$compat" 2)")
+        [ -n "${COMPAT_TESTS[$compat]}" ] || die "no $target test executables found"
+    done
 }
+declare -A COMPAT_TESTS=() # compat architecture -> "name path" lines
 
 # ---------------------------------------------------------------------------------------
 # 4. qemu-user (foreign architectures only): rseq is ENOSYS there, so only the unavailable
@@ -364,18 +524,25 @@ qemu_user() { # LABEL ENV... -- EXE ARGS...
     user_failed=1
 }
 qemu_user_checks() {
-    [ "$CROSS_NATIVE" = 1 ] && return
-    local libc tests
-    for libc in musl gnu; do
-        if [ $libc = musl ]; then tests=${MUSL_TESTS:-}; else tests=$GNU_TESTS; fi
+    local abi tests cross user prefix
+    for abi in musl gnu $(compat_archs); do
+        case $abi in
+        musl) tests=${MUSL_TESTS:-} cross=$CROSS user=$QEMU_USER prefix=$CROSS_ROOT ;;
+        gnu) tests=$GNU_TESTS cross=$CROSS user=$QEMU_USER prefix=$CROSS_ROOT ;;
+        *)
+            tests=${COMPAT_TESTS[$abi]} cross=$(arch_fact "$abi" 2) user=$(arch_fact "$abi" 6)
+            prefix=/usr/$cross
+            ;;
+        esac
         [ -n "$tests" ] || continue
-        qemu_user "$libc unavailable (child role: all APIs NotImplemented)" \
-            QEMU_LD_PREFIX="/usr/$CROSS" RSEQ_DSL_TEST_CHILD_ROLE=seccomp-enosys \
+        [ "$CROSS_NATIVE" = 1 ] && [ "$cross" = "$CROSS" ] && continue
+        qemu_user "$abi unavailable (child role: all APIs NotImplemented)" \
+            QEMU_LD_PREFIX="$prefix" RSEQ_DSL_TEST_CHILD_ROLE=seccomp-enosys \
             "$ROOT/scripts/deadline.sh" 120 \
-            "qemu-$ARCH-static" "$(exe_of "$tests" unavailable)" --exact rseq_refused_with_enosys --nocapture
-        qemu_user "$libc cpu (current_cpu falls back to sched_getcpu)" \
-            QEMU_LD_PREFIX="/usr/$CROSS" "$ROOT/scripts/deadline.sh" 120 \
-            "qemu-$ARCH-static" "$(exe_of "$tests" cpu)" --exact current_cpu_is_always_a_possible_cpu
+            "qemu-$user-static" "$(exe_of "$tests" unavailable)" --exact rseq_refused_with_enosys --nocapture
+        qemu_user "$abi cpu (current_cpu falls back to sched_getcpu)" \
+            QEMU_LD_PREFIX="$prefix" "$ROOT/scripts/deadline.sh" 120 \
+            "qemu-$user-static" "$(exe_of "$tests" cpu)" --exact current_cpu_is_always_a_possible_cpu
     done
 }
 
@@ -400,6 +567,14 @@ version_at_least() { # A B: A >= B (major.minor)
 
 CELLS=()
 cell_dir() { echo "${1%-off}"; }
+# Every glibc's cell name, with the glibc it runs (SUITE or COMPAT-ARCH:SUITE): glibc-V,
+# or for the compat cells ARCH-glibc-V (armv7-glibc-2.41).
+glibc_cells() { # -> "CELL KEY" lines
+    local key
+    for key in $GLIBCS; do echo "glibc-$(glibc_version "$key") $key"; done
+    for key in $(compat_glibcs); do echo "${key%%:*}-glibc-$(glibc_version "$key") $key"; done
+}
+glibc_key() { glibc_cells | awk -v c="$(cell_dir "$1")" '$1 == c { print $2 }'; } # CELL
 define_cells() {
     CELLS=()
     [ -n "$MUSL" ] && CELLS+=(musl)
@@ -410,6 +585,9 @@ define_cells() {
     done
     CELLS+=("$newest-off")
     PRIMARY=$newest
+    COMPAT_CELLS=()
+    for suite in $(compat_glibcs); do COMPAT_CELLS+=("${suite%%:*}-glibc-$(glibc_version "$suite")"); done
+    CELLS+=("${COMPAT_CELLS[@]}")
 }
 cell_env() { # CELL
     case $1 in
@@ -434,7 +612,6 @@ build_stage() {
     mkdir -p "$STAGE/t" "$STAGE/bin"
     # /init: init.c, static, with the architecture's register names for its hang dumps.
     "$CROSS-gcc" -static -Os -Wall -Wextra -Werror -o "$STAGE/init" "$ROOT/scripts/vm/init.c"
-    "$CROSS-gcc" -O2 -Wall -Wextra -Werror -o "$VM/probe" "$ROOT/scripts/vm/probe.c"
     if [ -n "$MUSL" ]; then
         mkdir -p "$STAGE/t/musl"
         while read -r name exe; do "$CROSS-strip" -o "$STAGE/t/musl/$name" "$exe"; done <<<"$MUSL_TESTS"
@@ -449,22 +626,30 @@ build_stage() {
         mkdir -p "$STAGE/t/selftests"
         cp "$VM/selftests"/basic_test "$VM/selftests"/param_test "$STAGE/t/selftests/"
     fi
-    local suite v dir lib
-    for suite in $GLIBCS; do
-        v=$(glibc_version "$suite")
-        dir=$STAGE/t/glibc-$v
-        mkdir -p "$dir" "$STAGE/glibc-$v"
-        cp -L "$VM/glibc/$suite/$LOADER" "$STAGE/glibc-$v/"
-        while read -r name exe; do "$CROSS-strip" -o "$dir/$name" "$exe"; done <<<"$GNU_TESTS"
-        cp "$VM/probe" "$dir/probe"
-        for lib in $("$CROSS-readelf" -d "$dir"/* | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort -u); do
-            [ -e "$VM/glibc/$suite/$lib" ] || die "$lib is not in $suite's libc6/libgcc-s1"
-            cp -L "$VM/glibc/$suite/$lib" "$STAGE/glibc-$v/"
+    # Each glibc cell: the binaries of its ABI (the architecture's own, or a compat one's),
+    # its loader and libraries in /CELL/, and probe.c built by that ABI's cross gcc.
+    local cell key cross loader tests from dir lib
+    while read -r cell key; do
+        if [ "$key" = "${key#*:}" ]; then
+            cross=$CROSS loader=$LOADER tests=$GNU_TESTS
+        else
+            cross=$(arch_fact "${key%%:*}" 2) loader=$(arch_fact "${key%%:*}" 5)
+            tests=${COMPAT_TESTS[${key%%:*}]}
+        fi
+        from=$VM/glibc/${key/:/-}
+        dir=$STAGE/t/$cell
+        mkdir -p "$dir" "$STAGE/$cell"
+        cp -L "$from/$loader" "$STAGE/$cell/"
+        while read -r name exe; do "$cross-strip" -o "$dir/$name" "$exe"; done <<<"$tests"
+        "$cross-gcc" -O2 -Wall -Wextra -Werror -o "$dir/probe" "$ROOT/scripts/vm/probe.c"
+        for lib in $("$cross-readelf" -d "$dir"/* | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort -u); do
+            [ -e "$from/$lib" ] || die "$lib is not in ${key}'s libc6/libgcc-s1"
+            cp -L "$from/$lib" "$STAGE/$cell/"
         done
         for exe in "$dir"/*; do
-            patchelf --set-interpreter "/glibc-$v/$LOADER" --force-rpath --set-rpath "/glibc-$v" "$exe"
+            patchelf --set-interpreter "/$cell/$loader" --force-rpath --set-rpath "/$cell" "$exe"
         done
-    done
+    done < <(glibc_cells)
 }
 
 # The plan of one boot (init.c's format: label, deadline, environment, command).
@@ -488,9 +673,36 @@ plan_test() { # CELL NAME [ARGS]
         "$(cell_dir "$1")" "$2" "${3:---test-threads=2}"
 }
 plan_acceptance() { # CELL GROUP
+    acceptance_runs_in "$1" || return 0
     printf '%s acceptance [%s]\t%s\t%s\t/t/%s/acceptance --%s %s !churn !glibc.pthread\n' \
         "$1" "$2" "$ACCEPTANCE_DEADLINE" "$(cell_env "$1")" "$(cell_dir "$1")" "$ACCEPTANCE_SIZE" "$2"
 }
+# Whether the acceptance suite has its scenarios in CELL's build: on a target without an
+# rseq! backend, or built without the instrumentation (VM_INSTRUMENTED=0), it is a stub
+# that refuses every scenario (exit 2, "acceptance: cannot run ..."); its groups are then
+# left out of the plan, and the log says so once per ABI.
+declare -A ACCEPTANCE_RUNS=()
+acceptance_runs_in() { # CELL
+    local abi tests exe
+    case $1 in
+    musl) abi=musl tests=${MUSL_TESTS:-} ;;
+    *)
+        abi=$(glibc_key "$1")
+        if [ "$abi" = "${abi#*:}" ]; then abi=gnu tests=$GNU_TESTS; else abi=${abi%%:*} tests=${COMPAT_TESTS[$abi]}; fi
+        ;;
+    esac
+    if [ -z "${ACCEPTANCE_RUNS[$abi]:-}" ]; then
+        exe=$(exe_of "$tests" acceptance)
+        if [ -n "$exe" ] && ! grep -qa "acceptance: cannot run" "$exe"; then
+            ACCEPTANCE_RUNS[$abi]=1
+        else
+            ACCEPTANCE_RUNS[$abi]=0
+            log "$abi: the acceptance suite has no scenarios in this build (no rseq! backend, or not instrumented): its groups are left out" >&2
+        fi
+    fi
+    [ "${ACCEPTANCE_RUNS[$abi]}" = 1 ]
+}
+
 # CPUs that come and go (tests/hotplug.rs): CPUs taken offline through sysfs while per-CPU
 # slots and the allocator's caches hold items, sparse online lists, an affinity of one CPU,
 # mm_cid with far more threads than CPUs. It is about the kernel, not the libc: once per
@@ -518,6 +730,10 @@ groups_share() { # LIST I N
     done
 }
 
+# A compat cell (armv7 on aarch64) is its ABI's only cell: it runs what the primary cell
+# runs, the acceptance groups included.
+is_compat_cell() { [[ " ${COMPAT_CELLS[*]} " == *" $1 "* ]]; }
+
 # CI tier: every cell runs the light tests; the newest kernel (7.x, with rseq_debug=1: the
 # strictest) runs the runtime's unit tests and the fork contract in the primary glibc cell
 # (the newest glibc) and the own area's cell; the acceptance groups are spread over the kernels of the architecture, ALL in the
@@ -543,6 +759,13 @@ write_plan() { # SUITE INDEX -> stdout
     done
     local nkernels
     nkernels=$(wc -w <<<"$KERNELS")
+    # No kernel with mm_cid (s390x and ppc64le: bookworm's 6.1 only): ALL runs over all of
+    # them anyway, its mm_cid scenarios skipping themselves, so that every scenario still
+    # runs once on the architecture.
+    if [ ${#mm_kernels[@]} = 0 ]; then
+        for spec in $KERNELS; do mm_kernels+=("$(kernel_suite "$spec")"); done
+        mm_index=$index
+    fi
     own_cell=${CELLS[0]}
     [ "$own_cell" = musl ] || own_cell=$PRIMARY-off
     if [ "$TIER" = full ]; then
@@ -569,18 +792,19 @@ write_plan() { # SUITE INDEX -> stdout
                 plan_test "$cell" global
                 plan_test "$cell" workloads
             fi
-            if [ "$cell" = "$PRIMARY" ]; then
+            if [ "$cell" = "$PRIMARY" ] || is_compat_cell "$cell"; then
                 while IFS= read -r group; do plan_acceptance "$cell" "$group"; done < <(groups_share "$ACCEPTANCE_ALL" 0 1)
             else
                 while IFS= read -r group; do plan_acceptance "$cell" "$group"; done < <(groups_share "$ACCEPTANCE_OWN" 0 1)
             fi
             continue
         fi
-        if { [ "$cell" = "$PRIMARY" ] || [ "$cell" = "$own_cell" ]; } && [ "$index" = $((nkernels - 1)) ]; then
+        if { [ "$cell" = "$PRIMARY" ] || [ "$cell" = "$own_cell" ] || is_compat_cell "$cell"; } &&
+            [ "$index" = $((nkernels - 1)) ]; then
             plan_test "$cell" rseq_dsl_runtime
             plan_test "$cell" fork_contract
         fi
-        if [ "$cell" = "$PRIMARY" ] && [ "$mm_index" -ge 0 ]; then
+        if { [ "$cell" = "$PRIMARY" ] || is_compat_cell "$cell"; } && [ "$mm_index" -ge 0 ]; then
             while IFS= read -r group; do plan_acceptance "$cell" "$group"; done < <(groups_share "$ACCEPTANCE_ALL" "$mm_index" "${#mm_kernels[@]}")
         fi
         if [ "$cell" = "$own_cell" ]; then
@@ -608,15 +832,16 @@ write_repeat_plan() {
 # ---------------------------------------------------------------------------------------
 vm_failed=0
 symbolize_dump() { # CONSOLE
-    local pairs=() name exe suite v
+    local pairs=() name exe cell key tests
     if [ -n "$MUSL" ]; then
         while read -r name exe; do pairs+=("/t/musl/$name=$exe"); done <<<"$MUSL_TESTS"
     fi
-    for suite in $GLIBCS; do
-        v=$(glibc_version "$suite")
-        pairs+=("/glibc-$v/libc.so.6=$VM/glibc/$suite/libc.so.6")
-        while read -r name exe; do pairs+=("/t/glibc-$v/$name=$exe"); done <<<"$GNU_TESTS"
-    done
+    while read -r cell key; do
+        tests=$GNU_TESTS
+        [ "$key" = "${key#*:}" ] || tests=${COMPAT_TESTS[${key%%:*}]}
+        pairs+=("/$cell/libc.so.6=$VM/glibc/${key/:/-}/libc.so.6")
+        while read -r name exe; do pairs+=("/t/$cell/$name=$exe"); done <<<"$tests"
+    done < <(glibc_cells)
     python3 "$ROOT/scripts/vm/symbolize.py" "$1" "${pairs[@]}" | head -400
 }
 
@@ -627,7 +852,7 @@ boot() { # SPEC INDEX
     if [ -n "${VM_REPEAT:-}" ]; then write_repeat_plan; else write_plan "$suite" "$2"; fi >"$plan"
     python3 "$ROOT/scripts/vm/newc.py" "$VM/initrd.gz" "$STAGE"
     # maxcpus=2 of the 3 CPUs (scripts/vm.sh): possible and present 0-2, online 0-1.
-    append="console=$QEMU_CONSOLE panic=-1 quiet maxcpus=2"
+    append="console=$QEMU_CONSOLE panic=-1 quiet maxcpus=2${KERNEL_ARGS:+ $KERNEL_ARGS}"
     # 7.x: the kernel's full checks of every descriptor and no system call inside a section,
     # SIGSEGV on a violation (off by default since the 6.19 rework).
     if version_at_least "$(kernel_version "$suite")" 6.19; then append+=" rseq_debug=1"; fi
@@ -640,10 +865,24 @@ boot() { # SPEC INDEX
     console=$VM/console-$suite.log
     log "booting $(cat "$VM/kernels/$suite/package") ($suite, '$append'): $(grep -c . "$plan") test runs, $(du -h "$VM/initrd.gz" | cut -f1) initramfs, deadline $deadline s"
     boot_start=$(date +%s)
-    # qemu's exit status says nothing about the tests: it is ignored.
+    # qemu's exit status says nothing about the tests: it is ignored. A kernel panic ends
+    # the boot at once: `panic=-1` reboots into -no-reboot's exit on most machines, but
+    # loongarch64's `virt` stays up after a panic, which would hold the boot until its
+    # deadline.
     timeout "$deadline" "$QEMU" "${QEMU_ARGS[@]}" -nographic -nic none -no-reboot \
         -kernel "$(kernel_file "$suite")" -initrd "$VM/initrd.gz" -append "$append" \
-        </dev/null >"$console" 2>&1 || true
+        </dev/null >"$console" 2>&1 &
+    local qemu_pid=$!
+    while kill -0 "$qemu_pid" 2>/dev/null; do
+        if grep -aqs "Kernel panic - not syncing" "$console"; then
+            sleep 5 # the panic's own report
+            kill -TERM "$qemu_pid" 2>/dev/null || true
+            log "the kernel panicked: qemu stopped"
+            break
+        fi
+        sleep 2
+    done
+    wait "$qemu_pid" || true
     tr -d '\r' <"$console" >"$console.txt"
     # The test harnesses' result lines and the markers; the full console log stays in $VM.
     grep -E "RSEQ-VM:|RSEQ-PROBE:|^test result|^ +main: |^(counter|lock|stack|buffer|records|control|mm_cid|hotplug:|skipped: hotplug)|aborts" \

@@ -35,9 +35,28 @@ extern const unsigned int __rseq_flags __attribute__((weak));
 #define RSEQ_SIG 0xd428bc00u
 #elif defined(__riscv)
 #define RSEQ_SIG 0xf1401073u
+#elif defined(__s390x__)
+#define RSEQ_SIG 0xB2FF0FFFu
+#elif defined(__powerpc64__)
+#define RSEQ_SIG 0x0fe5000bu
+#elif defined(__arm__)
+#define RSEQ_SIG 0xe7f5def3u
+#elif defined(__loongarch64)
+#define RSEQ_SIG 0x002a0010u
 #else
 #error "no rseq signature for this architecture"
 #endif
+
+/* The thread pointer glibc's __rseq_offset counts from: gcc 12 has no
+   __builtin_thread_pointer for powerpc, where it is r13. */
+static char *thread_pointer(void) {
+#if defined(__powerpc64__)
+    register char *tp __asm__("r13");
+    return tp;
+#else
+    return (char *)__builtin_thread_pointer();
+#endif
+}
 
 int main(int argc, char **argv) {
     int expect = argc > 1 && strcmp(argv[1], "glibc") == 0;
@@ -45,7 +64,7 @@ int main(int argc, char **argv) {
     unsigned size = &__rseq_size ? __rseq_size : 0;
     long offset = &__rseq_offset ? (long)__rseq_offset : 0;
     unsigned flags = &__rseq_flags ? __rseq_flags : 0;
-    char *area = (char *)__builtin_thread_pointer() + offset;
+    char *area = thread_pointer() + offset;
     int length = 0, sig_ok = 0;
     if (size > 0) {
         /* A registration's length lies between 20 (the original ABI) and a page. */

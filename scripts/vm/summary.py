@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summarises the VM consoles of scripts/vm.sh runs as the support table rows of docs/kernels.md.
 
-Usage: summary.py [--readme docs/kernels.md [--marker NAME]] CONSOLE.txt...
+Usage: summary.py [--readme docs/kernels.md [--marker NAME]] [--cells REGEX] CONSOLE.txt...
 
 One row per boot and libc cell (the first word of the plan labels: musl, glibc-2.41,
 glibc-2.43-off, ...): the kernel and its rseq feature size, who registered the area and
@@ -10,13 +10,14 @@ how (from scripts/vm/probe.c's line: the length the kernel holds and its mode; f
 acceptance scenarios and the aborts counted. Nothing is assumed: a cell without a probe or
 whereami line says so. With --readme, the rows between the `<!-- NAME:begin -->` and
 `<!-- NAME:end -->` markers (NAME: vm-results unless --marker says otherwise) are
-replaced, so the table always comes from a run.
+replaced, so the table always comes from a run. --cells keeps the cells whose name
+matches REGEX (the armv7 compat cells of an aarch64 console: `--cells 'armv7-.*'`).
 """
 import os
 import re
 import sys
 
-ARCH_ORDER = {"x86_64": 0, "aarch64": 1, "riscv64": 2}
+ARCH_ORDER = {"x86_64": 0, "aarch64": 1, "riscv64": 2, "s390x": 3, "ppc64le": 4, "loongarch64": 5}
 
 
 def new_cell():
@@ -51,6 +52,9 @@ def summarise(path):
                 continue
             elif m := re.match(r"RSEQ-PROBE: glibc (\S+) __rseq_size=(\d+) .*registered_length=(\d+) mode=(\S+)", line):
                 current["probe"] = dict(version=m.group(1), size=int(m.group(2)), length=int(m.group(3)), mode=m.group(4))
+            elif re.match(r"\s*main: .*rseq unavailable: .*no section backend", line):
+                # whereami on a target without an rseq! backend: the fallback paths only
+                current["whereami"] = "no backend"
             elif m := re.match(r"\s*main: .* by (\w+)(.*)", line):
                 current["owner"] = m.group(1)
                 current["whereami"] = line.strip()
@@ -77,6 +81,9 @@ def cell_name(cell):
         return "the extension's checks (`scripts/vm/slicecheck.c`, static) and the kernel's `slice_test`"
     if m := re.match(r"glibc-([\d.]+)(-off)?$", cell):
         return f"glibc {m.group(1)}" + (", `glibc.pthread.rseq=0`" if m.group(2) else "")
+    # A 32-bit compat cell on a 64-bit kernel (scripts/vm/lib.sh: armv7 on aarch64).
+    if m := re.match(r"(\w+)-glibc-([\d.]+)$", cell):
+        return f"{m.group(1)} (32-bit compat), glibc {m.group(2)}"
     return cell
 
 
@@ -93,10 +100,14 @@ def registration(c, cell):
         # whereami: "... by Own, V2 mode (64 bytes), ..."
         m = re.search(r"by \w+, (\w+) mode \((\d+) bytes\)", c["whereami"] or "")
         runtime = (c["owner"].lower(), int(m.group(2)), m.group(1).replace("Legacy", "legacy")) if m else (c["owner"].lower(), None, None)
+    if not runtime and c["whereami"] == "no backend":
+        runtime = ("no section backend (the fallback paths)", None, None)
     if p and p["length"]:
         text = f"glibc's: {p['length']} bytes, {p['mode']} (`__rseq_size` {p['size']})"
         if runtime == ("glibc", p["length"], p["mode"]):
             return text + "; the runtime uses it"
+        if runtime and not runtime[1]:
+            return text + f"; the runtime: {runtime[0]}"
         return text + (f"; the runtime: {runtime[0]} area, {runtime[1]} bytes, {runtime[2]}" if runtime else "; the runtime: not reported")
     if runtime and runtime[1]:
         text = f"{runtime[0]}: {runtime[1]} bytes, {runtime[2]}"
@@ -153,9 +164,12 @@ def main():
         readme, args = args[1], args[2:]
     if args[:1] == ["--marker"]:
         marker, args = args[1], args[2:]
+    cells = None
+    if args[:1] == ["--cells"]:
+        cells, args = re.compile(args[1]), args[2:]
     table = []
     for path in args:
-        table.extend(rows(path))
+        table.extend(r for r in rows(path) if cells is None or cells.fullmatch(r[2]))
     lines = [r[3] for r in sorted(table, key=lambda r: r[:3])]
     if not readme:
         print("\n".join(lines))

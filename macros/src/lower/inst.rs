@@ -261,7 +261,8 @@ pub trait Target {
     }
     /// The `asm!` register class of the slots and the `result` operand: `reg`, or a class
     /// without the registers the backend's instructions cannot take (powerpc64's
-    /// `reg_nonzero`: r0 as a base or `addi` source reads as 0).
+    /// `reg_nonzero`: r0 as a base or `addi` source reads as 0; s390x's `reg_addr`: `r0`
+    /// as a base or index register reads as zero).
     fn register_class(&self) -> &'static str {
         "reg"
     }
