@@ -611,7 +611,15 @@ mod tests {
         }))
         .to_string();
         let arm = expansion.split("s390x =>").nth(1).unwrap();
-        let arm = arm.split("none =>").next().unwrap();
+        // The arm ends where the next backend's (or the `none` arm) begins.
+        let next_arm = super::super::BACKENDS
+            .iter()
+            .map(|(name, _)| format!("{name} =>"))
+            .chain(["none =>".to_string()])
+            .filter_map(|marker| arm.find(&marker))
+            .min()
+            .unwrap();
+        let arm = &arm[..next_arm];
         assert!(arm.contains("s0 = in (reg_addr)"), "{arm}");
         assert!(arm.contains("scratch = out (reg_addr)"), "{arm}");
         assert!(arm.contains("result = out (reg_addr)"), "{arm}");
