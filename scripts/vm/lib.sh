@@ -39,8 +39,8 @@ armv7       | armhf   | arm-linux-gnueabihf   | -                          | arm
 ARCH_KERNELS='
 # arch      | full tier                                                                           | ci tier                                                   | glibcs              | no signature | compat
 x86_64      | bookworm bookworm-backports trixie-backports:linux-binary-unsigned-7.3.4+deb13-amd64 | trixie-backports:linux-binary-unsigned-7.3.4+deb13-amd64 | bookworm trixie sid | -            | -
-aarch64     | bookworm bookworm-backports trixie-backports:linux-binary-7.3.4+deb13-arm64         | bookworm trixie-backports:linux-binary-7.3.4+deb13-arm64 | bookworm trixie sid | -            | armv7:trixie
-riscv64     | trixie sid                                                                          | trixie sid                                                | trixie sid          | 2.36         | -
+aarch64     | bookworm bookworm-backports trixie-backports:linux-binary-7.3.4+deb13-arm64         | trixie-backports:linux-binary-7.3.4+deb13-arm64          | bookworm trixie sid | -            | armv7:trixie
+riscv64     | trixie sid                                                                          | sid                                                       | trixie sid          | 2.36         | -
 s390x       | bookworm                                                                            | bookworm                                                  | bookworm            | -            | -
 ppc64le     | bookworm:linux-image-powerpc64le                                                    | bookworm:linux-image-powerpc64le                          | bookworm            | -            | -
 loongarch64 | sid                                                                                 | sid                                                       | sid                 | -            | -
