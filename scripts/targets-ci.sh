@@ -18,14 +18,15 @@
 #             rseq-dsl-runtime and rseq-dsl-alloc (rseq-dsl-macros is a proc-macro, built
 #             for the host) for every target of CHECK_TARGETS (rustup) and BUILD_STD_TARGETS
 #             (`-Zbuild-std` from rust-src: this machine's rustup mirror has no std for
-#             loongarch64 and armv7 musl, and aarch64_be is tier 3)
+#             armv7 musl, and aarch64_be is tier 3; loongarch64, which has none either,
+#             is built and run by scripts/vm.sh)
 #   run       the published crates' tests (a subset per target, RUN_TESTS below) and the
 #             `whereami` example: x86_64-pc-windows-gnu under wine, i686-unknown-linux-musl
 #             natively (static, linked by rust-lld: no 32-bit libraries needed), where
 #             the i686 backend's sections run on the host kernel's rseq (RSEQ_RUN_TARGETS:
 #             its report counts whereami's threads on the rseq path and the percpu storms
 #             that aborted, and fails without either),
-#             powerpc64le and s390x Linux under qemu-user; every test binary under
+#             s390x Linux under qemu-user (built without its backend: no rseq there); every test binary under
 #             scripts/deadline.sh (cargo's runner); exact counts, and the tests that need
 #             rseq listed as ignored with their reason
 #   ui        every ui-tests/ case checked for x86_64-unknown-linux-gnu and for UI_TARGET
@@ -52,7 +53,9 @@ if [ -z "${TARGETS_CI_BOUNDED:-}" ]; then
 fi
 
 CHECK_TARGETS=${TARGETS_CHECK:-"x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-msvc x86_64-pc-windows-gnu i686-unknown-linux-gnu i686-unknown-linux-musl armv7-unknown-linux-gnueabihf powerpc64le-unknown-linux-gnu s390x-unknown-linux-gnu x86_64-unknown-freebsd"}
-BUILD_STD_TARGETS=${TARGETS_BUILD_STD:-"loongarch64-unknown-linux-gnu armv7-unknown-linux-musleabihf aarch64_be-unknown-linux-gnu"}
+# loongarch64 (no rustup std here either) is built with its tests, and run, by scripts/vm.sh
+# in CI's step 3: a check here would repeat that build.
+BUILD_STD_TARGETS=${TARGETS_BUILD_STD:-"armv7-unknown-linux-musleabihf aarch64_be-unknown-linux-gnu"}
 # powerpc64le runs its tests on its kernel (scripts/vm.sh ppc64le, CI step 3) and its
 # fallback check under qemu-user there; s390x stays here as the big-endian fallback run.
 RUN_TARGETS=${TARGETS_RUN:-"x86_64-pc-windows-gnu i686-unknown-linux-musl s390x-unknown-linux-gnu"}
@@ -311,17 +314,20 @@ check_one() { # TARGET [build-std]
     local tests=($(root_tests))
     begin=$SECONDS
     if [ "$mode" = build-std ]; then extra=('-Zbuild-std=std,panic_abort'); fi
-    local bootstrap=${RUSTC_BOOTSTRAP:-}
-    [ "$mode" != build-std ] || bootstrap=1
+    local bootstrap=${RUSTC_BOOTSTRAP:-} target_dir=$CARGO_TARGET_DIR
+    # A target directory of its own: RUSTC_BOOTSTRAP is watched by proc-macro2's build
+    # script, so setting it in the shared one would rebuild the host's proc macros (and
+    # everything after them) for the next phase.
+    [ "$mode" != build-std ] || bootstrap=1 target_dir=$CROSS_DIR/build-std
     # Both, whatever the first gives: the log then has every crate's errors.
     {
         echo "# cargo check --target $t ${extra[*]} -p rseq-dsl-runtime -p rseq-dsl-alloc"
-        RUSTC_BOOTSTRAP=$bootstrap cargo_n 900 cargo check "${extra[@]}" --target "$t" \
+        RUSTC_BOOTSTRAP=$bootstrap CARGO_TARGET_DIR=$target_dir cargo_n 900 cargo check "${extra[@]}" --target "$t" \
             --all-features -p rseq-dsl-runtime -p rseq-dsl-alloc --lib --tests --examples
     } >"$log" 2>&1 || status=failed
     {
         echo "# cargo check --target $t ${extra[*]} -p rseq-dsl"
-        RUSTC_BOOTSTRAP=$bootstrap cargo_n 900 cargo check "${extra[@]}" --target "$t" \
+        RUSTC_BOOTSTRAP=$bootstrap CARGO_TARGET_DIR=$target_dir cargo_n 900 cargo check "${extra[@]}" --target "$t" \
             --all-features -p rseq-dsl --lib --examples "${tests[@]}"
     } >>"$log" 2>&1 || status=failed
     if grep -q '^error' "$log"; then status=failed; fi

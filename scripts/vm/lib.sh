@@ -211,7 +211,9 @@ unpacked_cross_gcc() { # SUITE TRIPLE DEB_ARCH DIR
 # unpacked toolchain's (unpacked_cross_gcc).
 CROSS_ROOT=
 
-BUILD_STD_TARGETS=
+# The targets whose std is built from source (VM_ prefixed: scripts/targets-ci.sh sources
+# this file and has a BUILD_STD_TARGETS of its own, which this once emptied).
+VM_BUILD_STD_TARGETS=
 install_host_tools() {
     local missing=()
     archive_init
@@ -254,7 +256,7 @@ install_host_tools() {
             # No std for it in this rustup mirror (loongarch64): built from rust-src.
             log "no rust-std for $t: its std is built from source (-Zbuild-std)"
             grep -qx rust-src <<<"$(rustup component list --installed)" || rustup component add rust-src
-            BUILD_STD_TARGETS+=" $t"
+            VM_BUILD_STD_TARGETS+=" $t"
         }
     done
 
@@ -458,7 +460,7 @@ build_tests() { # TARGET CROSS -> "name path" lines
     if [ -e "$ROOT/tests/slice.rs" ] || [ -e "$ROOT/tests/slice/main.rs" ]; then root_tests+=(--test slice); fi
     if [ "${VM_ALL_TESTS:-0}" = 1 ]; then root_tests=(--lib --tests); fi
     local std=()
-    if [[ " $BUILD_STD_TARGETS " == *" $target "* ]]; then
+    if [[ " $VM_BUILD_STD_TARGETS " == *" $target "* ]]; then
         std=("-Zbuild-std=std,panic_abort")
         export RUSTC_BOOTSTRAP=1
     fi
