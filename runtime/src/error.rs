@@ -138,6 +138,13 @@ impl fmt::Display for Reason {
                 "this rseq! section has no {arch} form: it holds 64-bit integers, or needs \
                  more registers than {arch} has (see rseq!'s documentation, \"32-bit targets\")"
             ),
+            // `--cfg rseq_dsl_no_backend` builds a target that has a backend without it
+            // (runtime/build.rs): say so rather than list the architecture as missing.
+            Reason::NoBackend { arch } if crate::abi::BACKENDS.contains(arch) => write!(
+                f,
+                "rseq-dsl has no section backend for {arch} Linux in this build (it has one: \
+                 this build turned it off with --cfg rseq_dsl_no_backend)"
+            ),
             Reason::NoBackend { arch } => write!(
                 f,
                 "rseq-dsl has no section backend for {arch} Linux (it has {})",
@@ -199,4 +206,19 @@ impl std::error::Error for FenceError {}
 #[allow(dead_code)] // used where a libc call can fail
 pub(crate) fn last_errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reason;
+
+    #[test]
+    fn no_backend_names_the_backends_or_the_switch_that_turned_one_off() {
+        let missing = Reason::NoBackend { arch: "mips64" }.to_string();
+        assert!(missing.contains("mips64"), "{missing}");
+        assert!(missing.contains("x86_64"), "{missing}");
+        let turned_off = Reason::NoBackend { arch: "s390x" }.to_string();
+        assert!(turned_off.contains("rseq_dsl_no_backend"), "{turned_off}");
+        assert!(!turned_off.contains("x86_64"), "{turned_off}");
+    }
 }
