@@ -198,7 +198,7 @@ fn offset_address(base: &str, offset: i64) -> String {
 }
 
 fn x(p: &Printer, vreg: VReg) -> String {
-    format!("{{s{}}}", p.slot(vreg))
+    p.operand(vreg)
 }
 
 fn w(p: &Printer, vreg: VReg) -> String {

@@ -91,7 +91,7 @@ impl Target for Armv7 {
 }
 
 fn r(p: &Printer, vreg: VReg) -> String {
-    format!("{{s{}}}", p.slot(vreg))
+    p.operand(vreg)
 }
 
 fn load_mnemonic(width: Width) -> &'static str {

@@ -36,6 +36,12 @@ impl Printer<'_> {
         self.lowered.alloc.slot_of[vreg]
     }
 
+    /// The template's name for a virtual register's operand (`{s3}`): one spelling for every
+    /// backend.
+    pub fn operand(&self, vreg: VReg) -> String {
+        format!("{{s{}}}", self.slot(vreg))
+    }
+
     pub fn line(&mut self, text: impl Into<String>) {
         self.lines.push(text.into());
     }

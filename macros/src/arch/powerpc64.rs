@@ -101,7 +101,7 @@ impl Target for Powerpc64 {
 }
 
 fn r(p: &Printer, vreg: VReg) -> String {
-    format!("{{s{}}}", p.slot(vreg))
+    p.operand(vreg)
 }
 
 /// The D-form load of `width` (its X-form adds `x`); a signed byte has none (`lbz` then

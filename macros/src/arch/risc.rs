@@ -132,7 +132,7 @@ fn store<T: Risc>(bytes: u8) -> &'static str {
 
 /// The operand name of a virtual register.
 pub fn reg(p: &Printer, vreg: VReg) -> String {
-    format!("{{s{}}}", p.slot(vreg))
+    p.operand(vreg)
 }
 
 fn address<T: Risc>(base: &str, disp: i64) -> String {

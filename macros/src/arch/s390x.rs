@@ -84,7 +84,7 @@ impl Target for S390x {
 }
 
 fn r(p: &Printer, vreg: VReg) -> String {
-    format!("{{s{}}}", p.slot(vreg))
+    p.operand(vreg)
 }
 
 /// `disp(index, base)`, or `disp(base)`.
